@@ -1,0 +1,47 @@
+# mentoring40 – every command a newcomer needs. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test install lint typecheck pytest check sync clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: install ## Set up everything and run the API on http://$(HOST):$(PORT) (SQLite under var/)
+	$(BIN)/mentoring40 content sync
+	$(BIN)/mentoring40 serve --host $(HOST) --port $(PORT)
+
+test: install lint typecheck pytest ## Set up everything and run lint, type checks and the test suite
+
+install: $(STAMP) ## Create .venv with pinned dependencies, the app and the NRW plugin
+
+$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mentoring40 needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e plugins/nrw
+	@touch $@
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy on core/
+	$(BIN)/mypy
+
+pytest: install ## The test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest
+
+check: install ## Validate all content (core and plugins)
+	$(BIN)/mentoring40 content check
+
+sync: install ## Load all content into the database
+	$(BIN)/mentoring40 content sync
+
+clean: ## Remove the virtualenv and local data under var/
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""The HTTP API: controllers, response schemas, problem details and caching."""

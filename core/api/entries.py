@@ -1,0 +1,158 @@
+"""GET /api/v1/entries and /api/v1/entries/{slug}."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.params import Parameter
+
+from core.api.caching import cached_json
+from core.api.errors import ProblemError, bad_request
+from core.api.schemas import EntryDetail, EntryList, EntryOne, EntryRef, EntrySummary, ListMeta, Pagination
+from core.content import queries
+from core.content.markdown import entry_url
+from core.settings import Settings
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+LIST_PARAMS = frozenset({*queries.FILTER_DIMENSIONS, "sort", "page", "page_size"})
+
+Filter = Annotated[
+    list[str] | None,
+    Parameter(description="Repeat the parameter (or separate values by commas) for OR."),
+]
+
+
+class EntryController(Controller):
+    path = "/api/v1/entries"
+    tags = ["Werkzeugkasten"]
+
+    @get(
+        "/",
+        summary="List toolbox entries",
+        description=(
+            "Published entries, filtered by taxonomy values (OR within a parameter, AND across "
+            "parameters), sorted and paged. `page_size` is at most "
+            f"{MAX_PAGE_SIZE}; more is a 400. Unknown parameters and values are a 400."
+        ),
+    )
+    async def list_entries(
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        topic: Filter = None,
+        phase: Filter = None,
+        audience: Filter = None,
+        kind: Filter = None,
+        source: Filter = None,
+        tag: Filter = None,
+        sort: Annotated[
+            str | None,
+            Parameter(description="Comma-separated fields; `-` for descending. "
+                      "Fields: title, updated_at, slug. Default: title."),
+        ] = None,  # fmt: skip
+        page: Annotated[int | None, Parameter(description="1-based page number.")] = None,
+        page_size: Annotated[
+            int | None, Parameter(description=f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).")
+        ] = None,
+    ) -> Response[EntryList]:
+        query = await parse_entry_query(request)
+        rows, total = await queries.list_entries(query)
+        pagination = Pagination(
+            page=query.page,
+            page_size=query.page_size,
+            page_count=math.ceil(total / query.page_size),
+            total=total,
+        )
+        data = [msgspec.convert({**row, "url": entry_url(row["slug"])}, EntrySummary) for row in rows]
+        return cached_json(request, EntryList(data=data, meta=ListMeta(pagination=pagination)), settings)
+
+    @get("/{slug:str}", summary="One toolbox entry with its body and links")
+    async def get_entry(
+        self, request: Request[Any, Any, Any], settings: Settings, slug: str
+    ) -> Response[EntryOne]:
+        row = await queries.get_entry(slug)
+        if row is None:
+            raise ProblemError(
+                404,
+                f"There is no published entry with the slug {slug!r}; "
+                "GET /api/v1/entries lists the entries there are.",
+            )
+        row["url"] = entry_url(slug)
+        row["links_to"] = [_ref(r) for r in row["links_to"]]
+        row["linked_from"] = [_ref(r) for r in row["linked_from"]]
+        detail = msgspec.convert(row, EntryDetail, strict=False)
+        return cached_json(request, EntryOne(data=detail), settings)
+
+
+def _ref(row: dict[str, Any]) -> EntryRef:
+    return EntryRef(
+        slug=row["slug"], title=row["title"], summary=row["summary"], kind=row["kind"],
+        source=row["source"], url=entry_url(row["slug"]),
+    )  # fmt: skip
+
+
+async def parse_entry_query(request: Request[Any, Any, Any]) -> queries.EntryQuery:
+    """Validate the list parameters against what the database knows; raise a 400 that names
+    the parameter, the bad value and what is allowed."""
+    params = request.query_params
+    unknown = sorted(set(params.keys()) - LIST_PARAMS)
+    if unknown:
+        raise bad_request(
+            unknown[0],
+            f"Unknown query parameter {unknown[0]!r}; allowed are: {', '.join(sorted(LIST_PARAMS))}.",
+        )
+    known = await queries.filter_values()
+    filters: dict[str, list[str]] = {}
+    for name in queries.FILTER_DIMENSIONS:
+        values = [v.strip() for raw in params.getall(name, []) for v in raw.split(",") if v.strip()]
+        if not values:
+            continue
+        if name != "tag":
+            allowed = known.get(name, set())
+            for value in values:
+                if value not in allowed:
+                    raise bad_request(
+                        name,
+                        f"Unknown {name} {value!r}; allowed values are: "
+                        f"{', '.join(sorted(allowed))} (see GET /api/v1/taxonomy).",
+                    )
+        filters[name] = list(dict.fromkeys(values))
+    return queries.EntryQuery(
+        filters=filters,
+        sort=_parse_sort(params.get("sort")),
+        page=_positive_int(params, "page", 1, None),
+        page_size=_positive_int(params, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+    )
+
+
+def _parse_sort(raw: str | None) -> list[tuple[str, bool]]:
+    if raw is None or not raw.strip():
+        return [("title", False)]
+    fields = []
+    for part in raw.split(","):
+        part = part.strip()
+        name = part.removeprefix("-")
+        if name not in queries.SORT_COLUMNS:
+            raise bad_request(
+                "sort",
+                f"Cannot sort by {name!r}; sortable fields are: "
+                f"{', '.join(queries.SORT_COLUMNS)} (prefix with - for descending).",
+            )
+        fields.append((name, part.startswith("-")))
+    return fields
+
+
+def _positive_int(params: Any, name: str, default: int, maximum: int | None) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    limit = f" and at most {maximum}" if maximum else ""
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise bad_request(name, f"{name} must be a whole number of at least 1{limit}; got {raw!r}.")
+    if maximum is not None and int(raw) > maximum:
+        raise bad_request(name, f"{name} may be at most {maximum} (the documented maximum); got {raw}.")
+    return int(raw)

@@ -1,0 +1,83 @@
+"""The application factory: settings + plugins + database -> a Litestar app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from piccolo.engine.postgres import PostgresEngine
+
+from core import __version__
+from core.api.entries import EntryController
+from core.api.errors import EXCEPTION_HANDLERS
+from core.api.health import health
+from core.api.taxonomy import get_taxonomy
+from core.db.engine import engine_from_url, use_engine
+from core.plugins import PluginError, PluginRegistry, build_registry
+from core.settings import Settings
+
+log = logging.getLogger("mentoring40")
+
+
+def create_app(settings: Settings | None = None, registry: PluginRegistry | None = None) -> Litestar:
+    """Build the app. Plugin route hooks run here, so a broken plugin stops startup."""
+    settings = settings or Settings.from_env()
+    registry = registry or build_registry(settings)
+    engine = engine_from_url(settings.database_url)
+    use_engine(engine)
+
+    plugin_routes: list[Any] = []
+    for _plugin, handlers in registry.call("register_routes", settings=settings):
+        plugin_routes.extend(handlers if isinstance(handlers, list | tuple) else [handlers])
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        use_engine(engine)
+        if isinstance(engine, PostgresEngine):
+            await engine.start_connection_pool()
+        try:
+            await registry.acall("startup", app=app, settings=settings)
+            yield
+        finally:
+            if isinstance(engine, PostgresEngine):
+                await engine.close_connection_pool()
+
+    app = Litestar(
+        route_handlers=[EntryController, get_taxonomy, health, *plugin_routes],
+        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="mentoring40 API",
+            version=__version__,
+            description=(
+                "Content API of the Mentoring 4.0 toolbox (Werkzeugkasten). Responses use the "
+                "envelope {data, meta}; errors are RFC 9457 problem details."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": "INFO", "handlers": ["queue_listener"]},
+            log_exceptions="debug",
+        ),
+        debug=settings.debug,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ``uvicorn --factory`` (several workers)."""
+    return create_app()
+
+
+__all__ = ["PluginError", "create_app", "create_app_from_env"]

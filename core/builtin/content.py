@@ -1,0 +1,12 @@
+"""The shipped toolbox (the ``content/`` folder, or MENTORING40_CONTENT_DIR) as a content pack."""
+
+from __future__ import annotations
+
+from core import hookimpl
+from core.content.model import ContentPack
+from core.settings import Settings
+
+
+@hookimpl(trylast=True)
+def content_packs(settings: Settings) -> list[ContentPack]:
+    return [ContentPack(name="core", path=settings.content_dir, label="Werkzeugkasten Mentoring 4.0")]

@@ -1,0 +1,172 @@
+"""The ``mentoring40`` command: serve, migrate, content check/sync, plugins."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from core import __version__
+from core.content.loader import load_content
+from core.content.model import ContentSet, Problem
+from core.content.packs import collect_packs
+from core.db.engine import MigrationError, describe, engine_from_url, migrate, use_engine
+from core.plugins import PluginError, PluginRegistry, build_registry
+from core.settings import Settings, SettingsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly_errors(func: F) -> F:
+    """Known failures print one clear message and exit non-zero, without a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SettingsError as exc:
+            raise click.ClickException(f"Setting error: {exc}") from exc
+        except PluginError as exc:
+            raise click.ClickException(f"Plugin error: {exc}") from exc
+        except MigrationError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(__version__, prog_name="mentoring40")
+def main() -> None:
+    """mentoring40: the toolbox content API of Mentoring 4.0."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@_friendly_errors
+def serve(host: str, port: int, workers: int) -> None:
+    """Apply migrations and run the HTTP API."""
+    import uvicorn
+
+    from core.app import create_app
+
+    settings = Settings.from_env()
+    registry = build_registry(settings)
+    _migrate(settings)
+    click.echo(f"Database: {describe(settings.database_url)}")
+    click.echo(f"Serving on http://{host}:{port}  (API /api/v1, docs /schema)")
+    if workers > 1:
+        uvicorn.run("core.app:create_app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="info")  # fmt: skip
+    else:
+        uvicorn.run(create_app(settings, registry), host=host, port=port, log_level="info")
+
+
+@main.command("migrate")
+@_friendly_errors
+def migrate_command() -> None:
+    """Apply pending database migrations."""
+    settings = Settings.from_env()
+    applied = _migrate(settings)
+    click.echo(f"Applied {len(applied)} migration(s)." if applied else "Database schema is up to date.")
+
+
+@main.group()
+def content() -> None:
+    """Check and load the toolbox content."""
+
+
+@content.command("check")
+@_friendly_errors
+def content_check() -> None:
+    """Validate every content source and list all problems."""
+    settings = Settings.from_env()
+    loaded = _load(settings)
+    click.echo(
+        f"Content OK: {len(loaded.entries)} entries from "
+        f"{', '.join(p.name for p in loaded.packs)}."
+    )
+
+
+@content.command("sync")
+@_friendly_errors
+def content_sync() -> None:
+    """Load all content into the database in one transaction."""
+    from core.content.sync import sync_content
+
+    settings = Settings.from_env()
+    loaded = _load(settings)
+    use_engine(engine_from_url(settings.database_url))
+
+    async def run() -> Any:
+        await migrate()
+        return await sync_content(loaded)
+
+    report = asyncio.run(run())
+    click.echo(
+        f"Synced {len(loaded.entries)} entries into {describe(settings.database_url)}: "
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged"
+        + ("; taxonomy updated" if report.taxonomy_changed else "")
+        + ("; sources updated" if report.sources_changed else "")
+        + "."
+    )
+    for label, slugs in (("added", report.added), ("updated", report.updated),
+                         ("removed", report.removed)):  # fmt: skip
+        for slug in slugs:
+            click.echo(f"  {label}: {slug}")
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_friendly_errors
+def plugins_command(as_json: bool) -> None:
+    """List registered plugins with their version and hooks."""
+    settings = Settings.from_env()
+    registry = build_registry(settings)
+    infos = registry.plugins()
+    if as_json:
+        rows = [
+            {"name": p.name, "builtin": p.builtin, "distribution": p.distribution,
+             "version": p.version, "hooks": list(p.hooks), "module": p.module}
+            for p in infos
+        ]  # fmt: skip
+        click.echo(json.dumps({"plugins": rows, "disabled": registry.disabled}, indent=2))
+        return
+    width = max(len(p.name) for p in infos)
+    for p in infos:
+        kind = "built-in" if p.builtin else f"{p.distribution} {p.version}"
+        click.echo(f"{p.name:<{width}}  {kind:<24}  hooks: {', '.join(p.hooks) or '-'}")
+    for name in registry.disabled:
+        click.echo(f"{name:<{width}}  {'disabled':<24}  (not in MENTORING40_LOAD_PLUGINS)")
+
+
+def _load(settings: Settings) -> ContentSet:
+    """Load all packs; on any problem print the full report and exit 1."""
+    registry: PluginRegistry = build_registry(settings)
+    loaded, problems = load_content(collect_packs(registry, settings))
+    if problems:
+        _report(problems)
+        sys.exit(1)
+    return loaded
+
+
+def _report(problems: list[Problem]) -> None:
+    click.echo(f"Content has {len(problems)} problem(s); nothing was changed:", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+
+
+def _migrate(settings: Settings) -> list[str]:
+    use_engine(engine_from_url(settings.database_url))
+    return asyncio.run(migrate())
+
+
+if __name__ == "__main__":
+    main()

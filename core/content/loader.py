@@ -1,0 +1,385 @@
+"""Read content packs from disk, validate them, and report every problem at once.
+
+``load_content`` never stops at the first mistake: an editor fixing content
+wants the whole list, each with file, field, line and what is expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import yaml
+
+from core.content.markdown import entry_links, render_markdown
+from core.content.model import (
+    DIMENSION_FIELD,
+    DIMENSIONS,
+    SLUG_RE,
+    ContentPack,
+    ContentSet,
+    Entry,
+    FrontMatter,
+    Problem,
+    TaxonomyFile,
+    TaxonomyTerm,
+)
+
+T = TypeVar("T")
+
+FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
+_PATH_RE = re.compile(r"at `\$(?P<path>[^`]*)`")
+_UNKNOWN_FIELD_RE = re.compile(r"unknown field `(?P<name>[^`]+)`")
+_MISSING_FIELD_RE = re.compile(r"missing required field `(?P<name>[^`]+)`")
+
+
+def display_path(path: Path) -> str:
+    """A path as an editor would want it: relative to the working directory if inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def load_content(packs: Iterable[ContentPack]) -> tuple[ContentSet, list[Problem]]:
+    """Load and validate all packs; the content set is only usable if problems is empty."""
+    packs = list(packs)
+    problems: list[Problem] = []
+    taxonomy: list[TaxonomyTerm] = []
+    entries: list[Entry] = []
+    drafts: list[tuple[Entry, FrontMatterLines]] = []
+
+    seen_packs: dict[str, ContentPack] = {}
+    for pack in packs:
+        if pack.name in seen_packs:
+            problems.append(Problem(
+                file=display_path(pack.path),
+                message=f"content pack name {pack.name!r} is already used by "
+                f"{display_path(seen_packs[pack.name].path)}; each pack needs its own name",
+            ))  # fmt: skip
+            continue
+        seen_packs[pack.name] = pack
+        if not pack.path.is_dir():
+            problems.append(Problem(
+                file=display_path(pack.path),
+                message=f"content pack {pack.name!r} points to a folder that does not exist",
+            ))  # fmt: skip
+            continue
+        taxonomy.extend(_load_taxonomy(pack, taxonomy, problems))
+        drafts.extend(_load_entries(pack, problems))
+
+    if not any(t.dimension == "topics" for t in taxonomy) and not problems:
+        problems.append(Problem(
+            file="taxonomy.yaml",
+            message="no content pack defines a taxonomy; the core pack needs taxonomy.yaml",
+        ))  # fmt: skip
+
+    known = {dim: {t.slug for t in taxonomy if t.dimension == dim} for dim in DIMENSIONS}
+    slugs: dict[str, Entry] = {}
+    for entry, _ in drafts:
+        if entry.slug in slugs:
+            problems.append(Problem(
+                file=entry.source_path,
+                message=f"slug {entry.slug!r} is already used by {slugs[entry.slug].source_path}; "
+                "slugs must be unique across all content packs (rename one file)",
+            ))  # fmt: skip
+        else:
+            slugs[entry.slug] = entry
+    for entry, lines in drafts:
+        problems.extend(_check_references(entry, lines, known, slugs))
+        entries.append(entry)
+
+    return ContentSet(packs=packs, taxonomy=taxonomy, entries=entries), problems
+
+
+# -- taxonomy -----------------------------------------------------------------------------
+
+
+def _load_taxonomy(
+    pack: ContentPack, earlier: list[TaxonomyTerm], problems: list[Problem]
+) -> list[TaxonomyTerm]:
+    path = pack.path / "taxonomy.yaml"
+    if not path.exists():
+        return []
+    shown = display_path(path)
+    parsed = _parse_yaml(path.read_text(encoding="utf-8"), shown, problems, line_offset=0)
+    if parsed is None:
+        return []
+    data, root = parsed
+    decoded = _decode(data, TaxonomyFile, root, shown, problems, line_offset=0)
+    if decoded is None:
+        return []
+    terms: list[TaxonomyTerm] = []
+    defined = {(t.dimension, t.slug): t for t in earlier}
+    for dimension in DIMENSIONS:
+        for position, term in enumerate(getattr(decoded, dimension)):
+            key = (dimension, term.slug)
+            if key in defined:
+                problems.append(Problem(
+                    file=shown,
+                    field=f"{dimension}[{position}].slug",
+                    line=_line_of(root, [dimension, position, "slug"], 0),
+                    message=f"{term.slug!r} is already defined by content pack "
+                    f"{defined[key].source!r}; a pack may add terms but not redefine them",
+                ))  # fmt: skip
+                continue
+            offset = sum(1 for t in earlier if t.dimension == dimension)
+            defined[key] = TaxonomyTerm(
+                dimension=dimension,
+                slug=term.slug,
+                label=term.label.strip(),
+                description=term.description.strip(),
+                position=offset + position,
+                source=pack.name,
+            )
+            terms.append(defined[key])
+    return terms
+
+
+# -- entries ------------------------------------------------------------------------------
+
+
+class FrontMatterLines(msgspec.Struct, frozen=True):
+    """Where things are in one entry file, to point problems at a line."""
+
+    root: Any  # the YAML node tree of the front matter, or None
+    body_line: int  # file line on which the Markdown body starts
+    body_links: list[tuple[str, int | None]]
+
+
+def _load_entries(pack: ContentPack, problems: list[Problem]) -> list[tuple[Entry, FrontMatterLines]]:
+    folder = pack.path / "entries"
+    if not folder.is_dir():
+        problems.append(Problem(
+            file=display_path(pack.path),
+            message=f"content pack {pack.name!r} has no entries/ folder",
+        ))  # fmt: skip
+        return []
+    loaded = []
+    for path in sorted(folder.glob("*.md")):
+        result = _load_entry(pack, path, problems)
+        if result is not None:
+            loaded.append(result)
+    return loaded
+
+
+def _load_entry(
+    pack: ContentPack, path: Path, problems: list[Problem]
+) -> tuple[Entry, FrontMatterLines] | None:
+    shown = display_path(path)
+    slug = path.stem
+    if not SLUG_RE.match(slug):
+        problems.append(Problem(
+            file=shown,
+            message=f"file name {path.name!r} is not a valid slug; use lower-case letters a-z, "
+            "digits and single hyphens (e.g. tandem-steckbrief.md)",
+        ))  # fmt: skip
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(file=shown, message=f"is not valid UTF-8 text ({exc.reason})"))
+        return None
+    match = FRONT_MATTER_RE.match(text)
+    if not match:
+        problems.append(Problem(
+            file=shown, line=1,
+            message="has no front matter; the file must start with a line '---', then YAML "
+            "fields, then a closing line '---'",
+        ))  # fmt: skip
+        return None
+    # Line numbers: the front matter's first YAML line is line 2 of the file.
+    parsed = _parse_yaml(match.group(1), shown, problems, line_offset=1)
+    if parsed is None:
+        return None
+    data, root = parsed
+    front = _decode(data, FrontMatter, root, shown, problems, line_offset=1)
+    if front is None:
+        return None
+    body = text[match.end() :].strip("\n") + "\n"
+    body_line = text[: match.end()].count("\n") + 1 + (len(text[match.end() :]) - len(text[match.end() :].lstrip("\n")))
+    if not body.strip():
+        problems.append(Problem(file=shown, field="body", message="the Markdown body is empty"))
+    body_links = [(target, None if line is None else line + body_line - 1)
+                  for target, line in entry_links(body)]  # fmt: skip
+    links = list(dict.fromkeys([*front.related, *(target for target, _ in body_links)]))
+    fields = msgspec.structs.asdict(front)
+    entry = Entry(
+        slug=slug,
+        source=pack.name,
+        source_path=shown,
+        body_markdown=body,
+        body_html=render_markdown(body),
+        links=links,
+        content_hash=_content_hash(pack.name, slug, front, body),
+        **{**fields, "title": front.title.strip(), "summary": " ".join(front.summary.split())},
+    )
+    return entry, FrontMatterLines(root=root, body_line=body_line, body_links=body_links)
+
+
+def _content_hash(source: str, slug: str, front: FrontMatter, body: str) -> str:
+    payload = msgspec.json.encode({"source": source, "slug": slug, "front": front, "body": body})
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _check_references(
+    entry: Entry, lines: FrontMatterLines, known: dict[str, set[str]], slugs: dict[str, Entry]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for dimension in DIMENSIONS:
+        name = DIMENSION_FIELD[dimension]
+        value = getattr(entry, name)
+        values = [value] if isinstance(value, str) else value
+        for index, item in enumerate(values):
+            if item not in known[dimension]:
+                path: list[str | int] = [name] if isinstance(value, str) else [name, index]
+                allowed = ", ".join(sorted(known[dimension])) or "(none defined)"
+                problems.append(Problem(
+                    file=entry.source_path,
+                    field=name if isinstance(value, str) else f"{name}[{index}]",
+                    line=_line_of(lines.root, path, 1),
+                    message=f"unknown {dimension[:-1]} {item!r}; expected one of: {allowed}",
+                ))  # fmt: skip
+    for index, target in enumerate(entry.related):
+        if target == entry.slug:
+            problems.append(Problem(
+                file=entry.source_path, field=f"related[{index}]",
+                line=_line_of(lines.root, ["related", index], 1),
+                message="an entry cannot be related to itself",
+            ))  # fmt: skip
+        elif target not in slugs:
+            problems.append(Problem(
+                file=entry.source_path, field=f"related[{index}]",
+                line=_line_of(lines.root, ["related", index], 1),
+                message=f"no entry has the slug {target!r}; related must name existing entries "
+                "(the file name without .md)",
+            ))  # fmt: skip
+    for target, line in lines.body_links:
+        if target not in slugs:
+            problems.append(Problem(
+                file=entry.source_path, field="body", line=line,
+                message=f"link to {target}.md, but no entry has the slug {target!r}",
+            ))  # fmt: skip
+    return problems
+
+
+# -- YAML and decoding with line numbers --------------------------------------------------
+
+
+def _parse_yaml(
+    text: str, shown: str, problems: list[Problem], *, line_offset: int
+) -> tuple[Any, Any] | None:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(
+            file=shown,
+            line=None if mark is None else mark.line + 1 + line_offset,
+            message=f"is not valid YAML: {reason}",
+        ))  # fmt: skip
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(
+            file=shown, line=1 + line_offset,
+            message="must be a YAML mapping of field names to values",
+        ))  # fmt: skip
+        return None
+    return data, root
+
+
+def _decode(
+    data: Any, type_: type[T], root: Any, shown: str, problems: list[Problem], *, line_offset: int
+) -> T | None:
+    try:
+        return msgspec.convert(data, type_)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        path_match = _PATH_RE.search(message)
+        dollar_path = path_match.group("path") if path_match else ""
+        path = _split_path(dollar_path)
+        text = _PATH_RE.sub("", message).rstrip(" -")
+        if unknown := _UNKNOWN_FIELD_RE.search(message):
+            path = [*path, unknown.group("name")]
+            allowed = ", ".join(_field_names(type_, path[:-1]))
+            text = f"unknown field; allowed fields are: {allowed}"
+            line = _line_of(root, path, line_offset, key=True)
+        elif missing := _MISSING_FIELD_RE.search(message):
+            path = [*path, missing.group("name")]
+            text = "required field is missing"
+            line = _line_of(root, path[:-1], line_offset)
+        else:
+            line = _line_of(root, path, line_offset)
+        problems.append(Problem(
+            file=shown, field=_format_path(path) or None, line=line, message=_explain(text),
+        ))  # fmt: skip
+        return None
+
+
+def _explain(text: str) -> str:
+    """Turn msgspec's wording into what an editor needs to read."""
+    replacements = {
+        "Expected `str`, got `int`": "expected text, got a number (put it in quotes)",
+        "Expected `str`, got `bool`": "expected text, got yes/no (put it in quotes)",
+        "Expected `str`, got `null`": "expected text, got nothing",
+        "Expected `array`, got `str`": "expected a list, e.g. [a, b], got a single text",
+        "Expected `date`, got `str`": "expected a date in the form YYYY-MM-DD",
+    }
+    for raw, nice in replacements.items():
+        if text.startswith(raw):
+            return nice
+    if text.startswith("Invalid enum value"):
+        return f"{text}; allowed: published, draft"
+    return text
+
+
+def _field_names(type_: type[Any], path: list[str | int]) -> list[str]:
+    if not path:
+        return list(type_.__struct_fields__)
+    return []
+
+
+def _split_path(dollar_path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", dollar_path):
+        parts.append(name if name else int(index))
+    return parts
+
+
+def _format_path(path: list[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _line_of(root: Any, path: list[str | int], line_offset: int, *, key: bool = False) -> int | None:
+    """The 1-based file line of the YAML node at ``path`` (or of its key), if found."""
+    node = root
+    found_line = None if root is None else root.start_mark.line
+    for part in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    found_line = key_node.start_mark.line
+                    node = value_node
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            found_line = node.start_mark.line
+        else:
+            break
+    else:
+        if not key and node is not None and isinstance(node, yaml.ScalarNode):
+            found_line = node.start_mark.line
+    return None if found_line is None else found_line + 1 + line_offset

@@ -1,0 +1,122 @@
+"""The content model: what a content pack, a taxonomy and an entry are.
+
+Everything that comes from a file is decoded into a Struct with unknown fields
+forbidden, so a typo in a field name is an error rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SLUG_RE = re.compile(SLUG_PATTERN)
+
+Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, max_length=120)]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+# The taxonomy dimensions in display order, with the query parameter and entry field of each.
+DIMENSIONS: tuple[str, ...] = ("topics", "phases", "audiences", "kinds")
+DIMENSION_PARAM = {"topics": "topic", "phases": "phase", "audiences": "audience", "kinds": "kind"}
+DIMENSION_FIELD = {"topics": "topics", "phases": "phases", "audiences": "audiences", "kinds": "kind"}
+
+
+class ContentPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A folder of content contributed by the core or a plugin.
+
+    ``name`` becomes the ``source`` of every entry in it.
+    """
+
+    name: Slug
+    path: Path
+    label: str = ""
+
+
+class Term(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    slug: Slug
+    label: NonEmpty
+    description: str = ""
+
+
+class TaxonomyFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    topics: list[Term] = []
+    phases: list[Term] = []
+    audiences: list[Term] = []
+    kinds: list[Term] = []
+
+
+class FrontMatter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    kind: NonEmpty
+    topics: Annotated[list[NonEmpty], msgspec.Meta(min_length=1)]
+    phases: Annotated[list[NonEmpty], msgspec.Meta(min_length=1)]
+    audiences: Annotated[list[NonEmpty], msgspec.Meta(min_length=1)]
+    tags: list[NonEmpty] = []
+    duration: str | None = None
+    materials: list[NonEmpty] = []
+    related: list[NonEmpty] = []
+    updated_at: dt.date
+    status: Literal["published", "draft"] = "published"
+
+
+class Entry(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated entry, ready to store."""
+
+    slug: str
+    source: str
+    source_path: str
+    title: str
+    summary: str
+    kind: str
+    topics: list[str]
+    phases: list[str]
+    audiences: list[str]
+    tags: list[str]
+    duration: str | None
+    materials: list[str]
+    related: list[str]
+    updated_at: dt.date
+    status: str
+    body_markdown: str
+    body_html: str
+    # Every entry this one points to: ``related`` first, then links in the body.
+    links: list[str]
+    content_hash: str
+
+
+class TaxonomyTerm(msgspec.Struct, frozen=True, kw_only=True):
+    dimension: str
+    slug: str
+    label: str
+    description: str
+    position: int
+    source: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing wrong with the content, said so that an editor can fix it."""
+
+    file: str
+    message: str
+    field: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ContentSet(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything loaded from all content packs."""
+
+    packs: list[ContentPack]
+    taxonomy: list[TaxonomyTerm]
+    entries: list[Entry]
+
+    def terms(self, dimension: str) -> list[TaxonomyTerm]:
+        return [t for t in self.taxonomy if t.dimension == dimension]

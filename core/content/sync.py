@@ -1,0 +1,126 @@
+"""Bring the database in line with the content files, in one transaction.
+
+Only what changed is written (compared by content hash), so a second sync of
+the same files changes nothing; entries whose file is gone are removed. The
+caller validates first: ``sync_content`` is only ever given a clean ContentSet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from typing import Any
+
+import msgspec
+
+from core.content.model import DIMENSION_FIELD, DIMENSION_PARAM, DIMENSIONS, ContentSet, Entry
+from core.db.tables import ContentSource, EntryTerm, TaxonomyTerm
+from core.db.tables import Entry as EntryRow
+
+
+class SyncReport(msgspec.Struct, kw_only=True):
+    added: list[str] = []
+    updated: list[str] = []
+    removed: list[str] = []
+    unchanged: int = 0
+    taxonomy_changed: bool = False
+    sources_changed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.added or self.updated or self.removed or self.taxonomy_changed
+            or self.sources_changed
+        )  # fmt: skip
+
+
+def sort_key(title: str) -> str:
+    """German sort key after DIN 5007-1: umlauts sort as their base letter, ß as ss."""
+    folded = title.casefold().replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+async def sync_content(content: ContentSet) -> SyncReport:
+    """Apply ``content`` to the database atomically and report what changed."""
+    report = SyncReport()
+    now = dt.datetime.now(dt.UTC)
+    async with EntryRow._meta.db.transaction():
+        existing = {
+            row["slug"]: row
+            for row in await EntryRow.select(EntryRow.id, EntryRow.slug, EntryRow.content_hash)
+        }
+        wanted = {entry.slug: entry for entry in content.entries}
+
+        gone = sorted(set(existing) - set(wanted))
+        if gone:
+            ids = [existing[slug]["id"] for slug in gone]
+            await EntryTerm.delete().where(EntryTerm.entry.is_in(ids))
+            await EntryRow.delete().where(EntryRow.id.is_in(ids))
+            report.removed = gone
+
+        for slug, entry in sorted(wanted.items()):
+            row = existing.get(slug)
+            if row is None:
+                result = await EntryRow.insert(EntryRow(**_row_values(entry, now))).returning(
+                    EntryRow.id
+                )
+                await _write_terms(result[0]["id"], entry)
+                report.added.append(slug)
+            elif row["content_hash"] != entry.content_hash:
+                values = _row_values(entry, now)
+                await EntryRow.update(
+                    {getattr(EntryRow, k): v for k, v in values.items()}
+                ).where(EntryRow.id == row["id"])
+                await EntryTerm.delete().where(EntryTerm.entry == row["id"])
+                await _write_terms(row["id"], entry)
+                report.updated.append(slug)
+            else:
+                report.unchanged += 1
+
+        report.taxonomy_changed = await _replace_if_changed(
+            TaxonomyTerm,
+            [msgspec.structs.asdict(t) for t in content.taxonomy],
+            ("dimension", "slug", "label", "description", "position", "source"),
+        )
+        report.sources_changed = await _replace_if_changed(
+            ContentSource,
+            [
+                {"name": p.name, "label": p.label, "position": i}
+                for i, p in enumerate(content.packs)
+            ],
+            ("name", "label", "position"),
+        )
+    return report
+
+
+def _row_values(entry: Entry, now: dt.datetime) -> dict[str, Any]:
+    values = msgspec.structs.asdict(entry)
+    values["title_sort"] = sort_key(entry.title)
+    values["synced_at"] = now
+    return values
+
+
+async def _write_terms(entry_id: int, entry: Entry) -> None:
+    rows = []
+    for dimension in DIMENSIONS:
+        value = getattr(entry, DIMENSION_FIELD[dimension])
+        for item in [value] if isinstance(value, str) else value:
+            rows.append(EntryTerm(entry=entry_id, dimension=DIMENSION_PARAM[dimension], value=item))
+    rows.extend(
+        EntryTerm(entry=entry_id, dimension="tag", value=tag.casefold())
+        for tag in dict.fromkeys(entry.tags)
+    )
+    if rows:
+        await EntryTerm.insert(*rows)
+
+
+async def _replace_if_changed(table: Any, wanted: list[dict[str, Any]], keys: tuple[str, ...]) -> bool:
+    columns = [getattr(table, k) for k in keys]
+    current = await table.select(*columns).order_by(table.id)
+    if [tuple(r[k] for k in keys) for r in current] == [tuple(w[k] for k in keys) for w in wanted]:
+        return False
+    await table.delete(force=True)
+    if wanted:
+        await table.insert(*(table(**{k: w[k] for k in keys}) for w in wanted))
+    return True

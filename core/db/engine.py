@@ -1,0 +1,87 @@
+"""Choose the database engine from DATABASE_URL and apply migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from core.settings import database_kind
+
+
+class MigrationError(RuntimeError):
+    """Applying migrations failed; the message carries Piccolo's output."""
+
+
+def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
+    """An engine for ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
+    if database_kind(url) == "sqlite":
+        path = Path(url[len("sqlite:///") :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path))
+    parts = urlsplit(url)
+    config: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+        "database": unquote(parts.path.lstrip("/")),
+    }
+    if parts.username:
+        config["user"] = unquote(parts.username)
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    return PostgresEngine(config=config)
+
+
+def use_engine(engine: Engine) -> None:  # type: ignore[type-arg]
+    """Point every table, and Piccolo's migration machinery, at ``engine``."""
+    from piccolo.apps.migrations.tables import Migration
+
+    from core import piccolo_conf
+    from core.db.tables import TABLES
+
+    piccolo_conf.DB = engine
+    for table in (*TABLES, Migration):
+        table._meta.db = engine
+
+
+async def migrate() -> list[str]:
+    """Apply pending migrations; return the ids applied. Safe to run on every start."""
+    from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+    from piccolo.apps.migrations.tables import Migration
+
+    from core.db.piccolo_app import APP_NAME
+
+    before = set(await _ran(Migration, APP_NAME))
+    output = io.StringIO()
+    manager = ForwardsMigrationManager(app_name=APP_NAME)
+    # Piccolo narrates each step on stdout; keep it for the error message only.
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        await manager.create_migration_table()
+        result = await manager.run()
+    if not result.success:
+        raise MigrationError(f"Applying database migrations failed:\n{output.getvalue()}")
+    return sorted(set(await _ran(Migration, APP_NAME)) - before)
+
+
+async def _ran(migration_table: Any, app_name: str) -> list[str]:
+    if not await migration_table.table_exists().run():
+        return []
+    return list(await migration_table.get_migrations_which_ran(app_name=app_name))
+
+
+def describe(url: str) -> str:
+    """DATABASE_URL without its password, for logs and status output."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+__all__ = ["MigrationError", "describe", "engine_from_url", "migrate", "use_engine"]

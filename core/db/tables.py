@@ -1,0 +1,69 @@
+"""The tables behind the read API. Content files are the source of truth; these
+rows are what ``mentoring40 content sync`` made of them."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class Entry(Table, tablename="entry"):
+    slug = Varchar(length=120, unique=True, index=True)
+    source = Varchar(length=120, index=True)
+    source_path = Text()
+    title = Varchar(length=300)
+    # German sort key (DIN 5007-1: ä=a, ö=o, ü=u, ß=ss), so "Ü" sorts with "U" on every engine.
+    title_sort = Varchar(length=300, index=True)
+    summary = Text()
+    kind = Varchar(length=60, index=True)
+    status = Varchar(length=20, index=True)
+    topics = JSON()
+    phases = JSON()
+    audiences = JSON()
+    tags = JSON()
+    materials = JSON()
+    related = JSON()
+    links = JSON()
+    duration = Varchar(length=120, null=True)
+    updated_at = Date(index=True)
+    body_markdown = Text()
+    body_html = Text()
+    content_hash = Varchar(length=64)
+    synced_at = Timestamptz()
+
+
+class EntryTerm(Table, tablename="entry_term"):
+    """One row per (entry, dimension, value): what the list filters query."""
+
+    entry = ForeignKey(Entry, on_delete=OnDelete.cascade, index=True)
+    dimension = Varchar(length=20, index=True)
+    value = Varchar(length=200, index=True)
+
+
+class TaxonomyTerm(Table, tablename="taxonomy_term"):
+    dimension = Varchar(length=20, index=True)
+    slug = Varchar(length=120)
+    label = Varchar(length=300)
+    description = Text()
+    position = Integer()
+    source = Varchar(length=120)
+
+
+class ContentSource(Table, tablename="content_source"):
+    """The content packs of the last sync (core and plugins), for the ``source`` filter."""
+
+    name = Varchar(length=120, unique=True)
+    label = Varchar(length=300)
+    position = Integer()
+
+
+TABLES: tuple[type[Table], ...] = (Entry, EntryTerm, TaxonomyTerm, ContentSource)

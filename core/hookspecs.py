@@ -1,0 +1,65 @@
+"""Every extension point of mentoring40, in one place.
+
+Hooks are always called with keyword arguments; an implementation may accept
+any subset of them. Built-in behaviour is implemented on these same hooks (see
+``core.plugins.DEFAULT_PLUGINS``), so a third-party plugin can do everything
+the core does. A plugin marks its functions with
+``pluggy.HookimplMarker("mentoring40")`` (also importable as ``core.hookimpl``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from core import PROJECT_NAME
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from core.settings import Settings
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+@hookspec
+def content_packs(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
+    """Return content packs: each a ``core.content.ContentPack`` or a mapping with
+    ``name`` (the entries' ``source``), ``path`` (a folder holding ``entries/*.md``
+    and optionally ``taxonomy.yaml``) and optionally ``label``."""
+
+
+@hookspec
+def register_routes(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
+    """Return Litestar route handlers, controllers or routers to mount on the app;
+    they appear in the OpenAPI document like the core's own routes."""
+
+
+@hookspec
+def startup(app: Litestar, settings: Settings) -> None:
+    """Run once when the app starts, after the database is ready; may be async."""
+
+
+@hookspec
+def questionnaires(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
+    """Return paths of questionnaire definition files (YAML). Reserved for the
+    Quickcheck engine: declared now so plugins can ship definitions, not called yet."""
+
+
+@hookspec
+def themes(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
+    """Return theme folders (manifest, templates, static files). Reserved for the
+    theming layer: declared now, not called yet."""
+
+
+@hookspec
+def search_document(entry: Any, doc: dict[str, Any]) -> None:
+    """Enrich ``doc``, the search document built for ``entry``, in place. Reserved
+    for the Meilisearch indexer: declared now, not called yet."""
+
+
+@hookspec
+def search_settings(settings: dict[str, Any]) -> None:
+    """Adjust the Meilisearch index ``settings`` in place. Reserved for the
+    Meilisearch indexer: declared now, not called yet."""

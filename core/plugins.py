@@ -1,0 +1,173 @@
+"""The plugin manager: built-in plugins, installed plugins and safe hook calls.
+
+Every failure while loading a plugin or running one of its hooks surfaces as a
+``PluginError`` whose message names the plugin, the hook and the cause: startup
+stops rather than running half-loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from core import PROJECT_NAME, __version__, hookspecs
+from core.settings import Settings
+
+# Built-in behaviour, registered on the same hooks third parties use. Each is a
+# module of hook implementations; they are named "core.<last part>".
+DEFAULT_PLUGINS: tuple[str, ...] = ("core.builtin.content",)
+
+
+class PluginError(RuntimeError):
+    """A plugin failed to load or one of its hooks raised."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    builtin: bool
+    distribution: str
+    version: str
+    hooks: tuple[str, ...]
+    module: str
+
+
+@dataclass
+class PluginRegistry:
+    """A plugin manager plus what we know about each plugin (for ``mentoring40 plugins``)."""
+
+    manager: pluggy.PluginManager
+    infos: dict[str, PluginInfo] = field(default_factory=dict)
+    # Installed plugins left out by MENTORING40_LOAD_PLUGINS, shown so nobody wonders.
+    disabled: list[str] = field(default_factory=list)
+
+    def register(self, plugin: object, name: str, *, distribution: str = "", version: str = "",
+                 builtin: bool = False) -> None:
+        """Register ``plugin`` under ``name``; raise PluginError if its hooks do not fit."""
+        try:
+            self.manager.register(plugin, name=name)
+            self.manager.check_pending()
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            if self.manager.is_registered(plugin):
+                self.manager.unregister(plugin)
+            raise PluginError(f"Plugin {name!r} cannot be registered: {exc}") from exc
+        hooks = tuple(
+            sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
+        )
+        module = getattr(plugin, "__name__", type(plugin).__module__)
+        self.infos[name] = PluginInfo(
+            name=name,
+            builtin=builtin,
+            distribution=distribution or PROJECT_NAME,
+            version=version or __version__,
+            hooks=hooks,
+            module=module,
+        )
+
+    def plugins(self) -> list[PluginInfo]:
+        """All registered plugins, built-ins first, then by name."""
+        return sorted(self.infos.values(), key=lambda p: (not p.builtin, p.name))
+
+    def call(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation of ``hook_name``; return ``(plugin name, result)`` pairs.
+
+        Results are in pluggy's call order (last registered first, ``tryfirst``/
+        ``trylast`` respected); ``None`` results are dropped. A raising hook becomes a
+        PluginError naming the plugin and hook.
+        """
+        caller = getattr(self.manager.hook, hook_name)
+        results: list[tuple[str, Any]] = []
+        # get_hookimpls() is in reverse call order: pluggy runs the list from the end.
+        for impl in reversed(caller.get_hookimpls()):
+            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
+            try:
+                result = impl.function(**args)
+            except Exception as exc:
+                raise PluginError(
+                    f"Plugin {impl.plugin_name!r} failed in hook {hook_name!r}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
+    async def acall(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Like ``call``, but awaits results that are awaitable (for async hooks)."""
+        resolved: list[tuple[str, Any]] = []
+        for name, result in self.call(hook_name, **kwargs):
+            if inspect.isawaitable(result):
+                try:
+                    result = await _await(result)
+                except Exception as exc:
+                    raise PluginError(
+                        f"Plugin {name!r} failed in hook {hook_name!r}: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+            if result is not None:
+                resolved.append((name, result))
+        return resolved
+
+
+async def _await(value: Awaitable[Any]) -> Any:
+    return await value
+
+
+def new_registry() -> PluginRegistry:
+    """A plugin manager with our hookspecs and nothing registered (what tests start from)."""
+    manager = pluggy.PluginManager(PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    return PluginRegistry(manager=manager)
+
+
+def build_registry(settings: Settings, *, load_installed: bool = True) -> PluginRegistry:
+    """The built-in plugins plus every installed plugin that settings allow."""
+    registry = new_registry()
+    for module_name in DEFAULT_PLUGINS:
+        module = importlib.import_module(module_name)
+        registry.register(module, name=f"core.{module_name.rsplit('.', 1)[-1]}", builtin=True)
+    if load_installed:
+        _load_installed(registry, settings)
+    return registry
+
+
+def _load_installed(registry: PluginRegistry, settings: Settings) -> None:
+    found = list(entry_points(group=PROJECT_NAME))
+    wanted = settings.load_plugins
+    if wanted is not None:
+        unknown = sorted(set(wanted) - {ep.name for ep in found})
+        if unknown:
+            installed = ", ".join(sorted(ep.name for ep in found)) or "none"
+            raise PluginError(
+                f"MENTORING40_LOAD_PLUGINS names {', '.join(map(repr, unknown))}, which "
+                f"{'is' if len(unknown) == 1 else 'are'} not installed; installed plugins: "
+                f"{installed}."
+            )
+    for ep in sorted(found, key=lambda ep: ep.name):
+        if wanted is not None and ep.name not in wanted:
+            registry.disabled.append(ep.name)
+            continue
+        plugin = _import_entry_point(ep)
+        dist = ep.dist
+        registry.register(
+            plugin,
+            name=ep.name,
+            distribution=dist.name if dist else ep.value,
+            version=dist.version if dist else "unknown",
+        )
+
+
+def _import_entry_point(ep: EntryPoint) -> object:
+    try:
+        return ep.load()
+    except Exception as exc:
+        dist = f" from distribution {ep.dist.name} {ep.dist.version}" if ep.dist else ""
+        raise PluginError(
+            f"Plugin {ep.name!r}{dist} failed to import ({ep.value}): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc

@@ -1,0 +1,89 @@
+"""One typed settings object, read from environment variables.
+
+A bad value stops startup with a message that names the variable and says what
+is allowed; nothing else in the code reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'mentoring40.sqlite'}"
+DEFAULT_CONTENT_DIR = PROJECT_ROOT / "content"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = DEFAULT_DATABASE_URL
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    # None: every installed plugin loads. A tuple: only these entry-point names.
+    load_plugins: tuple[str, ...] | None = None
+    cache_max_age: int = 60
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``); raise SettingsError."""
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, object] = {}
+        if url := env.get("DATABASE_URL", "").strip():
+            database_kind(url)  # validates, raises SettingsError naming DATABASE_URL
+            kwargs["database_url"] = url
+        if content := env.get("MENTORING40_CONTENT_DIR", "").strip():
+            path = Path(content).expanduser().resolve()
+            if not path.is_dir():
+                raise SettingsError(
+                    f"MENTORING40_CONTENT_DIR={content!r} is not a directory; "
+                    "point it at a folder that holds taxonomy.yaml and entries/."
+                )
+            kwargs["content_dir"] = path
+        if "MENTORING40_LOAD_PLUGINS" in env:
+            names = env["MENTORING40_LOAD_PLUGINS"]
+            kwargs["load_plugins"] = tuple(n.strip() for n in names.split(",") if n.strip())
+        if (max_age := env.get("MENTORING40_CACHE_MAX_AGE", "").strip()) != "":
+            if not max_age.isdigit():
+                raise SettingsError(
+                    f"MENTORING40_CACHE_MAX_AGE={max_age!r} is not a whole number of seconds "
+                    "(0 or more)."
+                )
+            kwargs["cache_max_age"] = int(max_age)
+        if (debug := env.get("MENTORING40_DEBUG", "").strip().lower()) != "":
+            if debug not in {"0", "1", "true", "false", "yes", "no"}:
+                raise SettingsError(
+                    f"MENTORING40_DEBUG={debug!r} is not a boolean; use 1/0, true/false or yes/no."
+                )
+            kwargs["debug"] = debug in {"1", "true", "yes"}
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def database_kind(url: str) -> str:
+    """Return ``"sqlite"`` or ``"postgres"`` for a DATABASE_URL, or raise SettingsError."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
+            raise SettingsError(
+                f"DATABASE_URL={url!r} has no file path; write sqlite:///relative/path.sqlite "
+                "or sqlite:////absolute/path.sqlite."
+            )
+        return "sqlite"
+    if scheme in {"postgres", "postgresql"}:
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.path.strip("/"):
+            raise SettingsError(
+                f"DATABASE_URL={url!r} needs a host and a database name: "
+                "postgresql://user[:password]@host[:port]/database."
+            )
+        return "postgres"
+    raise SettingsError(
+        f"DATABASE_URL={url!r} uses the scheme {scheme!r}; allowed are sqlite:///path/to/file.sqlite "
+        "and postgresql://user@host:port/database."
+    )

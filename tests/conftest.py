@@ -1,0 +1,128 @@
+"""Shared fixtures: a real SQLite file or a real PostgreSQL database per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+from litestar.testing import TestClient
+
+from core.app import create_app
+from core.content.loader import load_content
+from core.content.packs import collect_packs
+from core.content.sync import SyncReport, sync_content
+from core.db.engine import engine_from_url, migrate, use_engine
+from core.plugins import PluginRegistry, build_registry
+from core.settings import PROJECT_ROOT, Settings
+
+T = TypeVar("T")
+
+FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
+SHIPPED_CONTENT = PROJECT_ROOT / "content"
+# Where the test suite may create and drop its own databases.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "MENTORING40_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
+)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    name = f"mentoring40_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        reason = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not usable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI requires the PostgreSQL run)")
+        pytest.skip(reason)
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test runs once on a SQLite file and once on PostgreSQL, each empty."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'var' / 'test.sqlite'}"
+    url: str = request.getfixturevalue("postgres_database")
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+
+    run(reset())
+    return url
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    """A private, editable copy of the small fixture content."""
+    target = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, target)
+    return target
+
+
+def make_settings(database_url: str, content_dir: Path, **kwargs: Any) -> Settings:
+    return Settings(database_url=database_url, content_dir=content_dir, **kwargs)
+
+
+def sync(settings: Settings, registry: PluginRegistry | None = None) -> SyncReport:
+    """Validate and sync like ``mentoring40 content sync``; fail the test on problems."""
+    registry = registry or build_registry(settings, load_installed=False)
+    loaded, problems = load_content(collect_packs(registry, settings))
+    assert problems == [], [str(p) for p in problems]
+    use_engine(engine_from_url(settings.database_url))
+
+    async def go() -> SyncReport:
+        await migrate()
+        return await sync_content(loaded)
+
+    return run(go())
+
+
+@pytest.fixture
+def shipped_client(database_url: str) -> Iterator[TestClient[Any]]:
+    """The API over the shipped content and the installed NRW plugin, on a fresh database."""
+    settings = make_settings(database_url, SHIPPED_CONTENT)
+    registry = build_registry(settings)
+    sync(settings, registry)
+    with TestClient(create_app(settings, registry)) as client:
+        yield client
+
+
+@pytest.fixture
+def fixture_settings(database_url: str, content_dir: Path) -> Settings:
+    return make_settings(database_url, content_dir)
+
+
+@pytest.fixture
+def fixture_client(fixture_settings: Settings) -> Iterator[TestClient[Any]]:
+    """The API over the small fixture content (no installed plugins)."""
+    sync(fixture_settings)
+    registry = build_registry(fixture_settings, load_installed=False)
+    with TestClient(create_app(fixture_settings, registry)) as client:
+        yield client
