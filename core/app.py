@@ -26,7 +26,9 @@ from core.settings import Settings
 log = logging.getLogger("mentoring40")
 
 
-def create_app(settings: Settings | None = None, registry: PluginRegistry | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, registry: PluginRegistry | None = None
+) -> Litestar:
     """Build the app. Plugin route hooks run here, so a broken plugin stops startup."""
     settings = settings or Settings.from_env()
     registry = registry or build_registry(settings)

@@ -62,8 +62,14 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(f"Database: {describe(settings.database_url)}")
     click.echo(f"Serving on http://{host}:{port}  (API /api/v1, docs /schema)")
     if workers > 1:
-        uvicorn.run("core.app:create_app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="info")  # fmt: skip
+        uvicorn.run(
+            "core.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
     else:
         uvicorn.run(create_app(settings, registry), host=host, port=port, log_level="info")
 
@@ -74,7 +80,9 @@ def migrate_command() -> None:
     """Apply pending database migrations."""
     settings = Settings.from_env()
     applied = _migrate(settings)
-    click.echo(f"Applied {len(applied)} migration(s)." if applied else "Database schema is up to date.")
+    click.echo(
+        f"Applied {len(applied)} migration(s)." if applied else "Database schema is up to date."
+    )
 
 
 @main.group()
@@ -89,8 +97,7 @@ def content_check() -> None:
     settings = Settings.from_env()
     loaded = _load(settings)
     click.echo(
-        f"Content OK: {len(loaded.entries)} entries from "
-        f"{', '.join(p.name for p in loaded.packs)}."
+        f"Content OK: {len(loaded.entries)} entries from {', '.join(p.name for p in loaded.packs)}."
     )
 
 
@@ -117,8 +124,11 @@ def content_sync() -> None:
         + ("; sources updated" if report.sources_changed else "")
         + "."
     )
-    for label, slugs in (("added", report.added), ("updated", report.updated),
-                         ("removed", report.removed)):  # fmt: skip
+    for label, slugs in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("removed", report.removed),
+    ):
         for slug in slugs:
             click.echo(f"  {label}: {slug}")
 
@@ -133,10 +143,16 @@ def plugins_command(as_json: bool) -> None:
     infos = registry.plugins()
     if as_json:
         rows = [
-            {"name": p.name, "builtin": p.builtin, "distribution": p.distribution,
-             "version": p.version, "hooks": list(p.hooks), "module": p.module}
+            {
+                "name": p.name,
+                "builtin": p.builtin,
+                "distribution": p.distribution,
+                "version": p.version,
+                "hooks": list(p.hooks),
+                "module": p.module,
+            }
             for p in infos
-        ]  # fmt: skip
+        ]
         click.echo(json.dumps({"plugins": rows, "disabled": registry.disabled}, indent=2))
         return
     width = max(len(p.name) for p in infos)

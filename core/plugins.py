@@ -47,8 +47,15 @@ class PluginRegistry:
     # Installed plugins left out by MENTORING40_LOAD_PLUGINS, shown so nobody wonders.
     disabled: list[str] = field(default_factory=list)
 
-    def register(self, plugin: object, name: str, *, distribution: str = "", version: str = "",
-                 builtin: bool = False) -> None:
+    def register(
+        self,
+        plugin: object,
+        name: str,
+        *,
+        distribution: str = "",
+        version: str = "",
+        builtin: bool = False,
+    ) -> None:
         """Register ``plugin`` under ``name``; raise PluginError if its hooks do not fit."""
         try:
             self.manager.register(plugin, name=name)
@@ -57,9 +64,7 @@ class PluginRegistry:
             if self.manager.is_registered(plugin):
                 self.manager.unregister(plugin)
             raise PluginError(f"Plugin {name!r} cannot be registered: {exc}") from exc
-        hooks = tuple(
-            sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
-        )
+        hooks = tuple(sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or []))
         module = getattr(plugin, "__name__", type(plugin).__module__)
         self.infos[name] = PluginInfo(
             name=name,
@@ -106,8 +111,7 @@ class PluginRegistry:
                     result = await _await(result)
                 except Exception as exc:
                     raise PluginError(
-                        f"Plugin {name!r} failed in hook {hook_name!r}: "
-                        f"{type(exc).__name__}: {exc}"
+                        f"Plugin {name!r} failed in hook {hook_name!r}: {type(exc).__name__}: {exc}"
                     ) from exc
             if result is not None:
                 resolved.append((name, result))
@@ -168,6 +172,5 @@ def _import_entry_point(ep: EntryPoint) -> object:
     except Exception as exc:
         dist = f" from distribution {ep.dist.name} {ep.dist.version}" if ep.dist else ""
         raise PluginError(
-            f"Plugin {ep.name!r}{dist} failed to import ({ep.value}): "
-            f"{type(exc).__name__}: {exc}"
+            f"Plugin {ep.name!r}{dist} failed to import ({ep.value}): {type(exc).__name__}: {exc}"
         ) from exc

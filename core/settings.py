@@ -84,6 +84,6 @@ def database_kind(url: str) -> str:
             )
         return "postgres"
     raise SettingsError(
-        f"DATABASE_URL={url!r} uses the scheme {scheme!r}; allowed are sqlite:///path/to/file.sqlite "
-        "and postgresql://user@host:port/database."
+        f"DATABASE_URL={url!r} uses the scheme {scheme!r}; allowed are "
+        "sqlite:///path/to/file.sqlite and postgresql://user@host:port/database."
     )

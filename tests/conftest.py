@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 SHIPPED_CONTENT = PROJECT_ROOT / "content"
+BROKEN_DIR = Path(__file__).parent / "fixtures" / "broken"
 # Where the test suite may create and drop its own databases.
 POSTGRES_ADMIN_URL = os.environ.get(
     "MENTORING40_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"

@@ -7,11 +7,20 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 
 from core.api.caching import cached_json
 from core.api.errors import ProblemError, bad_request
-from core.api.schemas import EntryDetail, EntryList, EntryOne, EntryRef, EntrySummary, ListMeta, Pagination
+from core.api.schemas import (
+    EntryDetail,
+    EntryList,
+    EntryOne,
+    EntryRef,
+    EntrySummary,
+    ListMeta,
+    Pagination,
+)
 from core.content import queries
 from core.content.markdown import entry_url
 from core.settings import Settings
@@ -22,13 +31,13 @@ LIST_PARAMS = frozenset({*queries.FILTER_DIMENSIONS, "sort", "page", "page_size"
 
 Filter = Annotated[
     list[str] | None,
-    Parameter(description="Repeat the parameter (or separate values by commas) for OR."),
+    QueryParameter(description="Repeat the parameter (or separate values by commas) for OR."),
 ]
 
 
 class EntryController(Controller):
     path = "/api/v1/entries"
-    tags = ["Werkzeugkasten"]
+    tags = ("Werkzeugkasten",)
 
     @get(
         "/",
@@ -42,7 +51,7 @@ class EntryController(Controller):
     async def list_entries(
         self,
         request: Request[Any, Any, Any],
-        settings: Settings,
+        settings: NamedDependency[Settings],
         topic: Filter = None,
         phase: Filter = None,
         audience: Filter = None,
@@ -51,12 +60,17 @@ class EntryController(Controller):
         tag: Filter = None,
         sort: Annotated[
             str | None,
-            Parameter(description="Comma-separated fields; `-` for descending. "
-                      "Fields: title, updated_at, slug. Default: title."),
-        ] = None,  # fmt: skip
-        page: Annotated[int | None, Parameter(description="1-based page number.")] = None,
+            QueryParameter(
+                description="Comma-separated fields; `-` for descending. "
+                "Fields: title, updated_at, slug. Default: title."
+            ),
+        ] = None,
+        page: Annotated[int | None, QueryParameter(description="1-based page number.")] = None,
         page_size: Annotated[
-            int | None, Parameter(description=f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).")
+            int | None,
+            QueryParameter(
+                description=f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."
+            ),
         ] = None,
     ) -> Response[EntryList]:
         query = await parse_entry_query(request)
@@ -67,12 +81,19 @@ class EntryController(Controller):
             page_count=math.ceil(total / query.page_size),
             total=total,
         )
-        data = [msgspec.convert({**row, "url": entry_url(row["slug"])}, EntrySummary) for row in rows]
-        return cached_json(request, EntryList(data=data, meta=ListMeta(pagination=pagination)), settings)
+        data = [
+            msgspec.convert({**row, "url": entry_url(row["slug"])}, EntrySummary) for row in rows
+        ]
+        return cached_json(
+            request, EntryList(data=data, meta=ListMeta(pagination=pagination)), settings
+        )
 
     @get("/{slug:str}", summary="One toolbox entry with its body and links")
     async def get_entry(
-        self, request: Request[Any, Any, Any], settings: Settings, slug: str
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        slug: FromPath[str],
     ) -> Response[EntryOne]:
         row = await queries.get_entry(slug)
         if row is None:
@@ -90,9 +111,13 @@ class EntryController(Controller):
 
 def _ref(row: dict[str, Any]) -> EntryRef:
     return EntryRef(
-        slug=row["slug"], title=row["title"], summary=row["summary"], kind=row["kind"],
-        source=row["source"], url=entry_url(row["slug"]),
-    )  # fmt: skip
+        slug=row["slug"],
+        title=row["title"],
+        summary=row["summary"],
+        kind=row["kind"],
+        source=row["source"],
+        url=entry_url(row["slug"]),
+    )
 
 
 async def parse_entry_query(request: Request[Any, Any, Any]) -> queries.EntryQuery:
@@ -103,7 +128,8 @@ async def parse_entry_query(request: Request[Any, Any, Any]) -> queries.EntryQue
     if unknown:
         raise bad_request(
             unknown[0],
-            f"Unknown query parameter {unknown[0]!r}; allowed are: {', '.join(sorted(LIST_PARAMS))}.",
+            f"Unknown query parameter {unknown[0]!r}; "
+            f"allowed are: {', '.join(sorted(LIST_PARAMS))}.",
         )
     known = await queries.filter_values()
     filters: dict[str, list[str]] = {}
@@ -154,5 +180,7 @@ def _positive_int(params: Any, name: str, default: int, maximum: int | None) -> 
     if not raw.strip().isdigit() or int(raw) < 1:
         raise bad_request(name, f"{name} must be a whole number of at least 1{limit}; got {raw!r}.")
     if maximum is not None and int(raw) > maximum:
-        raise bad_request(name, f"{name} may be at most {maximum} (the documented maximum); got {raw}.")
+        raise bad_request(
+            name, f"{name} may be at most {maximum} (the documented maximum); got {raw}."
+        )
     return int(raw)

@@ -34,9 +34,13 @@ class ProblemError(Exception):
     """Raise from a handler or service to answer with a problem document."""
 
     def __init__(
-        self, status: int, detail: str, *, invalid_params: list[InvalidParam] | None = None,
+        self,
+        status: int,
+        detail: str,
+        *,
+        invalid_params: list[InvalidParam] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -50,9 +54,12 @@ def bad_request(name: str, reason: str) -> ProblemError:
 
 
 def problem_response(
-    request: Request[Any, Any, Any], status: int, detail: str,
-    invalid_params: list[InvalidParam] | None = None, headers: dict[str, str] | None = None,
-) -> Response[ProblemDetails]:  # fmt: skip
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    invalid_params: list[InvalidParam] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ProblemDetails]:
     body = ProblemDetails(
         title=HTTPStatus(status).phrase,
         status=status,
@@ -88,10 +95,14 @@ def _on_validation(
 def _on_not_found(
     request: Request[Any, Any, Any], exc: NotFoundException
 ) -> Response[ProblemDetails]:
-    detail = exc.detail if exc.detail and exc.detail != "Not Found" else (
-        f"There is nothing at {request.url.path}; the API lives under /api/v1 and is "
-        "described at /schema."
-    )  # fmt: skip
+    detail = (
+        exc.detail
+        if exc.detail and exc.detail != "Not Found"
+        else (
+            f"There is nothing at {request.url.path}; the API lives under /api/v1 and is "
+            "described at /schema."
+        )
+    )
     return problem_response(request, 404, detail)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 
 from core.api.caching import cached_json
 from core.api.schemas import Taxonomy, TaxonomyOne
@@ -18,6 +19,8 @@ from core.settings import Settings
     tags=["Werkzeugkasten"],
     summary="Topics, phases, audiences, kinds and sources with entry counts",
 )
-async def get_taxonomy(request: Request[Any, Any, Any], settings: Settings) -> Response[TaxonomyOne]:
+async def get_taxonomy(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+) -> Response[TaxonomyOne]:
     taxonomy = msgspec.convert(await queries.taxonomy_with_counts(), Taxonomy)
     return cached_json(request, TaxonomyOne(data=taxonomy), settings)

@@ -9,4 +9,6 @@ from core.settings import Settings
 
 @hookimpl(trylast=True)
 def content_packs(settings: Settings) -> list[ContentPack]:
-    return [ContentPack(name="core", path=settings.content_dir, label="Werkzeugkasten Mentoring 4.0")]
+    return [
+        ContentPack(name="core", path=settings.content_dir, label="Werkzeugkasten Mentoring 4.0")
+    ]

@@ -58,37 +58,46 @@ def load_content(packs: Iterable[ContentPack]) -> tuple[ContentSet, list[Problem
     seen_packs: dict[str, ContentPack] = {}
     for pack in packs:
         if pack.name in seen_packs:
-            problems.append(Problem(
-                file=display_path(pack.path),
-                message=f"content pack name {pack.name!r} is already used by "
-                f"{display_path(seen_packs[pack.name].path)}; each pack needs its own name",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    file=display_path(pack.path),
+                    message=f"content pack name {pack.name!r} is already used by "
+                    f"{display_path(seen_packs[pack.name].path)}; each pack needs its own name",
+                )
+            )
             continue
         seen_packs[pack.name] = pack
         if not pack.path.is_dir():
-            problems.append(Problem(
-                file=display_path(pack.path),
-                message=f"content pack {pack.name!r} points to a folder that does not exist",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    file=display_path(pack.path),
+                    message=f"content pack {pack.name!r} points to a folder that does not exist",
+                )
+            )
             continue
         taxonomy.extend(_load_taxonomy(pack, taxonomy, problems))
         drafts.extend(_load_entries(pack, problems))
 
     if not any(t.dimension == "topics" for t in taxonomy) and not problems:
-        problems.append(Problem(
-            file="taxonomy.yaml",
-            message="no content pack defines a taxonomy; the core pack needs taxonomy.yaml",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file="taxonomy.yaml",
+                message="no content pack defines a taxonomy; the core pack needs taxonomy.yaml",
+            )
+        )
 
     known = {dim: {t.slug for t in taxonomy if t.dimension == dim} for dim in DIMENSIONS}
     slugs: dict[str, Entry] = {}
     for entry, _ in drafts:
         if entry.slug in slugs:
-            problems.append(Problem(
-                file=entry.source_path,
-                message=f"slug {entry.slug!r} is already used by {slugs[entry.slug].source_path}; "
-                "slugs must be unique across all content packs (rename one file)",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    file=entry.source_path,
+                    message=f"slug {entry.slug!r} is already used by "
+                    f"{slugs[entry.slug].source_path}; "
+                    "slugs must be unique across all content packs (rename one file)",
+                )
+            )
         else:
             slugs[entry.slug] = entry
     for entry, lines in drafts:
@@ -121,13 +130,15 @@ def _load_taxonomy(
         for position, term in enumerate(getattr(decoded, dimension)):
             key = (dimension, term.slug)
             if key in defined:
-                problems.append(Problem(
-                    file=shown,
-                    field=f"{dimension}[{position}].slug",
-                    line=_line_of(root, [dimension, position, "slug"], 0),
-                    message=f"{term.slug!r} is already defined by content pack "
-                    f"{defined[key].source!r}; a pack may add terms but not redefine them",
-                ))  # fmt: skip
+                problems.append(
+                    Problem(
+                        file=shown,
+                        field=f"{dimension}[{position}].slug",
+                        line=_line_of(root, [dimension, position, "slug"], 0),
+                        message=f"{term.slug!r} is already defined by content pack "
+                        f"{defined[key].source!r}; a pack may add terms but not redefine them",
+                    )
+                )
                 continue
             offset = sum(1 for t in earlier if t.dimension == dimension)
             defined[key] = TaxonomyTerm(
@@ -153,13 +164,17 @@ class FrontMatterLines(msgspec.Struct, frozen=True):
     body_links: list[tuple[str, int | None]]
 
 
-def _load_entries(pack: ContentPack, problems: list[Problem]) -> list[tuple[Entry, FrontMatterLines]]:
+def _load_entries(
+    pack: ContentPack, problems: list[Problem]
+) -> list[tuple[Entry, FrontMatterLines]]:
     folder = pack.path / "entries"
     if not folder.is_dir():
-        problems.append(Problem(
-            file=display_path(pack.path),
-            message=f"content pack {pack.name!r} has no entries/ folder",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file=display_path(pack.path),
+                message=f"content pack {pack.name!r} has no entries/ folder",
+            )
+        )
         return []
     loaded = []
     for path in sorted(folder.glob("*.md")):
@@ -175,11 +190,13 @@ def _load_entry(
     shown = display_path(path)
     slug = path.stem
     if not SLUG_RE.match(slug):
-        problems.append(Problem(
-            file=shown,
-            message=f"file name {path.name!r} is not a valid slug; use lower-case letters a-z, "
-            "digits and single hyphens (e.g. tandem-steckbrief.md)",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file=shown,
+                message=f"file name {path.name!r} is not a valid slug; use lower-case letters a-z, "
+                "digits and single hyphens (e.g. tandem-steckbrief.md)",
+            )
+        )
         return None
     try:
         text = path.read_text(encoding="utf-8")
@@ -188,11 +205,14 @@ def _load_entry(
         return None
     match = FRONT_MATTER_RE.match(text)
     if not match:
-        problems.append(Problem(
-            file=shown, line=1,
-            message="has no front matter; the file must start with a line '---', then YAML "
-            "fields, then a closing line '---'",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file=shown,
+                line=1,
+                message="has no front matter; the file must start with a line '---', then YAML "
+                "fields, then a closing line '---'",
+            )
+        )
         return None
     # Line numbers: the front matter's first YAML line is line 2 of the file.
     parsed = _parse_yaml(match.group(1), shown, problems, line_offset=1)
@@ -202,12 +222,16 @@ def _load_entry(
     front = _decode(data, FrontMatter, root, shown, problems, line_offset=1)
     if front is None:
         return None
-    body = text[match.end() :].strip("\n") + "\n"
-    body_line = text[: match.end()].count("\n") + 1 + (len(text[match.end() :]) - len(text[match.end() :].lstrip("\n")))
+    rest = text[match.end() :]
+    body = rest.strip("\n") + "\n"
+    # The file line of the body's first line: after the front matter and any blank lines.
+    body_line = text[: match.end()].count("\n") + 1 + len(rest) - len(rest.lstrip("\n"))
     if not body.strip():
         problems.append(Problem(file=shown, field="body", message="the Markdown body is empty"))
-    body_links = [(target, None if line is None else line + body_line - 1)
-                  for target, line in entry_links(body)]  # fmt: skip
+    body_links = [
+        (target, None if line is None else line + body_line - 1)
+        for target, line in entry_links(body)
+    ]
     links = list(dict.fromkeys([*front.related, *(target for target, _ in body_links)]))
     fields = msgspec.structs.asdict(front)
     entry = Entry(
@@ -240,32 +264,44 @@ def _check_references(
             if item not in known[dimension]:
                 path: list[str | int] = [name] if isinstance(value, str) else [name, index]
                 allowed = ", ".join(sorted(known[dimension])) or "(none defined)"
-                problems.append(Problem(
-                    file=entry.source_path,
-                    field=name if isinstance(value, str) else f"{name}[{index}]",
-                    line=_line_of(lines.root, path, 1),
-                    message=f"unknown {dimension[:-1]} {item!r}; expected one of: {allowed}",
-                ))  # fmt: skip
+                problems.append(
+                    Problem(
+                        file=entry.source_path,
+                        field=name if isinstance(value, str) else f"{name}[{index}]",
+                        line=_line_of(lines.root, path, 1),
+                        message=f"unknown {dimension[:-1]} {item!r}; expected one of: {allowed}",
+                    )
+                )
     for index, target in enumerate(entry.related):
         if target == entry.slug:
-            problems.append(Problem(
-                file=entry.source_path, field=f"related[{index}]",
-                line=_line_of(lines.root, ["related", index], 1),
-                message="an entry cannot be related to itself",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    file=entry.source_path,
+                    field=f"related[{index}]",
+                    line=_line_of(lines.root, ["related", index], 1),
+                    message="an entry cannot be related to itself",
+                )
+            )
         elif target not in slugs:
-            problems.append(Problem(
-                file=entry.source_path, field=f"related[{index}]",
-                line=_line_of(lines.root, ["related", index], 1),
-                message=f"no entry has the slug {target!r}; related must name existing entries "
-                "(the file name without .md)",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    file=entry.source_path,
+                    field=f"related[{index}]",
+                    line=_line_of(lines.root, ["related", index], 1),
+                    message=f"no entry has the slug {target!r}; related must name existing entries "
+                    "(the file name without .md)",
+                )
+            )
     for target, line in lines.body_links:
         if target not in slugs:
-            problems.append(Problem(
-                file=entry.source_path, field="body", line=line,
-                message=f"link to {target}.md, but no entry has the slug {target!r}",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    file=entry.source_path,
+                    field="body",
+                    line=line,
+                    message=f"link to {target}.md, but no entry has the slug {target!r}",
+                )
+            )
     return problems
 
 
@@ -281,17 +317,22 @@ def _parse_yaml(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(
-            file=shown,
-            line=None if mark is None else mark.line + 1 + line_offset,
-            message=f"is not valid YAML: {reason}",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file=shown,
+                line=None if mark is None else mark.line + 1 + line_offset,
+                message=f"is not valid YAML: {reason}",
+            )
+        )
         return None
     if not isinstance(data, dict):
-        problems.append(Problem(
-            file=shown, line=1 + line_offset,
-            message="must be a YAML mapping of field names to values",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file=shown,
+                line=1 + line_offset,
+                message="must be a YAML mapping of field names to values",
+            )
+        )
         return None
     return data, root
 
@@ -318,24 +359,39 @@ def _decode(
             line = _line_of(root, path[:-1], line_offset)
         else:
             line = _line_of(root, path, line_offset)
-        problems.append(Problem(
-            file=shown, field=_format_path(path) or None, line=line, message=_explain(text),
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                file=shown,
+                field=_format_path(path) or None,
+                line=line,
+                message=_explain(text),
+            )
+        )
         return None
+
+
+_TYPE_WORDS = {
+    "str": "text",
+    "int": "a number",
+    "float": "a number",
+    "bool": "yes/no",
+    "null": "nothing",
+    "array": "a list, e.g. [a, b]",
+    "object": "a mapping of names to values",
+    "date": "a date in the form YYYY-MM-DD",
+}
+_EXPECTED_RE = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`")
 
 
 def _explain(text: str) -> str:
     """Turn msgspec's wording into what an editor needs to read."""
-    replacements = {
-        "Expected `str`, got `int`": "expected text, got a number (put it in quotes)",
-        "Expected `str`, got `bool`": "expected text, got yes/no (put it in quotes)",
-        "Expected `str`, got `null`": "expected text, got nothing",
-        "Expected `array`, got `str`": "expected a list, e.g. [a, b], got a single text",
-        "Expected `date`, got `str`": "expected a date in the form YYYY-MM-DD",
-    }
-    for raw, nice in replacements.items():
-        if text.startswith(raw):
-            return nice
+    if match := _EXPECTED_RE.match(text):
+        expected = [_TYPE_WORDS.get(t, t) for t in match["expected"].split(" | ") if t != "null"]
+        got = _TYPE_WORDS.get(match["got"], match["got"])
+        hint = " (put it in quotes)" if "text" in expected and got in {"a number", "yes/no"} else ""
+        return f"expected {' or '.join(expected)}, got {got}{hint}"
+    if text.startswith(("Invalid date", "Invalid RFC3339 encoded date")):
+        return "expected a date in the form YYYY-MM-DD"
     if text.startswith("Invalid enum value"):
         return f"{text}; allowed: published, draft"
     return text
@@ -361,7 +417,9 @@ def _format_path(path: list[str | int]) -> str:
     return out
 
 
-def _line_of(root: Any, path: list[str | int], line_offset: int, *, key: bool = False) -> int | None:
+def _line_of(
+    root: Any, path: list[str | int], line_offset: int, *, key: bool = False
+) -> int | None:
     """The 1-based file line of the YAML node at ``path`` (or of its key), if found."""
     node = root
     found_line = None if root is None else root.start_mark.line
@@ -374,7 +432,9 @@ def _line_of(root: Any, path: list[str | int], line_offset: int, *, key: bool = 
                     break
             else:
                 break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             found_line = node.start_mark.line
         else:

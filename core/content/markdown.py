@@ -19,9 +19,30 @@ from markdown_it.token import Token
 ENTRY_LINK_RE = re.compile(r"^(?:\.{1,2}/|[\w.-]+/)*([a-z0-9]+(?:-[a-z0-9]+)*)\.md(#[\w-]*)?$")
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "strong", "em", "code", "pre",
-    "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
-}  # fmt: skip
+    "p",
+    "br",
+    "hr",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "data-entry"},
     "ol": {"start"},

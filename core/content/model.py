@@ -22,7 +22,12 @@ NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 # The taxonomy dimensions in display order, with the query parameter and entry field of each.
 DIMENSIONS: tuple[str, ...] = ("topics", "phases", "audiences", "kinds")
 DIMENSION_PARAM = {"topics": "topic", "phases": "phase", "audiences": "audience", "kinds": "kind"}
-DIMENSION_FIELD = {"topics": "topics", "phases": "phases", "audiences": "audiences", "kinds": "kind"}
+DIMENSION_FIELD = {
+    "topics": "topics",
+    "phases": "phases",
+    "audiences": "audiences",
+    "kinds": "kind",
+}
 
 
 class ContentPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -108,7 +113,9 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class ContentSet(msgspec.Struct, frozen=True, kw_only=True):

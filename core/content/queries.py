@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 import msgspec
+from piccolo.custom_types import Combinable
 from piccolo.query.functions.aggregate import Count
 
 from core.content.model import DIMENSION_PARAM, DIMENSIONS
@@ -14,13 +15,25 @@ from core.db.tables import Entry as EntryRow
 
 PUBLISHED = "published"
 FILTER_DIMENSIONS: tuple[str, ...] = ("topic", "phase", "audience", "kind", "source", "tag")
-SORT_COLUMNS = {"title": EntryRow.title_sort, "updated_at": EntryRow.updated_at, "slug": EntryRow.slug}
+SORT_COLUMNS = {
+    "title": EntryRow.title_sort,
+    "updated_at": EntryRow.updated_at,
+    "slug": EntryRow.slug,
+}
 
 _SUMMARY_COLUMNS = (
-    EntryRow.slug, EntryRow.title, EntryRow.summary, EntryRow.kind, EntryRow.topics,
-    EntryRow.phases, EntryRow.audiences, EntryRow.tags, EntryRow.source, EntryRow.duration,
+    EntryRow.slug,
+    EntryRow.title,
+    EntryRow.summary,
+    EntryRow.kind,
+    EntryRow.topics,
+    EntryRow.phases,
+    EntryRow.audiences,
+    EntryRow.tags,
+    EntryRow.source,
+    EntryRow.duration,
     EntryRow.updated_at,
-)  # fmt: skip
+)
 
 
 class EntryQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,7 +57,7 @@ async def filter_values() -> dict[str, set[str]]:
 
 async def list_entries(query: EntryQuery) -> tuple[list[dict[str, Any]], int]:
     """One page of published entries and the total number that match."""
-    where = EntryRow.status == PUBLISHED
+    where: Combinable = EntryRow.status == PUBLISHED
     for dimension, values in query.filters.items():
         if dimension == "source":
             where &= EntryRow.source.is_in(values)
@@ -67,9 +80,13 @@ async def get_entry(slug: str) -> dict[str, Any] | None:
     """A published entry with everything, plus ``links_to`` and ``linked_from`` references."""
     rows = await (
         EntryRow.select(
-            *_SUMMARY_COLUMNS, EntryRow.materials, EntryRow.related, EntryRow.links,
-            EntryRow.body_markdown, EntryRow.body_html,
-        )  # fmt: skip
+            *_SUMMARY_COLUMNS,
+            EntryRow.materials,
+            EntryRow.related,
+            EntryRow.links,
+            EntryRow.body_markdown,
+            EntryRow.body_html,
+        )
         .where((EntryRow.slug == slug) & (EntryRow.status == PUBLISHED))
         .output(load_json=True)
     )
@@ -87,7 +104,9 @@ async def get_entry(slug: str) -> dict[str, Any] | None:
     )
     back = [row["slug"] for row in linking if slug in row["links"]]
     back_refs = await _refs(back)
-    entry["linked_from"] = [back_refs[s] for s in sorted(back_refs, key=lambda s: back_refs[s]["title_sort"])]
+    entry["linked_from"] = [
+        back_refs[s] for s in sorted(back_refs, key=lambda s: back_refs[s]["title_sort"])
+    ]
     return entry
 
 
@@ -95,9 +114,13 @@ async def _refs(slugs: list[str]) -> dict[str, dict[str, Any]]:
     if not slugs:
         return {}
     rows = await EntryRow.select(
-        EntryRow.slug, EntryRow.title, EntryRow.title_sort, EntryRow.summary, EntryRow.kind,
+        EntryRow.slug,
+        EntryRow.title,
+        EntryRow.title_sort,
+        EntryRow.summary,
+        EntryRow.kind,
         EntryRow.source,
-    ).where(EntryRow.slug.is_in(slugs) & (EntryRow.status == PUBLISHED))  # fmt: skip
+    ).where(EntryRow.slug.is_in(slugs) & (EntryRow.status == PUBLISHED))
     return {row["slug"]: row for row in rows}
 
 
@@ -112,18 +135,20 @@ async def taxonomy_with_counts() -> dict[str, list[dict[str, Any]]]:
     for row in rows:
         counts[(row["dimension"], row["value"])] = row["count"]
     result: dict[str, list[dict[str, Any]]] = {dim: [] for dim in DIMENSIONS}
-    terms = await TaxonomyTerm.select().order_by(TaxonomyTerm.dimension).order_by(
-        TaxonomyTerm.position
+    terms = (
+        await TaxonomyTerm.select().order_by(TaxonomyTerm.dimension).order_by(TaxonomyTerm.position)
     )
     for term in terms:
         param = DIMENSION_PARAM[term["dimension"]]
-        result[term["dimension"]].append({
-            "slug": term["slug"],
-            "label": term["label"],
-            "description": term["description"],
-            "source": term["source"],
-            "count": counts.get((param, term["slug"]), 0),
-        })  # fmt: skip
+        result[term["dimension"]].append(
+            {
+                "slug": term["slug"],
+                "label": term["label"],
+                "description": term["description"],
+                "source": term["source"],
+                "count": counts.get((param, term["slug"]), 0),
+            }
+        )
     source_counts = {
         row["source"]: row["count"]
         for row in await EntryRow.select(EntryRow.source, Count(alias="count"))

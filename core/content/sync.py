@@ -29,9 +29,12 @@ class SyncReport(msgspec.Struct, kw_only=True):
     @property
     def changed(self) -> bool:
         return bool(
-            self.added or self.updated or self.removed or self.taxonomy_changed
+            self.added
+            or self.updated
+            or self.removed
+            or self.taxonomy_changed
             or self.sources_changed
-        )  # fmt: skip
+        )
 
 
 def sort_key(title: str) -> str:
@@ -69,9 +72,9 @@ async def sync_content(content: ContentSet) -> SyncReport:
                 report.added.append(slug)
             elif row["content_hash"] != entry.content_hash:
                 values = _row_values(entry, now)
-                await EntryRow.update(
-                    {getattr(EntryRow, k): v for k, v in values.items()}
-                ).where(EntryRow.id == row["id"])
+                await EntryRow.update({getattr(EntryRow, k): v for k, v in values.items()}).where(
+                    EntryRow.id == row["id"]
+                )
                 await EntryTerm.delete().where(EntryTerm.entry == row["id"])
                 await _write_terms(row["id"], entry)
                 report.updated.append(slug)
@@ -115,7 +118,9 @@ async def _write_terms(entry_id: int, entry: Entry) -> None:
         await EntryTerm.insert(*rows)
 
 
-async def _replace_if_changed(table: Any, wanted: list[dict[str, Any]], keys: tuple[str, ...]) -> bool:
+async def _replace_if_changed(
+    table: Any, wanted: list[dict[str, Any]], keys: tuple[str, ...]
+) -> bool:
     columns = [getattr(table, k) for k in keys]
     current = await table.select(*columns).order_by(table.id)
     if [tuple(r[k] for k in keys) for r in current] == [tuple(w[k] for k in keys) for w in wanted]:

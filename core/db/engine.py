@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.table import Table
 
 from core.settings import database_kind
 
@@ -25,6 +26,12 @@ def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
         path = Path(url[len("sqlite:///") :])
         path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=str(path))
+    # Piccolo's engine connects once on creation to check the server version.
+    return PostgresEngine(config=postgres_config(url))
+
+
+def postgres_config(url: str) -> dict[str, Any]:
+    """asyncpg connection settings from a ``postgresql://`` URL."""
     parts = urlsplit(url)
     config: dict[str, Any] = {
         "host": parts.hostname,
@@ -35,7 +42,7 @@ def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
         config["user"] = unquote(parts.username)
     if parts.password:
         config["password"] = unquote(parts.password)
-    return PostgresEngine(config=config)
+    return config
 
 
 def use_engine(engine: Engine) -> None:  # type: ignore[type-arg]
@@ -46,7 +53,8 @@ def use_engine(engine: Engine) -> None:  # type: ignore[type-arg]
     from core.db.tables import TABLES
 
     piccolo_conf.DB = engine
-    for table in (*TABLES, Migration):
+    tables: tuple[type[Table], ...] = (*TABLES, Migration)
+    for table in tables:
         table._meta.db = engine
 
 

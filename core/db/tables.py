@@ -9,6 +9,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -17,6 +18,7 @@ from piccolo.table import Table
 
 
 class Entry(Table, tablename="entry"):
+    id: Serial  # Piccolo adds the primary key; declared for type checkers
     slug = Varchar(length=120, unique=True, index=True)
     source = Varchar(length=120, index=True)
     source_path = Text()
