@@ -7,6 +7,8 @@ from typing import Any
 
 from litestar.testing import TestClient
 
+from core.app import create_app
+from core.plugins import build_registry
 from core.settings import Settings
 from tests.conftest import sync
 
@@ -211,3 +213,19 @@ def test_shipped_content_is_served_with_the_nrw_plugin(shipped_client: Client) -
     assert all(entry["source"] == "nrw" for entry in nrw)
     sources = shipped_client.get("/api/v1/taxonomy").json()["data"]["sources"]
     assert [s["slug"] for s in sources] == ["core", "nrw"]
+
+
+def test_health_is_503_when_the_database_cannot_be_read(tmp_path: Path) -> None:
+    # A real fault: the "database file" is a directory, so every query fails.
+    (tmp_path / "db.sqlite").mkdir()
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    registry = build_registry(settings, load_installed=False)
+    with TestClient(create_app(settings, registry)) as client:
+        response = client.get("/health")
+        assert response.status_code == 503
+        assert response.json()["status"] == "error"
+        assert response.json()["database"] == "unavailable"
+        listing = client.get("/api/v1/entries")
+        assert listing.status_code == 500
+        assert listing.headers["content-type"].startswith("application/problem+json")
+        assert "unexpected error" in listing.json()["detail"]
