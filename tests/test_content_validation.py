@@ -109,3 +109,28 @@ def test_raw_html_in_markdown_is_rendered_inert(content_dir: Path) -> None:
     (entry,) = [e for e in loaded.entries if e.slug == "arbeitsablauf"]
     assert "<script" not in entry.body_html
     assert "&lt;script&gt;" in entry.body_html
+
+
+def test_entries_may_not_link_into_optional_plugin_packs(content_dir: Path, tmp_path: Path) -> None:
+    region = tmp_path / "region"
+    (region / "entries").mkdir(parents=True)
+    (region / "entries" / "region-treffen.md").write_text(
+        "---\ntitle: Treffen\nsummary: Regional.\nkind: methode\ntopics: [barrieren]\n"
+        "phases: [planung]\naudiences: [lotse]\nupdated_at: 2026-11-01\n"
+        "related: [aufgabenliste]\n---\n\nSiehe [Aufgabenliste](aufgabenliste.md).\n",
+        encoding="utf-8",
+    )
+    core_entry = content_dir / "entries" / "aufgabenliste.md"
+    core_entry.write_text(
+        core_entry.read_text(encoding="utf-8") + "\nRegional: [Treffen](region-treffen.md)\n",
+        encoding="utf-8",
+    )
+    _, problems = load_content(
+        [ContentPack(name="core", path=content_dir), ContentPack(name="region", path=region)]
+    )
+    # The region may rely on the core; the core may not rely on an optional region pack.
+    assert len(problems) == 1
+    assert problems[0].file.endswith("content/entries/aufgabenliste.md")
+    assert problems[0].field == "body"
+    assert "from content pack 'region'" in problems[0].message
+    assert "other packs are optional" in problems[0].message

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from core import hookimpl
-from core.content.model import ContentPack
+from core.content.model import CORE_SOURCE, ContentPack
 from core.settings import Settings
 
 
 @hookimpl(trylast=True)
 def content_packs(settings: Settings) -> list[ContentPack]:
     return [
-        ContentPack(name="core", path=settings.content_dir, label="Werkzeugkasten Mentoring 4.0")
+        ContentPack(
+            name=CORE_SOURCE, path=settings.content_dir, label="Werkzeugkasten Mentoring 4.0"
+        )
     ]

@@ -18,6 +18,7 @@ import yaml
 
 from core.content.markdown import entry_links, render_markdown
 from core.content.model import (
+    CORE_SOURCE,
     DIMENSION_FIELD,
     DIMENSIONS,
     SLUG_RE,
@@ -292,6 +293,15 @@ def _check_references(
                     "(the file name without .md)",
                 )
             )
+        elif not _may_link(entry, slugs[target]):
+            problems.append(
+                Problem(
+                    file=entry.source_path,
+                    field=f"related[{index}]",
+                    line=_line_of(lines.root, ["related", index], 1),
+                    message=_foreign_link(slugs[target]),
+                )
+            )
     for target, line in lines.body_links:
         if target not in slugs:
             problems.append(
@@ -302,7 +312,29 @@ def _check_references(
                     message=f"link to {target}.md, but no entry has the slug {target!r}",
                 )
             )
+        elif not _may_link(entry, slugs[target]):
+            problems.append(
+                Problem(
+                    file=entry.source_path,
+                    field="body",
+                    line=line,
+                    message=_foreign_link(slugs[target]),
+                )
+            )
     return problems
+
+
+def _may_link(entry: Entry, target: Entry) -> bool:
+    # Plugins are optional: content may rely on its own pack and on the core, nothing else,
+    # or disabling one plugin would break another pack's links.
+    return target.source in {entry.source, CORE_SOURCE}
+
+
+def _foreign_link(target: Entry) -> str:
+    return (
+        f"links to {target.slug!r} from content pack {target.source!r}; an entry may link only "
+        f"to entries of its own pack and of {CORE_SOURCE!r}, because other packs are optional"
+    )
 
 
 # -- YAML and decoding with line numbers --------------------------------------------------

@@ -19,6 +19,9 @@ SLUG_RE = re.compile(SLUG_PATTERN)
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, max_length=120)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
+# The source name of the shipped toolbox; every other pack is optional.
+CORE_SOURCE = "core"
+
 # The taxonomy dimensions in display order, with the query parameter and entry field of each.
 DIMENSIONS: tuple[str, ...] = ("topics", "phases", "audiences", "kinds")
 DIMENSION_PARAM = {"topics": "topic", "phases": "phase", "audiences": "audience", "kinds": "kind"}
