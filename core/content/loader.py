@@ -257,70 +257,41 @@ def _check_references(
     entry: Entry, lines: FrontMatterLines, known: dict[str, set[str]], slugs: dict[str, Entry]
 ) -> list[Problem]:
     problems: list[Problem] = []
+
+    def problem(field: str, line: int | None, message: str) -> None:
+        problems.append(Problem(file=entry.source_path, field=field, line=line, message=message))
+
     for dimension in DIMENSIONS:
         name = DIMENSION_FIELD[dimension]
         value = getattr(entry, name)
-        values = [value] if isinstance(value, str) else value
-        for index, item in enumerate(values):
+        single = isinstance(value, str)
+        for index, item in enumerate([value] if single else value):
             if item not in known[dimension]:
-                path: list[str | int] = [name] if isinstance(value, str) else [name, index]
+                path: list[str | int] = [name] if single else [name, index]
                 allowed = ", ".join(sorted(known[dimension])) or "(none defined)"
-                problems.append(
-                    Problem(
-                        file=entry.source_path,
-                        field=name if isinstance(value, str) else f"{name}[{index}]",
-                        line=_line_of(lines.root, path, 1),
-                        message=f"unknown {dimension[:-1]} {item!r}; expected one of: {allowed}",
-                    )
+                problem(
+                    name if single else f"{name}[{index}]",
+                    _line_of(lines.root, path, 1),
+                    f"unknown {dimension[:-1]} {item!r}; expected one of: {allowed}",
                 )
     for index, target in enumerate(entry.related):
+        line = _line_of(lines.root, ["related", index], 1)
         if target == entry.slug:
-            problems.append(
-                Problem(
-                    file=entry.source_path,
-                    field=f"related[{index}]",
-                    line=_line_of(lines.root, ["related", index], 1),
-                    message="an entry cannot be related to itself",
-                )
-            )
+            problem(f"related[{index}]", line, "an entry cannot be related to itself")
         elif target not in slugs:
-            problems.append(
-                Problem(
-                    file=entry.source_path,
-                    field=f"related[{index}]",
-                    line=_line_of(lines.root, ["related", index], 1),
-                    message=f"no entry has the slug {target!r}; related must name existing entries "
-                    "(the file name without .md)",
-                )
+            problem(
+                f"related[{index}]",
+                line,
+                f"no entry has the slug {target!r}; related must name existing entries "
+                "(the file name without .md)",
             )
         elif not _may_link(entry, slugs[target]):
-            problems.append(
-                Problem(
-                    file=entry.source_path,
-                    field=f"related[{index}]",
-                    line=_line_of(lines.root, ["related", index], 1),
-                    message=_foreign_link(slugs[target]),
-                )
-            )
+            problem(f"related[{index}]", line, _foreign_link(slugs[target]))
     for target, line in lines.body_links:
         if target not in slugs:
-            problems.append(
-                Problem(
-                    file=entry.source_path,
-                    field="body",
-                    line=line,
-                    message=f"link to {target}.md, but no entry has the slug {target!r}",
-                )
-            )
+            problem("body", line, f"link to {target}.md, but no entry has the slug {target!r}")
         elif not _may_link(entry, slugs[target]):
-            problems.append(
-                Problem(
-                    file=entry.source_path,
-                    field="body",
-                    line=line,
-                    message=_foreign_link(slugs[target]),
-                )
-            )
+            problem("body", line, _foreign_link(slugs[target]))
     return problems
 
 
