@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -17,7 +18,7 @@ from core.content.model import ContentSet, Problem
 from core.content.packs import collect_packs
 from core.db.engine import MigrationError, describe, engine_from_url, migrate, use_engine
 from core.plugins import PluginError, PluginRegistry, build_registry
-from core.settings import Settings, SettingsError
+from core.settings import PROJECT_ROOT, Settings, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -161,6 +162,40 @@ def plugins_command(as_json: bool) -> None:
         click.echo(f"{p.name:<{width}}  {kind:<24}  hooks: {', '.join(p.hooks) or '-'}")
     for name in registry.disabled:
         click.echo(f"{name:<{width}}  {'disabled':<24}  (not in MENTORING40_LOAD_PLUGINS)")
+
+
+@main.group("search")
+def search_group() -> None:
+    """The local Meilisearch of the embedded default."""
+
+
+@search_group.command("serve")
+@click.option("--port", default=7700, show_default=True, type=int, help="Port on 127.0.0.1.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "var" / "meilisearch",
+    show_default=True,
+    help="Where the index data, log and master key live.",
+)
+def search_serve(port: int, data_dir: Path) -> None:
+    """Install (if needed) and run the pinned Meilisearch until Ctrl-C."""
+    from search.local_server import MEILISEARCH_VERSION, LocalMeilisearch, MeilisearchError
+
+    server = LocalMeilisearch(data_dir, port=port)
+    try:
+        server.start()
+    except MeilisearchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Meilisearch {MEILISEARCH_VERSION} on {server.url}")
+    click.echo(f"  data and log: {data_dir}   master key: {data_dir / 'master.key'}")
+    try:
+        assert server.process is not None
+        server.process.wait()
+    except KeyboardInterrupt:
+        click.echo("Stopping Meilisearch ...")
+    finally:
+        server.stop()
 
 
 def _load(settings: Settings) -> ContentSet:
