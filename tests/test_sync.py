@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import main
-from core.db.tables import Entry, TaxonomyTerm
+from core.db.tables import Entry, SearchOutbox, TaxonomyTerm
 from core.plugins import build_registry
 from core.settings import Settings
 from tests.conftest import BROKEN_DIR, SHIPPED_CONTENT, make_settings, run, sync
@@ -120,3 +120,34 @@ def test_bad_setting_stops_the_command_naming_the_variable(variable: str) -> Non
     result = CliRunner().invoke(main, ["content", "sync"], env={variable: "mysql://nowhere"})
     assert result.exit_code != 0
     assert f"{variable}='mysql://nowhere'" in result.output
+
+
+def test_every_change_writes_a_search_outbox_row_in_the_same_sync(
+    fixture_settings: Settings, content_dir: Path
+) -> None:
+    sync(fixture_settings)
+    pending = run(SearchOutbox.select(SearchOutbox.entry_slug).order_by(SearchOutbox.id).run())
+    assert sorted(r["entry_slug"] for r in pending) == [
+        "arbeitsablauf",
+        "aufgabenliste",
+        "entwurf",
+        "ueberblick",
+    ]
+    sync(fixture_settings)  # nothing changed: no new rows
+    assert run(SearchOutbox.count().run()) == 4
+    (content_dir / "entries" / "entwurf.md").unlink()
+    sync(fixture_settings)
+    newest = run(SearchOutbox.select().order_by(SearchOutbox.id, ascending=False).first().run())
+    assert newest is not None
+    assert newest["entry_slug"] == "entwurf"
+    assert newest["done_at"] is None
+
+
+def test_a_failed_sync_writes_no_outbox_rows(fixture_settings: Settings, content_dir: Path) -> None:
+    sync(fixture_settings)
+    before = run(SearchOutbox.count().run())
+    path = content_dir / "entries" / "ueberblick.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("kurzer", "neuer"), encoding="utf-8")
+    shutil.copy(BROKEN_DIR / "unknown-kind.md", content_dir / "entries")
+    assert invoke(fixture_settings, "content", "sync").exit_code == 1
+    assert run(SearchOutbox.count().run()) == before

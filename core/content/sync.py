@@ -1,5 +1,8 @@
 """Bring the database in line with the content files, in one transaction.
 
+Every entry added, changed or removed also gets a search outbox row in the same
+transaction, so the search index can never silently miss a change.
+
 Only what changed is written (compared by content hash), so a second sync of
 the same files changes nothing; entries whose file is gone are removed. The
 caller validates first: ``sync_content`` is only ever given a clean ContentSet.
@@ -14,7 +17,7 @@ from typing import Any
 import msgspec
 
 from core.content.model import DIMENSION_FIELD, DIMENSION_PARAM, DIMENSIONS, ContentSet, Entry
-from core.db.tables import ContentSource, EntryTerm, TaxonomyTerm
+from core.db.tables import ContentSource, EntryTerm, SearchOutbox, TaxonomyTerm
 from core.db.tables import Entry as EntryRow
 
 
@@ -80,6 +83,16 @@ async def sync_content(content: ContentSet) -> SyncReport:
                 report.updated.append(slug)
             else:
                 report.unchanged += 1
+
+        # Same transaction: a change is searchable-pending exactly when it is stored.
+        touched = [*report.removed, *report.added, *report.updated]
+        if touched:
+            await SearchOutbox.insert(
+                *(
+                    SearchOutbox(entry_slug=slug, created_at=now, next_attempt_at=now)
+                    for slug in touched
+                )
+            )
 
         report.taxonomy_changed = await _replace_if_changed(
             TaxonomyTerm,

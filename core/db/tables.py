@@ -68,4 +68,20 @@ class ContentSource(Table, tablename="content_source"):
     position = Integer()
 
 
-TABLES: tuple[type[Table], ...] = (Entry, EntryTerm, TaxonomyTerm, ContentSource)
+class SearchOutbox(Table, tablename="search_outbox"):
+    """A change to what should be searchable, written in the same transaction as the change.
+
+    The indexer reads the entry's current row (never a stored payload) and marks the row
+    done only after Meilisearch reports the task succeeded; failures stay visible here.
+    """
+
+    id: Serial
+    entry_slug = Varchar(length=120, index=True)
+    created_at = Timestamptz()
+    attempts = Integer(default=0)
+    last_error = Text(null=True, default=None)
+    next_attempt_at = Timestamptz(index=True)
+    done_at = Timestamptz(null=True, default=None, index=True)
+
+
+TABLES: tuple[type[Table], ...] = (Entry, EntryTerm, TaxonomyTerm, ContentSource, SearchOutbox)
