@@ -1,0 +1,97 @@
+"""Drain the search outbox into Meilisearch: never stale, never lost.
+
+Each pending outbox row names a slug. The indexer reads that entry's *current*
+row (not a payload stored with the change), upserts the document or deletes it
+when the entry is gone or unpublished, waits for Meilisearch to report the task,
+and only then marks the rows it read as done. A failure leaves them pending with
+the error and a later ``next_attempt_at`` (exponential backoff).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from meilisearch_python_sdk import AsyncClient
+
+from core.db.tables import Entry, SearchOutbox
+from search.documents import build_document, index_settings
+
+MAX_BACKOFF_SECONDS = 300
+
+
+class DrainResult(msgspec.Struct, kw_only=True):
+    upserted: int = 0
+    deleted: int = 0
+    failed: int = 0
+    error: str | None = None
+
+
+async def ensure_index(client: AsyncClient, uid: str) -> None:
+    """Create the index with primary key ``slug`` if missing and (re)apply its settings.
+
+    Idempotent: safe at every start and before every rebuild.
+    """
+    http = client.http_client
+    if (await http.get(f"indexes/{uid}")).status_code == 404:
+        created = await http.post("indexes", json={"uid": uid, "primaryKey": "slug"})
+        created.raise_for_status()
+        await _wait(client, created.json()["taskUid"])
+    updated = await http.patch(f"indexes/{uid}/settings", json=index_settings())
+    updated.raise_for_status()
+    await _wait(client, updated.json()["taskUid"])
+
+
+async def _wait(client: AsyncClient, task_uid: int) -> None:
+    result = await client.wait_for_task(task_uid, timeout_in_ms=60_000)
+    if result.status != "succeeded":
+        raise RuntimeError(f"Meilisearch task {task_uid} {result.status}: {result.error}")
+
+
+async def drain_outbox(client: AsyncClient, uid: str, *, batch_size: int = 500) -> DrainResult:
+    """Push one batch of pending changes; return what happened."""
+    now = dt.datetime.now(dt.UTC)
+    rows = await (
+        SearchOutbox.select(SearchOutbox.id, SearchOutbox.entry_slug, SearchOutbox.attempts)
+        .where(SearchOutbox.done_at.is_null() & (SearchOutbox.next_attempt_at <= now))
+        .order_by(SearchOutbox.id)
+        .limit(batch_size)
+    )
+    if not rows:
+        return DrainResult()
+    slugs = sorted({row["entry_slug"] for row in rows})
+    current = await (
+        Entry.select()
+        .where(Entry.slug.is_in(slugs) & (Entry.status == "published"))
+        .output(load_json=True)
+    )
+    documents = [build_document(row) for row in current]
+    gone = sorted(set(slugs) - {doc["slug"] for doc in documents})
+    index = client.index(uid)
+    try:
+        if documents:
+            await _wait(client, (await index.add_documents(documents, primary_key="slug")).task_uid)
+        if gone:
+            await _wait(client, (await index.delete_documents(gone)).task_uid)
+    except Exception as exc:
+        await _mark_failed(rows, f"{type(exc).__name__}: {exc}", now)
+        return DrainResult(failed=len(rows), error=f"{type(exc).__name__}: {exc}")
+    ids = [row["id"] for row in rows]
+    await SearchOutbox.update({SearchOutbox.done_at: dt.datetime.now(dt.UTC)}).where(
+        SearchOutbox.id.is_in(ids)
+    )
+    return DrainResult(upserted=len(documents), deleted=len(gone))
+
+
+async def _mark_failed(rows: list[dict[str, Any]], error: str, now: dt.datetime) -> None:
+    for row in rows:
+        attempts = row["attempts"] + 1
+        delay = min(2**attempts, MAX_BACKOFF_SECONDS)
+        await SearchOutbox.update(
+            {
+                SearchOutbox.attempts: attempts,
+                SearchOutbox.last_error: error[:2000],
+                SearchOutbox.next_attempt_at: now + dt.timedelta(seconds=delay),
+            }
+        ).where(SearchOutbox.id == row["id"])

@@ -1,0 +1,125 @@
+"""The outbox reaches a real Meilisearch: sync -> found, edit -> edited, delete -> gone."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from meilisearch_python_sdk import AsyncClient
+
+from core.db.tables import SearchOutbox
+from core.settings import Settings
+from search.indexer import DrainResult, drain_outbox, ensure_index
+from search.local_server import LocalMeilisearch
+from tests.conftest import run, sync
+
+
+@pytest.fixture(scope="module")
+def meili(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeilisearch]:
+    """One real Meilisearch process for this module; each test uses its own index."""
+    with LocalMeilisearch(tmp_path_factory.mktemp("meili")) as server:
+        yield server
+
+
+@pytest.fixture
+def index_uid() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+async def _drain_and_search(
+    server: LocalMeilisearch, uid: str, query: str
+) -> tuple[DrainResult, list[dict[str, Any]]]:
+    async with AsyncClient(server.url, server.master_key) as client:
+        await ensure_index(client, uid)
+        result = await drain_outbox(client, uid)
+        hits = (await client.index(uid).search(query)).hits
+        return result, hits
+
+
+def drain_and_search(
+    server: LocalMeilisearch, uid: str, query: str
+) -> tuple[DrainResult, list[str]]:
+    result, hits = run(_drain_and_search(server, uid, query))
+    return result, [hit["slug"] for hit in hits]
+
+
+def pending() -> int:
+    return int(run(SearchOutbox.count().where(SearchOutbox.done_at.is_null()).run()))
+
+
+def test_sync_edit_and_delete_reach_the_index(
+    meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings, content_dir: Path
+) -> None:
+    sync(fixture_settings)
+    result, found = drain_and_search(meili, index_uid, "Aufgabenliste")
+    assert result.upserted == 3  # the draft is not published, so it is deleted, not indexed
+    assert result.deleted == 1
+    assert found[0] == "aufgabenliste"
+    assert pending() == 0
+
+    path = content_dir / "entries" / "aufgabenliste.md"
+    text = path.read_text(encoding="utf-8").replace("Eine Liste", "Eine Zettelwirtschaft-Liste")
+    path.write_text(text, encoding="utf-8")
+    sync(fixture_settings)
+    _, found = drain_and_search(meili, index_uid, "Zettelwirtschaft")
+    assert found == ["aufgabenliste"]
+
+    path.unlink()
+    (content_dir / "entries" / "ueberblick.md").unlink()  # it linked to aufgabenliste
+    sync(fixture_settings)
+    result, found = drain_and_search(meili, index_uid, "Aufgabenliste")
+    assert result.deleted == 2
+    assert found == []
+
+
+def test_meilisearch_down_keeps_changes_pending_until_it_returns(
+    tmp_path: Path, index_uid: str, fixture_settings: Settings
+) -> None:
+    sync(fixture_settings)
+    server = LocalMeilisearch(tmp_path / "meili").start()
+    url, key = server.url, server.master_key
+    server.stop()  # a real outage: nothing listens on the port any more
+
+    async def drain_while_down() -> DrainResult:
+        async with AsyncClient(url, key, timeout=2) as client:
+            return await drain_outbox(client, index_uid)
+
+    result = run(drain_while_down())
+    assert result.failed == 4
+    assert result.error
+    rows = run(SearchOutbox.select().run())
+    assert all(row["done_at"] is None and row["attempts"] == 1 for row in rows)
+    assert all(row["last_error"] for row in rows)
+
+    # Back up on the same port and data; the rows are due again after their backoff.
+    with LocalMeilisearch(tmp_path / "meili", port=server.port) as again:
+        run(
+            SearchOutbox.update(
+                {SearchOutbox.next_attempt_at: rows[0]["created_at"]}, force=True
+            ).run()
+        )
+        result, found = drain_and_search(again, index_uid, "Arbeitsablauf")
+        assert result.upserted == 3
+        assert found[0] == "arbeitsablauf"
+        assert pending() == 0
+
+
+def test_ensure_index_is_idempotent(meili: LocalMeilisearch, index_uid: str) -> None:
+    async def twice() -> dict[str, Any]:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            await ensure_index(client, index_uid)
+            await ensure_index(client, index_uid)
+            response = await client.http_client.get(f"indexes/{index_uid}/settings")
+            info = await client.http_client.get(f"indexes/{index_uid}")
+            return {**response.json(), "primaryKey": info.json()["primaryKey"]}
+
+    settings = asyncio.run(twice())
+    assert settings["primaryKey"] == "slug"
+    assert settings["searchableAttributes"] == ["title", "tags", "summary", "body"]
+    assert sorted(settings["filterableAttributes"]) == sorted(
+        ["topics", "phases", "audiences", "kind", "source"]
+    )
