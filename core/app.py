@@ -18,6 +18,7 @@ from core import __version__
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health
+from core.api.search import search
 from core.api.taxonomy import get_taxonomy
 from core.db.engine import engine_from_url, use_engine
 from core.plugins import PluginError, PluginRegistry, build_registry
@@ -44,15 +45,24 @@ def create_app(
         use_engine(engine)
         if isinstance(engine, PostgresEngine):
             await engine.start_connection_pool()
+        search_service = None
+        if settings.meili_url:
+            from search.worker import SearchService
+
+            search_service = SearchService(settings)
+            await search_service.start()
+        app.state.search = search_service
         try:
             await registry.acall("startup", app=app, settings=settings)
             yield
         finally:
+            if search_service is not None:
+                await search_service.stop()
             if isinstance(engine, PostgresEngine):
                 await engine.close_connection_pool()
 
     app = Litestar(
-        route_handlers=[EntryController, get_taxonomy, health, *plugin_routes],
+        route_handlers=[EntryController, get_taxonomy, search, health, *plugin_routes],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

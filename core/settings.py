@@ -29,6 +29,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     load_plugins: tuple[str, ...] | None = None
     cache_max_age: int = 60
     debug: bool = False
+    # Meilisearch. No URL: search is off, except that `mentoring40 serve` starts the
+    # embedded one and fills these in. Production sets MEILI_URL and keys.
+    meili_url: str | None = None
+    meili_admin_key: str | None = None
+    meili_search_key: str | None = None
+    meili_index: str = "entries"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +68,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     f"MENTORING40_DEBUG={debug!r} is not a boolean; use 1/0, true/false or yes/no."
                 )
             kwargs["debug"] = debug in {"1", "true", "yes"}
+        if url := env.get("MEILI_URL", "").strip():
+            if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
+                raise SettingsError(
+                    f"MEILI_URL={url!r} is not an http(s) URL such as http://127.0.0.1:7700."
+                )
+            kwargs["meili_url"] = url.rstrip("/")
+        # The admin key indexes; the search key only searches (falls back to the admin key).
+        if key := (env.get("MEILI_ADMIN_KEY") or env.get("MEILI_MASTER_KEY") or "").strip():
+            kwargs["meili_admin_key"] = key
+        if key := env.get("MEILI_SEARCH_KEY", "").strip():
+            kwargs["meili_search_key"] = key
+        if index := env.get("MEILI_INDEX", "").strip():
+            if not index.replace("_", "").replace("-", "").isalnum():
+                raise SettingsError(
+                    f"MEILI_INDEX={index!r} may contain only letters, digits, - and _."
+                )
+            kwargs["meili_index"] = index
         return cls(**kwargs)  # type: ignore[arg-type]
 
 

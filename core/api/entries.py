@@ -120,16 +120,17 @@ def _ref(row: dict[str, Any]) -> EntryRef:
     )
 
 
-async def parse_entry_query(request: Request[Any, Any, Any]) -> queries.EntryQuery:
+async def parse_entry_query(
+    request: Request[Any, Any, Any], allowed: frozenset[str] = LIST_PARAMS
+) -> queries.EntryQuery:
     """Validate the list parameters against what the database knows; raise a 400 that names
     the parameter, the bad value and what is allowed."""
     params = request.query_params
-    unknown = sorted(set(params.keys()) - LIST_PARAMS)
+    unknown = sorted(set(params.keys()) - allowed)
     if unknown:
         raise bad_request(
             unknown[0],
-            f"Unknown query parameter {unknown[0]!r}; "
-            f"allowed are: {', '.join(sorted(LIST_PARAMS))}.",
+            f"Unknown query parameter {unknown[0]!r}; allowed are: {', '.join(sorted(allowed))}.",
         )
     known = await queries.filter_values()
     filters: dict[str, list[str]] = {}
@@ -138,13 +139,13 @@ async def parse_entry_query(request: Request[Any, Any, Any]) -> queries.EntryQue
         if not values:
             continue
         if name != "tag":
-            allowed = known.get(name, set())
+            valid = known.get(name, set())
             for value in values:
-                if value not in allowed:
+                if value not in valid:
                     raise bad_request(
                         name,
                         f"Unknown {name} {value!r}; allowed values are: "
-                        f"{', '.join(sorted(allowed))} (see GET /api/v1/taxonomy).",
+                        f"{', '.join(sorted(valid))} (see GET /api/v1/taxonomy).",
                     )
         filters[name] = list(dict.fromkeys(values))
     return queries.EntryQuery(

@@ -1,0 +1,113 @@
+"""GET /api/v1/search: full-text search with the entries list's filters and facets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.params import QueryParameter
+
+from core.api.entries import LIST_PARAMS, Filter, parse_entry_query
+from core.api.errors import ProblemError, bad_request
+from core.api.schemas import Pagination
+
+log = logging.getLogger("mentoring40.search")
+
+SEARCH_PARAMS = (LIST_PARAMS - {"sort", "tag"}) | {"q", "facets"}
+RETRY_AFTER_SECONDS = 30
+
+
+class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
+    slug: str
+    title: str
+    summary: str
+    kind: str
+    topics: list[str]
+    source: str
+    title_html: str
+    summary_html: str
+    url: str
+
+
+class SearchMeta(msgspec.Struct, frozen=True, kw_only=True):
+    pagination: Pagination
+    facets: dict[str, dict[str, int]]
+    processing_time_ms: int
+
+
+class SearchResult(msgspec.Struct, frozen=True):
+    data: list[SearchHit]
+    meta: SearchMeta
+
+
+@get(
+    "/api/v1/search",
+    tags=["Werkzeugkasten"],
+    summary="Search the toolbox",
+    description=(
+        "Full-text search (typo-tolerant) over title, tags, summary and body, with the same "
+        "filters as the entries list. `facets=topic,phase` adds counts per value; a dimension's "
+        "counts ignore its own filter. `title_html` and `summary_html` are escaped HTML whose "
+        "only markup is `<mark>`. When the search engine is unreachable the answer is a 503 "
+        "problem document with `Retry-After`."
+    ),
+)
+async def search(
+    request: Request[Any, Any, Any],
+    q: Annotated[
+        str | None, QueryParameter(description="What to search for; empty lists all.")
+    ] = None,
+    topic: Filter = None,
+    phase: Filter = None,
+    audience: Filter = None,
+    kind: Filter = None,
+    source: Filter = None,
+    facets: Annotated[
+        str | None,
+        QueryParameter(description="Comma-separated: topic, phase, audience, kind, source."),
+    ] = None,
+    page: Annotated[int | None, QueryParameter(description="1-based page number.")] = None,
+    page_size: Annotated[int | None, QueryParameter(description="Hits per page, 1–100.")] = None,
+) -> Response[SearchResult]:
+    from search.query import FACET_ATTRIBUTES, search_entries
+
+    query = await parse_entry_query(request, SEARCH_PARAMS)
+    wanted = [f.strip() for f in (facets or "").split(",") if f.strip()]
+    for name in wanted:
+        if name not in FACET_ATTRIBUTES:
+            raise bad_request(
+                "facets", f"Unknown facet {name!r}; allowed are: {', '.join(FACET_ATTRIBUTES)}."
+            )
+    service = getattr(request.app.state, "search", None)
+    if service is None:
+        raise ProblemError(
+            503,
+            "Search is not configured on this server (no MEILI_URL); "
+            "GET /api/v1/entries lists and filters entries without it.",
+        )
+    try:
+        result = await search_entries(
+            service.searcher, service.uid, q=(q or "").strip(), filters=query.filters,
+            page=query.page, page_size=query.page_size, facets=list(dict.fromkeys(wanted)),
+        )  # fmt: skip
+    except Exception as exc:  # engine down or failing: say so, never a 500 or a stale answer
+        log.warning("Search engine unavailable: %s", exc)
+        raise ProblemError(
+            503,
+            "The search engine is unreachable right now; try again shortly. Content stays "
+            "available through GET /api/v1/entries.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from exc
+    return Response(
+        SearchResult(
+            data=[SearchHit(**hit) for hit in result["hits"]],
+            meta=SearchMeta(
+                pagination=Pagination(**result["pagination"]),
+                facets=result["facets"],
+                processing_time_ms=result["processing_time_ms"],
+            ),
+        ),
+        headers={"Cache-Control": "no-store"},
+    )

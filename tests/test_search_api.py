@@ -1,0 +1,115 @@
+"""GET /api/v1/search against a real Meilisearch fed by the in-app outbox worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import TestClient
+
+from core.app import create_app
+from core.plugins import build_registry
+from core.settings import Settings
+from search.local_server import LocalMeilisearch
+from tests.conftest import sync
+
+Client = TestClient[Any]
+
+
+@pytest.fixture
+def meili(tmp_path: Path) -> Iterator[LocalMeilisearch]:
+    with LocalMeilisearch(tmp_path / "meili") as server:
+        yield server
+
+
+@pytest.fixture
+def search_client(
+    meili: LocalMeilisearch, fixture_settings: Settings, content_dir: Path
+) -> Iterator[Client]:
+    path = content_dir / "entries" / "aufgabenliste.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "summary: Eine Liste", "summary: <script>alert(1)</script> Eine Liste"
+        ),
+        encoding="utf-8",
+    )
+    settings = msgspec.structs.replace(
+        fixture_settings,
+        meili_url=meili.url,
+        meili_admin_key=meili.master_key,
+        meili_index=f"test_{uuid.uuid4().hex[:10]}",
+    )
+    sync(settings)
+    with TestClient(create_app(settings, build_registry(settings, load_installed=False))) as client:
+        wait_for_hits(client, "", 3)
+        yield client
+
+
+def wait_for_hits(client: Client, q: str, count: int, timeout: float = 20) -> dict[str, Any]:
+    """The worker indexes in the background; wait until the index has caught up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = client.get("/api/v1/search", params={"q": q}).json()
+        if body.get("meta", {}).get("pagination", {}).get("total") == count:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"index did not reach {count} hits for {q!r}: {body}")
+        time.sleep(0.2)
+
+
+def test_search_finds_entries_with_typos_and_marks_the_match(search_client: Client) -> None:
+    body = search_client.get("/api/v1/search", params={"q": "Arbeitsablaf"}).json()
+    assert body["data"][0]["slug"] == "arbeitsablauf"
+    title_html = body["data"][0]["title_html"]
+    assert title_html.startswith("<mark>Arbeitsablau")  # the engine marks what matched
+    assert title_html.replace("<mark>", "").replace("</mark>", "") == "Arbeitsablauf festhalten"
+    assert body["data"][0]["url"] == "/api/v1/entries/arbeitsablauf"
+
+
+def test_markup_from_content_comes_back_escaped(search_client: Client) -> None:
+    hit = search_client.get("/api/v1/search", params={"q": "Liste"}).json()["data"][0]
+    assert hit["slug"] == "aufgabenliste"
+    assert "<script>" not in hit["summary_html"]
+    assert "&lt;script&gt;" in hit["summary_html"]
+    assert "<mark>Liste</mark>" in hit["summary_html"]
+
+
+def test_filters_and_disjunctive_facets(search_client: Client) -> None:
+    response = search_client.get(
+        "/api/v1/search", params={"topic": "barrieren", "facets": "topic,kind"}
+    )
+    body = response.json()
+    assert sorted(hit["slug"] for hit in body["data"]) == ["arbeitsablauf", "ueberblick"]
+    # topic ignores its own filter (so a Lotse can widen it); kind respects it.
+    assert body["meta"]["facets"]["topic"] == {"barrieren": 2, "wissen-sichern": 2}
+    assert body["meta"]["facets"]["kind"] == {"methode": 2}
+    assert body["meta"]["pagination"]["total"] == 2
+
+
+def test_bad_search_parameters_are_problems(search_client: Client) -> None:
+    for params, words in [
+        ({"facets": "colour"}, "Unknown facet 'colour'"),
+        ({"topic": "fuehrung"}, "Unknown topic 'fuehrung'"),
+        ({"sort": "title"}, "Unknown query parameter 'sort'"),
+        ({"page_size": "500"}, "at most 100"),
+    ]:
+        response = search_client.get("/api/v1/search", params=params)
+        assert response.status_code == 400, params
+        assert words in response.json()["detail"]
+
+
+def test_search_engine_down_is_a_503_with_retry_after_and_reads_keep_working(
+    search_client: Client, meili: LocalMeilisearch
+) -> None:
+    meili.stop()
+    response = search_client.get("/api/v1/search", params={"q": "Liste"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "search engine is unreachable" in response.json()["detail"]
+    assert search_client.get("/api/v1/entries/aufgabenliste").status_code == 200
