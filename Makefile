@@ -18,13 +18,14 @@ run: install ## Set up everything and run the API on http://$(HOST):$(PORT) (SQL
 
 test: install lint typecheck pytest ## Set up everything and run lint, type checks and the test suite
 
-install: $(STAMP) ## Create .venv with pinned dependencies, the app and the NRW plugin
+install: $(STAMP) ## Create .venv (pinned dependencies, the app, the NRW plugin) and the Meilisearch binary
 
-$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt
+$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt search/engine/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mentoring40 needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e plugins/nrw
+	$(BIN)/python -c 'from search.local_server import install_binary; print("Meilisearch binary:", install_binary())'
 	@touch $@
 
 lint: install ## ruff lint and format check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import msgspec
 
 from core import __version__
 from core.content.loader import load_content
@@ -50,29 +52,58 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option(
+    "--search/--no-search",
+    default=True,
+    show_default=True,
+    help="Without MEILI_URL: start the embedded Meilisearch (data under var/meilisearch).",
+)
 @_friendly_errors
-def serve(host: str, port: int, workers: int) -> None:
-    """Apply migrations and run the HTTP API."""
+def serve(host: str, port: int, workers: int, search: bool) -> None:
+    """Apply migrations and run the HTTP API (and, by default, the embedded Meilisearch)."""
     import uvicorn
 
     from core.app import create_app
+    from search.local_server import LocalMeilisearch, MeilisearchError
 
     settings = Settings.from_env()
     registry = build_registry(settings)
     _migrate(settings)
     click.echo(f"Database: {describe(settings.database_url)}")
-    click.echo(f"Serving on http://{host}:{port}  (API /api/v1, docs /schema)")
-    if workers > 1:
-        uvicorn.run(
-            "core.app:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
+    local = None
+    if settings.meili_url is None and search:
+        local = LocalMeilisearch(PROJECT_ROOT / "var" / "meilisearch")
+        try:
+            local.start()
+        except MeilisearchError as exc:
+            raise click.ClickException(str(exc)) from exc
+        settings = msgspec.structs.replace(
+            settings, meili_url=local.url, meili_admin_key=local.master_key
         )
+        # Worker processes build their own settings from the environment.
+        os.environ["MEILI_URL"] = local.url
+        os.environ["MEILI_MASTER_KEY"] = local.master_key or ""
+        click.echo(f"Search: embedded Meilisearch on {local.url} (data in {local.data_dir})")
+    elif settings.meili_url:
+        click.echo(f"Search: {settings.meili_url}")
     else:
-        uvicorn.run(create_app(settings, registry), host=host, port=port, log_level="info")
+        click.echo("Search: off (--no-search and no MEILI_URL)")
+    click.echo(f"Serving on http://{host}:{port}  (API /api/v1, docs /schema)")
+    try:
+        if workers > 1:
+            uvicorn.run(
+                "core.app:create_app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+            )
+        else:
+            uvicorn.run(create_app(settings, registry), host=host, port=port, log_level="info")
+    finally:
+        if local is not None:
+            local.stop()
 
 
 @main.command("migrate")
@@ -196,6 +227,45 @@ def search_serve(port: int, data_dir: Path) -> None:
         click.echo("Stopping Meilisearch ...")
     finally:
         server.stop()
+
+
+@search_group.command("status")
+@_friendly_errors
+def search_status() -> None:
+    """Index documents against database entries, and what waits in the outbox."""
+    import datetime as dt
+
+    from meilisearch_python_sdk import AsyncClient
+
+    from search.indexer import outbox_status
+
+    settings = Settings.from_env()
+    use_engine(engine_from_url(settings.database_url))
+
+    async def index_count() -> str:
+        if not settings.meili_url:
+            return "no MEILI_URL set (the embedded one runs only inside `mentoring40 serve`)"
+        try:
+            async with AsyncClient(settings.meili_url, settings.meili_admin_key, timeout=5) as c:
+                response = await c.http_client.get(f"indexes/{settings.meili_index}/stats")
+                response.raise_for_status()
+                return str(response.json()["numberOfDocuments"])
+        except Exception as exc:
+            return f"unreachable ({type(exc).__name__}: {exc})"
+
+    async def gather() -> tuple[Any, str]:
+        await migrate()
+        return await outbox_status(), await index_count()
+
+    status, documents = asyncio.run(gather())
+    click.echo(f"Entries in the database (published): {status.published_entries}")
+    click.echo(f"Documents in index {settings.meili_index!r}: {documents}")
+    click.echo(f"Outbox pending: {status.pending} (failing: {status.failing})")
+    if status.oldest_pending is not None:
+        age = dt.datetime.now(dt.UTC) - status.oldest_pending
+        click.echo(f"Oldest pending change: {int(age.total_seconds())} s ago")
+    if status.last_error:
+        click.echo(f"Last error: {status.last_error}")
 
 
 def _load(settings: Settings) -> ContentSet:

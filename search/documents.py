@@ -38,6 +38,8 @@ def build_document(row: dict[str, Any]) -> dict[str, Any]:
         "source": row["source"],
         "title_sort": row["title_sort"],
         "updated_at": updated,
+        # Lets reconcile() see an outdated document without comparing every field.
+        "content_hash": row["content_hash"],
     }
 
 

@@ -43,6 +43,43 @@ async def ensure_index(client: AsyncClient, uid: str) -> None:
     await _wait(client, updated.json()["taskUid"])
 
 
+async def reconcile(client: AsyncClient, uid: str) -> int:
+    """Queue every slug whose document is missing, outdated or should not be there.
+
+    Run at startup, after ``ensure_index``: it repairs an index that lost data or
+    missed changes while the outbox could not tell (e.g. a restored backup).
+    """
+    indexed: dict[str, str] = {}
+    offset = 0
+    while True:
+        response = await client.http_client.get(
+            f"indexes/{uid}/documents",
+            params={"fields": "slug,content_hash", "limit": 1000, "offset": offset},
+        )
+        response.raise_for_status()
+        page = response.json()
+        indexed.update({doc["slug"]: doc.get("content_hash", "") for doc in page["results"]})
+        offset += len(page["results"])
+        if not page["results"] or offset >= page["total"]:
+            break
+    wanted = {
+        row["slug"]: row["content_hash"]
+        for row in await Entry.select(Entry.slug, Entry.content_hash).where(
+            Entry.status == "published"
+        )
+    }
+    stale = sorted(
+        {slug for slug, digest in wanted.items() if indexed.get(slug) != digest}
+        | (set(indexed) - set(wanted))
+    )
+    if stale:
+        now = dt.datetime.now(dt.UTC)
+        await SearchOutbox.insert(
+            *(SearchOutbox(entry_slug=slug, created_at=now, next_attempt_at=now) for slug in stale)
+        )
+    return len(stale)
+
+
 async def _wait(client: AsyncClient, task_uid: int) -> None:
     result = await client.wait_for_task(task_uid, timeout_in_ms=60_000)
     if result.status != "succeeded":
@@ -82,6 +119,38 @@ async def drain_outbox(client: AsyncClient, uid: str, *, batch_size: int = 500) 
         SearchOutbox.id.is_in(ids)
     )
     return DrainResult(upserted=len(documents), deleted=len(gone))
+
+
+class OutboxStatus(msgspec.Struct, kw_only=True):
+    published_entries: int
+    pending: int
+    failing: int
+    oldest_pending: dt.datetime | None
+    last_error: str | None
+
+
+async def outbox_status() -> OutboxStatus:
+    """What waits to reach the index, from the database alone (works while Meilisearch is down)."""
+    waiting = SearchOutbox.done_at.is_null()
+    oldest = (
+        await SearchOutbox.select(SearchOutbox.created_at)
+        .where(waiting)
+        .order_by(SearchOutbox.id)
+        .first()
+    )
+    failing = (
+        await SearchOutbox.select(SearchOutbox.last_error)
+        .where(waiting & (SearchOutbox.attempts > 0))
+        .order_by(SearchOutbox.id, ascending=False)
+        .first()
+    )
+    return OutboxStatus(
+        published_entries=await Entry.count().where(Entry.status == "published"),
+        pending=await SearchOutbox.count().where(waiting),
+        failing=await SearchOutbox.count().where(waiting & (SearchOutbox.attempts > 0)),
+        oldest_pending=oldest["created_at"] if oldest else None,
+        last_error=failing["last_error"] if failing else None,
+    )
 
 
 async def _mark_failed(rows: list[dict[str, Any]], error: str, now: dt.datetime) -> None:

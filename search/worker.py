@@ -9,7 +9,7 @@ import logging
 from meilisearch_python_sdk import AsyncClient
 
 from core.settings import Settings
-from search.indexer import drain_outbox, ensure_index
+from search.indexer import drain_outbox, ensure_index, reconcile
 
 log = logging.getLogger("mentoring40.search")
 
@@ -46,6 +46,9 @@ class SearchService:
             try:
                 if not self._index_ready:
                     await ensure_index(self.admin, self.uid)
+                    queued = await reconcile(self.admin, self.uid)
+                    if queued:
+                        log.info("Search index reconcile queued %d entr(y/ies)", queued)
                     self._index_ready = True
                 result = await drain_outbox(self.admin, self.uid)
                 if result.error:

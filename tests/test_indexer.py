@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from meilisearch_python_sdk import AsyncClient
 
+from core.cli import main
 from core.db.tables import SearchOutbox
 from core.settings import Settings
-from search.indexer import DrainResult, drain_outbox, ensure_index
+from search.indexer import DrainResult, drain_outbox, ensure_index, reconcile
 from search.local_server import LocalMeilisearch
 from tests.conftest import run, sync
 
@@ -123,3 +125,59 @@ def test_ensure_index_is_idempotent(meili: LocalMeilisearch, index_uid: str) -> 
     assert sorted(settings["filterableAttributes"]) == sorted(
         ["topics", "phases", "audiences", "kind", "source"]
     )
+
+
+def test_reconcile_queues_missing_outdated_and_orphaned_documents(
+    meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
+) -> None:
+    sync(fixture_settings)
+    drain_and_search(meili, index_uid, "")
+
+    async def tamper_and_reconcile() -> int:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            index = client.index(index_uid)
+            tasks = [
+                await index.delete_document("aufgabenliste"),  # missing
+                await index.update_documents([{"slug": "ueberblick", "content_hash": "old"}]),
+                await index.add_documents([{"slug": "verwaist", "title": "Verwaist"}]),
+            ]
+            for task in tasks:
+                await client.wait_for_task(task.task_uid)
+            return await reconcile(client, index_uid)
+
+    assert run(tamper_and_reconcile()) == 3
+    queued = run(SearchOutbox.select().where(SearchOutbox.done_at.is_null()).run())
+    assert sorted(row["entry_slug"] for row in queued) == [
+        "aufgabenliste",
+        "ueberblick",
+        "verwaist",
+    ]
+    _, found = drain_and_search(meili, index_uid, "")
+    assert sorted(found) == ["arbeitsablauf", "aufgabenliste", "ueberblick"]
+    assert run(_count_reconcile(meili, index_uid)) == 0  # converged
+
+
+async def _count_reconcile(meili: LocalMeilisearch, uid: str) -> int:
+    async with AsyncClient(meili.url, meili.master_key) as client:
+        return await reconcile(client, uid)
+
+
+def test_status_command_compares_index_and_database(
+    meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
+) -> None:
+    sync(fixture_settings)
+    env = {
+        "DATABASE_URL": fixture_settings.database_url,
+        "MEILI_URL": meili.url,
+        "MEILI_MASTER_KEY": meili.master_key,
+        "MEILI_INDEX": index_uid,
+    }
+    before = CliRunner().invoke(main, ["search", "status"], env={**env, "MEILI_URL": None})
+    assert before.exit_code == 0, before.output
+    assert "Entries in the database (published): 3" in before.output
+    assert "Outbox pending: 4 (failing: 0)" in before.output
+    assert "no MEILI_URL set" in before.output
+    drain_and_search(meili, index_uid, "")
+    after = CliRunner().invoke(main, ["search", "status"], env=env)
+    assert f"Documents in index '{index_uid}': 3" in after.output
+    assert "Outbox pending: 0 (failing: 0)" in after.output
