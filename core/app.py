@@ -78,6 +78,11 @@ def create_app(
         ),
         logging_config=LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},
+            # The HTTP clients log every request to Meilisearch at INFO; keep only problems.
+            loggers={
+                "httpx": {"level": "WARNING"},
+                "httpx2": {"level": "WARNING"},
+            },
             log_exceptions="debug",
         ),
         debug=settings.debug,
