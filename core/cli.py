@@ -242,11 +242,13 @@ def search_status() -> None:
     settings = Settings.from_env()
     use_engine(engine_from_url(settings.database_url))
 
+    connection = _meili_connection(settings)
+
     async def index_count() -> str:
-        if not settings.meili_url:
-            return "no MEILI_URL set (the embedded one runs only inside `mentoring40 serve`)"
+        if connection is None:
+            return "no MEILI_URL set and no embedded Meilisearch running (`mentoring40 serve`)"
         try:
-            async with AsyncClient(settings.meili_url, settings.meili_admin_key, timeout=5) as c:
+            async with AsyncClient(*connection, timeout=5) as c:
                 response = await c.http_client.get(f"indexes/{settings.meili_index}/stats")
                 response.raise_for_status()
                 return str(response.json()["numberOfDocuments"])
@@ -266,6 +268,47 @@ def search_status() -> None:
         click.echo(f"Oldest pending change: {int(age.total_seconds())} s ago")
     if status.last_error:
         click.echo(f"Last error: {status.last_error}")
+
+
+@search_group.command("reindex")
+@_friendly_errors
+def search_reindex() -> None:
+    """Rebuild the index from the database into a fresh index and swap it in."""
+    from meilisearch_python_sdk import AsyncClient
+
+    from search.rebuild import rebuild_index
+
+    settings = Settings.from_env()
+    connection = _meili_connection(settings)
+    if connection is None:
+        raise click.ClickException(
+            "No Meilisearch to rebuild: set MEILI_URL (and MEILI_ADMIN_KEY), or start the "
+            "embedded one with `mentoring40 serve`."
+        )
+    use_engine(engine_from_url(settings.database_url))
+
+    async def run() -> int:
+        await migrate()
+        async with AsyncClient(*connection, timeout=30) as client:
+            with click.progressbar(length=1, label="Indexing", show_pos=True) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = total
+                    bar.update(done - bar.pos)
+
+                return await rebuild_index(client, settings.meili_index, progress)
+
+    count = asyncio.run(run())
+    click.echo(f"Rebuilt index {settings.meili_index!r} with {count} documents and swapped it in.")
+
+
+def _meili_connection(settings: Settings) -> tuple[str, str | None] | None:
+    """Where to reach Meilisearch: MEILI_URL, else a running embedded one, else None."""
+    if settings.meili_url:
+        return settings.meili_url, settings.meili_admin_key
+    from search.local_server import running_embedded
+
+    return running_embedded(PROJECT_ROOT / "var" / "meilisearch")
 
 
 def _load(settings: Settings) -> ContentSet:

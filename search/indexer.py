@@ -37,10 +37,10 @@ async def ensure_index(client: AsyncClient, uid: str) -> None:
     if (await http.get(f"indexes/{uid}")).status_code == 404:
         created = await http.post("indexes", json={"uid": uid, "primaryKey": "slug"})
         created.raise_for_status()
-        await _wait(client, created.json()["taskUid"])
+        await wait_for(client, created.json()["taskUid"])
     updated = await http.patch(f"indexes/{uid}/settings", json=index_settings())
     updated.raise_for_status()
-    await _wait(client, updated.json()["taskUid"])
+    await wait_for(client, updated.json()["taskUid"])
 
 
 async def reconcile(client: AsyncClient, uid: str) -> int:
@@ -80,7 +80,8 @@ async def reconcile(client: AsyncClient, uid: str) -> int:
     return len(stale)
 
 
-async def _wait(client: AsyncClient, task_uid: int) -> None:
+async def wait_for(client: AsyncClient, task_uid: int) -> None:
+    """Wait for a Meilisearch task; raise unless it succeeded."""
     result = await client.wait_for_task(task_uid, timeout_in_ms=60_000)
     if result.status != "succeeded":
         raise RuntimeError(f"Meilisearch task {task_uid} {result.status}: {result.error}")
@@ -108,9 +109,11 @@ async def drain_outbox(client: AsyncClient, uid: str, *, batch_size: int = 500) 
     index = client.index(uid)
     try:
         if documents:
-            await _wait(client, (await index.add_documents(documents, primary_key="slug")).task_uid)
+            await wait_for(
+                client, (await index.add_documents(documents, primary_key="slug")).task_uid
+            )
         if gone:
-            await _wait(client, (await index.delete_documents(gone)).task_uid)
+            await wait_for(client, (await index.delete_documents(gone)).task_uid)
     except Exception as exc:
         await _mark_failed(rows, f"{type(exc).__name__}: {exc}", now)
         return DrainResult(failed=len(rows), error=f"{type(exc).__name__}: {exc}")

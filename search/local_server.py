@@ -98,6 +98,21 @@ def master_key_for(data_dir: Path) -> str:
     return key
 
 
+def running_embedded(data_dir: Path) -> tuple[str, str] | None:
+    """URL and master key of the embedded Meilisearch if one runs from ``data_dir``."""
+    url_file = data_dir / "url"
+    if not url_file.exists():
+        return None
+    url = url_file.read_text(encoding="utf-8").strip()
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            if response.status != 200:
+                return None
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+    return url, master_key_for(data_dir)
+
+
 def _listening(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -150,6 +165,8 @@ class LocalMeilisearch:
         )
         log.close()
         self._wait_until_healthy()
+        # Lets other commands (search status, search reindex) find the running server.
+        (self.data_dir / "url").write_text(self.url + "\n", encoding="utf-8")
         return self
 
     def _wait_until_healthy(self) -> None:
@@ -184,6 +201,7 @@ class LocalMeilisearch:
         """Stop the process (SIGTERM, then SIGKILL after ``timeout`` seconds)."""
         if self.process is None or self.process.poll() is not None:
             return
+        (self.data_dir / "url").unlink(missing_ok=True)
         self.process.terminate()
         try:
             self.process.wait(timeout=timeout)

@@ -17,6 +17,7 @@ from core.db.tables import SearchOutbox
 from core.settings import Settings
 from search.indexer import DrainResult, drain_outbox, ensure_index, reconcile
 from search.local_server import LocalMeilisearch
+from search.rebuild import rebuild_index
 from tests.conftest import run, sync
 
 
@@ -181,3 +182,57 @@ def test_status_command_compares_index_and_database(
     after = CliRunner().invoke(main, ["search", "status"], env=env)
     assert f"Documents in index '{index_uid}': 3" in after.output
     assert "Outbox pending: 0 (failing: 0)" in after.output
+
+
+def test_reindex_swaps_in_a_fresh_index_while_searches_keep_answering(
+    meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
+) -> None:
+    sync(fixture_settings)
+    drain_and_search(meili, index_uid, "")
+
+    async def rebuild_while_searching() -> tuple[int, list[int], list[str]]:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            done = asyncio.Event()
+            totals: list[int] = []
+
+            async def search_loop() -> None:
+                while not done.is_set():
+                    result = await client.index(index_uid).search("Liste")
+                    totals.append(len(result.hits))  # an exception here fails the test
+                    await asyncio.sleep(0)
+
+            async def rebuild() -> int:
+                try:
+                    return await rebuild_index(client, index_uid)
+                finally:
+                    done.set()
+
+            count, _ = await asyncio.gather(rebuild(), search_loop())
+            indexes = await client.http_client.get("indexes", params={"limit": 1000})
+            uids = [i["uid"] for i in indexes.json()["results"] if i["uid"].startswith(index_uid)]
+            return count, totals, uids
+
+    count, totals, uids = run(rebuild_while_searching())
+    assert count == 3
+    assert totals
+    assert all(total == 1 for total in totals)  # "Aufgabenliste" was found every time
+    assert uids == [index_uid]  # the old index is gone, no rebuild index left over
+    _, found = drain_and_search(meili, index_uid, "")
+    assert sorted(found) == ["arbeitsablauf", "aufgabenliste", "ueberblick"]
+
+
+def test_reindex_command_rebuilds_and_reports(
+    meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
+) -> None:
+    sync(fixture_settings)
+    env = {
+        "DATABASE_URL": fixture_settings.database_url,
+        "MEILI_URL": meili.url,
+        "MEILI_MASTER_KEY": meili.master_key,
+        "MEILI_INDEX": index_uid,
+    }
+    result = CliRunner().invoke(main, ["search", "reindex"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"Rebuilt index '{index_uid}' with 3 documents and swapped it in." in result.output
+    _, found = drain_and_search(meili, index_uid, "Arbeitsablauf")
+    assert found[0] == "arbeitsablauf"
