@@ -49,7 +49,7 @@ def create_app(
         if settings.meili_url:
             from search.worker import SearchService
 
-            search_service = SearchService(settings)
+            search_service = SearchService(settings, registry)
             await search_service.start()
         app.state.search = search_service
         try:

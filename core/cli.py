@@ -21,6 +21,7 @@ from core.content.packs import collect_packs
 from core.db.engine import MigrationError, describe, engine_from_url, migrate, use_engine
 from core.plugins import PluginError, PluginRegistry, build_registry
 from core.settings import PROJECT_ROOT, Settings, SettingsError
+from search.config import SearchConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,7 +37,7 @@ def _friendly_errors(func: F) -> F:
             raise click.ClickException(f"Setting error: {exc}") from exc
         except PluginError as exc:
             raise click.ClickException(f"Plugin error: {exc}") from exc
-        except MigrationError as exc:
+        except (MigrationError, SearchConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -276,9 +277,11 @@ def search_reindex() -> None:
     """Rebuild the index from the database into a fresh index and swap it in."""
     from meilisearch_python_sdk import AsyncClient
 
+    from search.config import search_setup
     from search.rebuild import rebuild_index
 
     settings = Settings.from_env()
+    index_settings, enrich = search_setup(build_registry(settings), settings)
     connection = _meili_connection(settings)
     if connection is None:
         raise click.ClickException(
@@ -296,7 +299,9 @@ def search_reindex() -> None:
                     bar.length = total
                     bar.update(done - bar.pos)
 
-                return await rebuild_index(client, settings.meili_index, progress)
+                return await rebuild_index(
+                    client, settings.meili_index, progress, settings=index_settings, enrich=enrich
+                )
 
     count = asyncio.run(run())
     click.echo(f"Rebuilt index {settings.meili_index!r} with {count} documents and swapped it in.")
@@ -313,8 +318,12 @@ def _meili_connection(settings: Settings) -> tuple[str, str | None] | None:
 
 def _load(settings: Settings) -> ContentSet:
     """Load all packs; on any problem print the full report and exit 1."""
+    from search.vocabulary import load_vocabulary
+
     registry: PluginRegistry = build_registry(settings)
-    loaded, problems = load_content(collect_packs(registry, settings))
+    packs = collect_packs(registry, settings)
+    loaded, problems = load_content(packs)
+    problems += load_vocabulary(packs)[1]
     if problems:
         _report(problems)
         sys.exit(1)

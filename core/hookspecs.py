@@ -54,12 +54,12 @@ def themes(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
 
 
 @hookspec
-def search_document(entry: Any, doc: dict[str, Any]) -> None:
-    """Enrich ``doc``, the search document built for ``entry``, in place. Reserved
-    for the Meilisearch indexer: declared now, not called yet."""
+def search_document(entry: dict[str, Any], doc: dict[str, Any]) -> None:
+    """Enrich ``doc``, the search document built from the ``entry`` row, in place
+    (add a field, append synonyms of a term); return nothing."""
 
 
 @hookspec
-def search_settings(settings: dict[str, Any]) -> None:
-    """Adjust the Meilisearch index ``settings`` in place. Reserved for the
-    Meilisearch indexer: declared now, not called yet."""
+def search_settings(index_settings: dict[str, Any], settings: Settings) -> None:
+    """Adjust ``index_settings`` (Meilisearch settings in the API's camelCase) in place
+    before they are applied to the index; return nothing."""

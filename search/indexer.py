@@ -16,7 +16,7 @@ import msgspec
 from meilisearch_python_sdk import AsyncClient
 
 from core.db.tables import Entry, SearchOutbox
-from search.documents import build_document, index_settings
+from search.documents import Enrich, build_document, index_settings
 
 MAX_BACKOFF_SECONDS = 300
 
@@ -28,7 +28,9 @@ class DrainResult(msgspec.Struct, kw_only=True):
     error: str | None = None
 
 
-async def ensure_index(client: AsyncClient, uid: str) -> None:
+async def ensure_index(
+    client: AsyncClient, uid: str, settings: dict[str, Any] | None = None
+) -> None:
     """Create the index with primary key ``slug`` if missing and (re)apply its settings.
 
     Idempotent: safe at every start and before every rebuild.
@@ -38,7 +40,7 @@ async def ensure_index(client: AsyncClient, uid: str) -> None:
         created = await http.post("indexes", json={"uid": uid, "primaryKey": "slug"})
         created.raise_for_status()
         await wait_for(client, created.json()["taskUid"])
-    updated = await http.patch(f"indexes/{uid}/settings", json=index_settings())
+    updated = await http.patch(f"indexes/{uid}/settings", json=settings or index_settings())
     updated.raise_for_status()
     await wait_for(client, updated.json()["taskUid"])
 
@@ -87,7 +89,9 @@ async def wait_for(client: AsyncClient, task_uid: int) -> None:
         raise RuntimeError(f"Meilisearch task {task_uid} {result.status}: {result.error}")
 
 
-async def drain_outbox(client: AsyncClient, uid: str, *, batch_size: int = 500) -> DrainResult:
+async def drain_outbox(
+    client: AsyncClient, uid: str, *, batch_size: int = 500, enrich: Enrich | None = None
+) -> DrainResult:
     """Push one batch of pending changes; return what happened."""
     now = dt.datetime.now(dt.UTC)
     rows = await (
@@ -104,7 +108,7 @@ async def drain_outbox(client: AsyncClient, uid: str, *, batch_size: int = 500) 
         .where(Entry.slug.is_in(slugs) & (Entry.status == "published"))
         .output(load_json=True)
     )
-    documents = [build_document(row) for row in current]
+    documents = [build_document(row, enrich) for row in current]
     gone = sorted(set(slugs) - {doc["slug"] for doc in documents})
     index = client.index(uid)
     try:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from meilisearch_python_sdk import AsyncClient
 from piccolo.query.functions.aggregate import Max
 
 from core.db.tables import Entry, SearchOutbox
-from search.documents import build_document
+from search.documents import Enrich, build_document
 from search.indexer import ensure_index, wait_for
 
 BATCH_SIZE = 1000
@@ -26,12 +27,19 @@ async def _last_outbox_id() -> int:
     return int(row["last"] or 0) if row else 0
 
 
-async def rebuild_index(client: AsyncClient, uid: str, progress: Progress | None = None) -> int:
+async def rebuild_index(
+    client: AsyncClient,
+    uid: str,
+    progress: Progress | None = None,
+    *,
+    settings: dict[str, Any] | None = None,
+    enrich: Enrich | None = None,
+) -> int:
     """Rebuild ``uid`` from the database; return the number of documents indexed."""
     started_after = await _last_outbox_id()
     fresh = f"{uid}_rebuild_{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}"
-    await ensure_index(client, fresh)
-    await ensure_index(client, uid)  # the swap needs both to exist
+    await ensure_index(client, fresh, settings)
+    await ensure_index(client, uid, settings)  # the swap needs both to exist
     try:
         published = Entry.status == "published"
         total = await Entry.count().where(published)
@@ -48,7 +56,7 @@ async def rebuild_index(client: AsyncClient, uid: str, progress: Progress | None
             if not rows:
                 break
             task = await client.index(fresh).add_documents(
-                [build_document(row) for row in rows], primary_key="slug"
+                [build_document(row, enrich) for row in rows], primary_key="slug"
             )
             await wait_for(client, task.task_uid)
             done += len(rows)

@@ -8,7 +8,9 @@ import logging
 
 from meilisearch_python_sdk import AsyncClient
 
+from core.plugins import PluginRegistry
 from core.settings import Settings
+from search.config import search_setup
 from search.indexer import drain_outbox, ensure_index, reconcile
 
 log = logging.getLogger("mentoring40.search")
@@ -19,8 +21,9 @@ IDLE_SECONDS = 1.0
 class SearchService:
     """One admin client (indexing) and one search client per app, plus the worker task."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, registry: PluginRegistry) -> None:
         assert settings.meili_url is not None
+        self.index_settings, self.enrich = search_setup(registry, settings)
         self.uid = settings.meili_index
         self.admin = AsyncClient(settings.meili_url, settings.meili_admin_key, timeout=10)
         self.searcher = AsyncClient(
@@ -45,12 +48,12 @@ class SearchService:
         while True:
             try:
                 if not self._index_ready:
-                    await ensure_index(self.admin, self.uid)
+                    await ensure_index(self.admin, self.uid, self.index_settings)
                     queued = await reconcile(self.admin, self.uid)
                     if queued:
                         log.info("Search index reconcile queued %d entr(y/ies)", queued)
                     self._index_ready = True
-                result = await drain_outbox(self.admin, self.uid)
+                result = await drain_outbox(self.admin, self.uid, enrich=self.enrich)
                 if result.error:
                     log.warning("Search outbox: %d change(s) wait: %s", result.failed, result.error)
                 if result.upserted or result.deleted:

@@ -134,3 +134,17 @@ def test_entries_may_not_link_into_optional_plugin_packs(content_dir: Path, tmp_
     assert problems[0].field == "body"
     assert "from content pack 'region'" in problems[0].message
     assert "other packs are optional" in problems[0].message
+
+
+def test_search_vocabulary_problems_are_reported_by_check(
+    content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (content_dir / "search" / "broken.yaml").write_text(
+        "groups:\n  - [Einsam]\nsynonyme: []\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("MENTORING40_CONTENT_DIR", str(content_dir))
+    monkeypatch.setenv("MENTORING40_LOAD_PLUGINS", "")
+    result = CliRunner().invoke(main, ["content", "check"])
+    assert result.exit_code == 1
+    assert "search/broken.yaml: is not a valid search vocabulary" in result.output
+    assert "unknown field `synonyme`" in result.output

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pluggy
 import pytest
 from litestar.testing import TestClient
 
@@ -19,6 +20,7 @@ from search.local_server import LocalMeilisearch
 from tests.conftest import sync
 
 Client = TestClient[Any]
+hookimpl = pluggy.HookimplMarker("mentoring40")
 
 
 @pytest.fixture
@@ -113,3 +115,36 @@ def test_search_engine_down_is_a_503_with_retry_after_and_reads_keep_working(
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "search engine is unreachable" in response.json()["detail"]
     assert search_client.get("/api/v1/entries/aufgabenliste").status_code == 200
+
+
+def test_synonyms_from_content_and_plugin_hooks_shape_the_index(
+    meili: LocalMeilisearch, fixture_settings: Settings
+) -> None:
+    class Region:
+        @hookimpl
+        def search_settings(self, index_settings: dict[str, Any]) -> None:
+            index_settings["synonyms"]["Zettel"] = ["Aufgabenliste"]
+
+        @hookimpl
+        def search_document(self, entry: dict[str, Any], doc: dict[str, Any]) -> None:
+            if entry["slug"] == "ueberblick":
+                doc["tags"] = [*doc["tags"], "Regionalwort"]
+
+    settings = msgspec.structs.replace(
+        fixture_settings, meili_url=meili.url, meili_admin_key=meili.master_key,
+        meili_index=f"test_{uuid.uuid4().hex[:10]}",
+    )  # fmt: skip
+    registry = build_registry(settings, load_installed=False)
+    registry.register(Region(), name="region")
+    sync(settings, registry)
+    with TestClient(create_app(settings, registry)) as client:
+        wait_for_hits(client, "", 3)
+        # content/search/*.yaml: a group of equivalent words
+        assert slugs(client, "Verschriftlichung") == ["arbeitsablauf"]
+        # search_settings hook added a synonym; search_document hook added a tag
+        assert slugs(client, "Zettel")[0] == "aufgabenliste"  # ueberblick mentions it too
+        assert slugs(client, "Regionalwort") == ["ueberblick"]
+
+
+def slugs(client: Client, q: str) -> list[str]:
+    return [hit["slug"] for hit in client.get("/api/v1/search", params={"q": q}).json()["data"]]

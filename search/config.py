@@ -1,0 +1,30 @@
+"""Index settings and document enrichment, as the content packs and plugins shape them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.content.packs import collect_packs
+from core.plugins import PluginRegistry
+from core.settings import Settings
+from search.documents import Enrich, index_settings
+from search.vocabulary import load_vocabulary
+
+
+class SearchConfigError(ValueError):
+    """The search vocabulary files are invalid; the message lists each problem."""
+
+
+def search_setup(registry: PluginRegistry, settings: Settings) -> tuple[dict[str, Any], Enrich]:
+    """Index settings (vocabulary of all packs, then ``search_settings`` hooks) and the
+    ``search_document`` enrichment."""
+    vocabulary, problems = load_vocabulary(collect_packs(registry, settings))
+    if problems:
+        raise SearchConfigError("; ".join(str(p) for p in problems))
+    configured = index_settings(vocabulary)
+    registry.call("search_settings", index_settings=configured, settings=settings)
+
+    def enrich(row: dict[str, Any], doc: dict[str, Any]) -> None:
+        registry.call("search_document", entry=row, doc=doc)
+
+    return configured, enrich
