@@ -9,11 +9,14 @@ from typing import Any
 
 import nh3
 
+from search.german import extra_terms
 from search.vocabulary import Vocabulary
 
 # The fields a document carries; searchable ones in ranking order (title before tags
 # before summary before body), the rest for filters, facets and sorting.
-SEARCHABLE = ["title", "tags", "summary", "body"]
+# title_terms / text_terms hold compound parts and ae/oe/ue spellings (search/german.py),
+# each ranked just below the text it comes from.
+SEARCHABLE = ["title", "title_terms", "tags", "summary", "body", "text_terms"]
 FILTERABLE = ["topics", "phases", "audiences", "kind", "source"]
 SORTABLE = ["title_sort", "updated_at"]
 
@@ -31,12 +34,15 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
     updated = row["updated_at"]
     if isinstance(updated, dt.date):
         updated = int(dt.datetime.combine(updated, dt.time(), dt.UTC).timestamp())
+    body = plain_text(row["body_html"])
     doc = {
         "slug": row["slug"],
         "title": row["title"],
+        "title_terms": extra_terms([row["title"], *row["tags"]]),
         "tags": row["tags"],
         "summary": row["summary"],
-        "body": plain_text(row["body_html"]),
+        "body": body,
+        "text_terms": extra_terms([row["summary"], body]),
         "topics": row["topics"],
         "phases": row["phases"],
         "audiences": row["audiences"],
@@ -59,6 +65,9 @@ def index_settings(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
         "filterableAttributes": FILTERABLE,
         "sortableAttributes": SORTABLE,
         "displayedAttributes": ["*"],
+        # "attribute" before "proximity": in a toolbox the title says what an entry is, so a
+        # title match beats two query words that happen to stand close together in a body.
+        "rankingRules": ["words", "typo", "attribute", "proximity", "sort", "exactness"],
         "synonyms": vocabulary.synonyms if vocabulary else {},
         "stopWords": vocabulary.stop_words if vocabulary else [],
         "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8}},
