@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install lint typecheck pytest check sync clean
+.PHONY: help run test install lint typecheck pytest check sync bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ check: install ## Validate all content (core and plugins)
 
 sync: install ## Load all content into the database
 	$(BIN)/mentoring40 content sync
+
+bench: install ## Search benchmark: our endpoint vs raw Meilisearch, full reindex (prints figures)
+	$(BIN)/python benchmarks/search_bench.py
 
 clean: ## Remove the virtualenv and local data under var/
 	rm -rf $(VENV) var

@@ -44,6 +44,7 @@ async def rebuild_index(
         published = Entry.status == "published"
         total = await Entry.count().where(published)
         done = 0
+        tasks: list[int] = []
         while done < total:
             rows = await (
                 Entry.select()
@@ -58,10 +59,13 @@ async def rebuild_index(
             task = await client.index(fresh).add_documents(
                 [build_document(row, enrich) for row in rows], primary_key="slug"
             )
-            await wait_for(client, task.task_uid)
+            # Queue every batch before waiting: Meilisearch then indexes them together.
+            tasks.append(task.task_uid)
             done += len(rows)
             if progress:
                 progress(done, total)
+        for task_uid in tasks:
+            await wait_for(client, task_uid)
         await wait_for(client, (await client.swap_indexes([(uid, fresh)])).task_uid)
     finally:
         # After the swap this is the old index; on failure, the half-built one.

@@ -132,7 +132,10 @@ async def parse_entry_query(
             unknown[0],
             f"Unknown query parameter {unknown[0]!r}; allowed are: {', '.join(sorted(allowed))}.",
         )
-    known = await queries.filter_values()
+    # Only a request that filters pays for looking up the allowed values.
+    known = (
+        await queries.filter_values() if any(n in params for n in queries.FILTER_DIMENSIONS) else {}
+    )
     filters: dict[str, list[str]] = {}
     for name in queries.FILTER_DIMENSIONS:
         values = [v.strip() for raw in params.getall(name, []) for v in raw.split(",") if v.strip()]
