@@ -17,6 +17,7 @@ from core.db.tables import SearchOutbox
 from core.settings import Settings
 from search.indexer import DrainResult, drain_outbox, ensure_index, reconcile
 from search.local_server import LocalMeilisearch
+from search.query import search_entries
 from search.rebuild import rebuild_index
 from tests.conftest import run, sync
 
@@ -236,3 +237,53 @@ def test_reindex_command_rebuilds_and_reports(
     assert f"Rebuilt index '{index_uid}' with 3 documents and swapped it in." in result.output
     _, found = drain_and_search(meili, index_uid, "Arbeitsablauf")
     assert found[0] == "arbeitsablauf"
+
+
+def test_meilisearch_killed_mid_drain_converges_after_restart(
+    tmp_path: Path, index_uid: str, fixture_settings: Settings
+) -> None:
+    sync(fixture_settings)
+    server = LocalMeilisearch(tmp_path / "meili").start()
+    assert server.process is not None
+
+    async def drain_and_kill() -> None:
+        async with AsyncClient(server.url, server.master_key, timeout=2) as client:
+            await ensure_index(client, index_uid)
+            drain = asyncio.create_task(drain_outbox(client, index_uid))
+            await asyncio.sleep(0.01)
+            server.process.kill()  # type: ignore[union-attr]  # SIGKILL, no clean shutdown
+            await drain
+
+    run(drain_and_kill())
+    server.process.wait()
+    # Whatever the kill interrupted, nothing is marked done that Meilisearch did not confirm.
+    with LocalMeilisearch(tmp_path / "meili", port=server.port) as again:
+        run(
+            SearchOutbox.update(
+                {SearchOutbox.next_attempt_at: SearchOutbox.created_at}, force=True
+            ).run()
+        )
+        _, found = drain_and_search(again, index_uid, "")
+        assert sorted(found) == ["arbeitsablauf", "aufgabenliste", "ueberblick"]
+        assert pending() == 0
+
+
+def test_queries_work_with_a_search_only_key(meili: LocalMeilisearch, index_uid: str) -> None:
+    async def search_with_limited_key() -> tuple[int, int]:
+        async with AsyncClient(meili.url, meili.master_key) as admin:
+            await ensure_index(admin, index_uid)
+            created = await admin.http_client.post(
+                "keys", json={"actions": ["search"], "indexes": [index_uid], "expiresAt": None}
+            )
+            key = created.json()["key"]
+        async with AsyncClient(meili.url, key) as searcher:
+            # What /api/v1/search sends, with the key the app uses for queries (MEILI_SEARCH_KEY).
+            result = await search_entries(
+                searcher, index_uid, q="", filters={}, page=1, page_size=5, facets=["topic"]
+            )
+            refused = await searcher.http_client.post(
+                f"indexes/{index_uid}/documents", json=[{"slug": "x"}]
+            )
+            return result["pagination"]["total"], refused.status_code
+
+    assert run(search_with_limited_key()) == (0, 403)  # searching works; writing is refused
