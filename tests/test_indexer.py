@@ -52,6 +52,16 @@ def drain_and_search(
     return result, [hit["slug"] for hit in hits]
 
 
+def cli_env(meili: LocalMeilisearch, settings: Settings, uid: str) -> dict[str, str | None]:
+    """Environment for running the CLI against this test's database and index."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "MEILI_URL": meili.url,
+        "MEILI_MASTER_KEY": meili.master_key,
+        "MEILI_INDEX": uid,
+    }
+
+
 def pending() -> int:
     return int(run(SearchOutbox.count().where(SearchOutbox.done_at.is_null()).run()))
 
@@ -170,12 +180,7 @@ def test_status_command_compares_index_and_database(
     meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
 ) -> None:
     sync(fixture_settings)
-    env = {
-        "DATABASE_URL": fixture_settings.database_url,
-        "MEILI_URL": meili.url,
-        "MEILI_MASTER_KEY": meili.master_key,
-        "MEILI_INDEX": index_uid,
-    }
+    env = cli_env(meili, fixture_settings, index_uid)
     before = CliRunner().invoke(main, ["search", "status"], env={**env, "MEILI_URL": None})
     assert before.exit_code == 0, before.output
     assert "Entries in the database (published): 3" in before.output
@@ -229,12 +234,7 @@ def test_reindex_command_rebuilds_and_reports(
     meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
 ) -> None:
     sync(fixture_settings)
-    env = {
-        "DATABASE_URL": fixture_settings.database_url,
-        "MEILI_URL": meili.url,
-        "MEILI_MASTER_KEY": meili.master_key,
-        "MEILI_INDEX": index_uid,
-    }
+    env = cli_env(meili, fixture_settings, index_uid)
     result = CliRunner().invoke(main, ["search", "reindex"], env=env)
     assert result.exit_code == 0, result.output
     assert f"Rebuilt index '{index_uid}' with 3 documents and swapped it in." in result.output

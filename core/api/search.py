@@ -12,6 +12,7 @@ from litestar.params import QueryParameter
 from core.api.entries import LIST_PARAMS, Filter, parse_entry_query
 from core.api.errors import ProblemError, bad_request
 from core.api.schemas import Pagination
+from search.query import FACET_ATTRIBUTES, search_entries
 
 log = logging.getLogger("mentoring40.search")
 
@@ -71,8 +72,6 @@ async def search(
     page: Annotated[int | None, QueryParameter(description="1-based page number.")] = None,
     page_size: Annotated[int | None, QueryParameter(description="Hits per page, 1–100.")] = None,
 ) -> Response[SearchResult]:
-    from search.query import FACET_ATTRIBUTES, search_entries
-
     query = await parse_entry_query(request, SEARCH_PARAMS)
     wanted = [f.strip() for f in (facets or "").split(",") if f.strip()]
     for name in wanted:
