@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
@@ -151,3 +152,26 @@ def test_a_failed_sync_writes_no_outbox_rows(fixture_settings: Settings, content
     shutil.copy(BROKEN_DIR / "unknown-kind.md", content_dir / "entries")
     assert invoke(fixture_settings, "content", "sync").exit_code == 1
     assert run(SearchOutbox.count().run()) == before
+
+
+def test_a_database_error_mid_sync_rolls_everything_back(
+    fixture_settings: Settings, content_dir: Path
+) -> None:
+    from core.content.loader import load_content
+    from core.content.model import ContentPack
+    from core.content.sync import sync_content
+    from tests.conftest import run as run_async
+
+    sync(fixture_settings)
+    before, outbox_before = snapshot(), run(SearchOutbox.count().run())
+    loaded, _ = load_content([ContentPack(name="core", path=content_dir)])
+    first = loaded.entries[0]
+    # Bypass validation to cause a real fault inside the transaction: "aaa-neu" is
+    # inserted first, then "zzz-neu" violates the NOT NULL constraint on summary.
+    fresh = msgspec.structs.replace(first, slug="aaa-neu", content_hash="x")
+    faulty = msgspec.structs.replace(first, slug="zzz-neu", content_hash="y", summary=None)
+    broken = msgspec.structs.replace(loaded, entries=[*loaded.entries, fresh, faulty])
+    with pytest.raises(Exception, match=r"(?i)not.null"):
+        run_async(sync_content(broken))
+    assert snapshot() == before
+    assert run(SearchOutbox.count().run()) == outbox_before
