@@ -1,5 +1,7 @@
-"""Search with Meilisearch (index settings, document mapping, outbox worker, local server).
+"""Search with Meilisearch.
 
-Empty by design until the search issue lands: the package name is reserved in the
-build config so the wheel layout does not change when it arrives.
+``local_server`` (the embedded engine), ``documents`` and ``german`` (what an entry
+looks like in the index), ``vocabulary`` and ``config`` (settings from content and
+plugins), ``indexer`` (outbox, reconcile), ``rebuild`` (reindex with swap),
+``query`` (API searches) and ``worker`` (the in-app service).
 """

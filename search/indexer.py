@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from meilisearch_python_sdk import AsyncClient
 
+from core.content.model import PUBLISHED
 from core.db.tables import Entry, SearchOutbox
 from search.documents import Enrich, build_document, index_settings
 
@@ -67,18 +68,14 @@ async def reconcile(client: AsyncClient, uid: str) -> int:
     wanted = {
         row["slug"]: row["content_hash"]
         for row in await Entry.select(Entry.slug, Entry.content_hash).where(
-            Entry.status == "published"
+            Entry.status == PUBLISHED
         )
     }
     stale = sorted(
         {slug for slug, digest in wanted.items() if indexed.get(slug) != digest}
         | (set(indexed) - set(wanted))
     )
-    if stale:
-        now = dt.datetime.now(dt.UTC)
-        await SearchOutbox.insert(
-            *(SearchOutbox(entry_slug=slug, created_at=now, next_attempt_at=now) for slug in stale)
-        )
+    await SearchOutbox.enqueue(stale)
     return len(stale)
 
 
@@ -105,7 +102,7 @@ async def drain_outbox(
     slugs = sorted({row["entry_slug"] for row in rows})
     current = await (
         Entry.select()
-        .where(Entry.slug.is_in(slugs) & (Entry.status == "published"))
+        .where(Entry.slug.is_in(slugs) & (Entry.status == PUBLISHED))
         .output(load_json=True)
     )
     documents = [build_document(row, enrich) for row in current]
@@ -152,7 +149,7 @@ async def outbox_status() -> OutboxStatus:
         .first()
     )
     return OutboxStatus(
-        published_entries=await Entry.count().where(Entry.status == "published"),
+        published_entries=await Entry.count().where(Entry.status == PUBLISHED),
         pending=await SearchOutbox.count().where(waiting),
         failing=await SearchOutbox.count().where(waiting & (SearchOutbox.attempts > 0)),
         oldest_pending=oldest["created_at"] if oldest else None,

@@ -14,6 +14,7 @@ from typing import Any
 from meilisearch_python_sdk import AsyncClient
 from piccolo.query.functions.aggregate import Max
 
+from core.content.model import PUBLISHED
 from core.db.tables import Entry, SearchOutbox
 from search.documents import Enrich, build_document
 from search.indexer import ensure_index, wait_for
@@ -41,7 +42,7 @@ async def rebuild_index(
     await ensure_index(client, fresh, settings)
     await ensure_index(client, uid, settings)  # the swap needs both to exist
     try:
-        published = Entry.status == "published"
+        published = Entry.status == PUBLISHED
         total = await Entry.count().where(published)
         done = 0
         tasks: list[int] = []
@@ -77,9 +78,4 @@ async def rebuild_index(
 async def _requeue_changed_since(last_id: int) -> None:
     """Queue again every slug changed after the snapshot, so the new index gets it."""
     rows = await SearchOutbox.select(SearchOutbox.entry_slug).where(SearchOutbox.id > last_id)
-    slugs = sorted({row["entry_slug"] for row in rows})
-    if slugs:
-        now = dt.datetime.now(dt.UTC)
-        await SearchOutbox.insert(
-            *(SearchOutbox(entry_slug=s, created_at=now, next_attempt_at=now) for s in slugs)
-        )
+    await SearchOutbox.enqueue(sorted({row["entry_slug"] for row in rows}))

@@ -87,6 +87,18 @@ def content_dir(tmp_path: Path) -> Path:
     return target
 
 
+def write_region_pack(folder: Path, slug: str, title: str, related: str, body: str) -> Path:
+    """A minimal plugin content pack with one valid entry (taxonomy from the fixture core)."""
+    (folder / "entries").mkdir(parents=True)
+    (folder / "entries" / f"{slug}.md").write_text(
+        f"---\ntitle: {title}\nsummary: Regional.\nkind: methode\ntopics: [barrieren]\n"
+        f"phases: [planung]\naudiences: [lotse]\nupdated_at: 2026-11-01\n"
+        f"related: [{related}]\n---\n\n{body}\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
 def make_settings(database_url: str, content_dir: Path, **kwargs: Any) -> Settings:
     return Settings(database_url=database_url, content_dir=content_dir, **kwargs)
 

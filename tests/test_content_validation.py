@@ -12,6 +12,7 @@ from core.cli import main
 from core.content.loader import load_content
 from core.content.model import ContentPack
 from tests.conftest import BROKEN_DIR as BROKEN
+from tests.conftest import write_region_pack
 
 # file -> (field, line, words the message must contain)
 EXPECTED: dict[str, tuple[str | None, int | None, str]] = {
@@ -112,14 +113,10 @@ def test_raw_html_in_markdown_is_rendered_inert(content_dir: Path) -> None:
 
 
 def test_entries_may_not_link_into_optional_plugin_packs(content_dir: Path, tmp_path: Path) -> None:
-    region = tmp_path / "region"
-    (region / "entries").mkdir(parents=True)
-    (region / "entries" / "region-treffen.md").write_text(
-        "---\ntitle: Treffen\nsummary: Regional.\nkind: methode\ntopics: [barrieren]\n"
-        "phases: [planung]\naudiences: [lotse]\nupdated_at: 2026-11-01\n"
-        "related: [aufgabenliste]\n---\n\nSiehe [Aufgabenliste](aufgabenliste.md).\n",
-        encoding="utf-8",
-    )
+    region = write_region_pack(
+        tmp_path / "region", "region-treffen", "Treffen", "aufgabenliste",
+        "Siehe [Aufgabenliste](aufgabenliste.md).",
+    )  # fmt: skip
     core_entry = content_dir / "entries" / "aufgabenliste.md"
     core_entry.write_text(
         core_entry.read_text(encoding="utf-8") + "\nRegional: [Treffen](region-treffen.md)\n",
@@ -148,3 +145,19 @@ def test_search_vocabulary_problems_are_reported_by_check(
     assert result.exit_code == 1
     assert "search/broken.yaml: is not a valid search vocabulary" in result.output
     assert "unknown field `synonyme`" in result.output
+
+
+def test_unknown_field_in_a_taxonomy_term_lists_the_term_fields(content_dir: Path) -> None:
+    taxonomy = content_dir / "taxonomy.yaml"
+    taxonomy.write_text(
+        taxonomy.read_text(encoding="utf-8").replace(
+            "    label: Wissen sichern", "    label: Wissen sichern\n    farbe: blau"
+        ),
+        encoding="utf-8",
+    )
+    _, problems = load_content([ContentPack(name="core", path=content_dir)])
+    # Only the cause is reported, not every entry that uses the taxonomy.
+    (problem,) = problems
+    assert problem.field == "topics[1].farbe"
+    assert problem.line == 8
+    assert problem.message == "unknown field; allowed fields are: slug, label, description"

@@ -20,7 +20,7 @@ from core.cli import main
 from core.content.packs import collect_packs
 from core.plugins import PluginError, _import_entry_point, build_registry, new_registry
 from core.settings import Settings
-from tests.conftest import sync
+from tests.conftest import sync, write_region_pack
 
 # Written the way a third party writes it: no import from core needed.
 hookimpl = pluggy.HookimplMarker("mentoring40")
@@ -53,15 +53,10 @@ def offline_settings(content_dir: Path) -> Settings:
 
 @pytest.fixture
 def region_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "region"
-    (folder / "entries").mkdir(parents=True)
-    (folder / "entries" / "region-stammtisch.md").write_text(
-        "---\ntitle: Regionaler Stammtisch\nsummary: Austausch unter Betrieben.\nkind: methode\n"
-        "topics: [barrieren]\nphases: [planung]\naudiences: [lotse]\nupdated_at: 2026-11-01\n"
-        "related: [ueberblick]\n---\n\nText mit Link auf den [Überblick](ueberblick.md).\n",
-        encoding="utf-8",
-    )
-    return folder
+    return write_region_pack(
+        tmp_path / "region", "region-stammtisch", "Regionaler Stammtisch", "ueberblick",
+        "Text mit Link auf den [Überblick](ueberblick.md).",
+    )  # fmt: skip
 
 
 def test_every_hookspec_has_a_docstring_saying_what_it_returns() -> None:

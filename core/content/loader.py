@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect
 import yaml
 
 from core.content.markdown import entry_links, render_markdown
@@ -56,6 +57,9 @@ def load_content(packs: Iterable[ContentPack]) -> tuple[ContentSet, list[Problem
     entries: list[Entry] = []
     drafts: list[tuple[Entry, FrontMatterLines]] = []
 
+    # A broken taxonomy file is reported once; checking entries against the partial
+    # taxonomy would bury that one problem under a flood of "unknown topic" lines.
+    taxonomy_ok = True
     seen_packs: dict[str, ContentPack] = {}
     for pack in packs:
         if pack.name in seen_packs:
@@ -76,7 +80,9 @@ def load_content(packs: Iterable[ContentPack]) -> tuple[ContentSet, list[Problem
                 )
             )
             continue
+        before = len(problems)
         taxonomy.extend(_load_taxonomy(pack, taxonomy, problems))
+        taxonomy_ok = taxonomy_ok and len(problems) == before
         drafts.extend(_load_entries(pack, problems))
 
     if not any(t.dimension == "topics" for t in taxonomy) and not problems:
@@ -87,7 +93,11 @@ def load_content(packs: Iterable[ContentPack]) -> tuple[ContentSet, list[Problem
             )
         )
 
-    known = {dim: {t.slug for t in taxonomy if t.dimension == dim} for dim in DIMENSIONS}
+    known = (
+        {dim: {t.slug for t in taxonomy if t.dimension == dim} for dim in DIMENSIONS}
+        if taxonomy_ok
+        else None
+    )
     slugs: dict[str, Entry] = {}
     for entry, _ in drafts:
         if entry.slug in slugs:
@@ -254,21 +264,25 @@ def _content_hash(source: str, slug: str, front: FrontMatter, body: str) -> str:
 
 
 def _check_references(
-    entry: Entry, lines: FrontMatterLines, known: dict[str, set[str]], slugs: dict[str, Entry]
+    entry: Entry,
+    lines: FrontMatterLines,
+    known: dict[str, set[str]] | None,
+    slugs: dict[str, Entry],
 ) -> list[Problem]:
+    """Problems with what ``entry`` refers to; ``known`` None skips taxonomy values."""
     problems: list[Problem] = []
 
     def problem(field: str, line: int | None, message: str) -> None:
         problems.append(Problem(file=entry.source_path, field=field, line=line, message=message))
 
-    for dimension in DIMENSIONS:
+    for dimension, valid in (known or {}).items():
         name = DIMENSION_FIELD[dimension]
         value = getattr(entry, name)
         single = isinstance(value, str)
         for index, item in enumerate([value] if single else value):
-            if item not in known[dimension]:
+            if item not in valid:
                 path: list[str | int] = [name] if single else [name, index]
-                allowed = ", ".join(sorted(known[dimension])) or "(none defined)"
+                allowed = ", ".join(sorted(valid)) or "(none defined)"
                 problem(
                     name if single else f"{name}[{index}]",
                     _line_of(lines.root, path, 1),
@@ -401,8 +415,15 @@ def _explain(text: str) -> str:
 
 
 def _field_names(type_: type[Any], path: list[str | int]) -> list[str]:
-    if not path:
-        return list(type_.__struct_fields__)
+    """The field names of the struct found at ``path`` inside ``type_`` (for nested terms)."""
+    info: Any = msgspec.inspect.type_info(type_)
+    for part in path:
+        if isinstance(info, msgspec.inspect.StructType) and isinstance(part, str):
+            info = next((f.type for f in info.fields if f.name == part), None)
+        elif isinstance(info, msgspec.inspect.ListType):
+            info = info.item_type
+    if isinstance(info, msgspec.inspect.StructType):
+        return [f.name for f in info.fields]
     return []
 
 

@@ -19,6 +19,9 @@ SLUG_RE = re.compile(SLUG_PATTERN)
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, max_length=120)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
+# Only entries with this status are served and searchable.
+PUBLISHED = "published"
+
 # The source name of the shipped toolbox; every other pack is optional.
 CORE_SOURCE = "core"
 

@@ -85,14 +85,7 @@ async def sync_content(content: ContentSet) -> SyncReport:
                 report.unchanged += 1
 
         # Same transaction: a change is searchable-pending exactly when it is stored.
-        touched = [*report.removed, *report.added, *report.updated]
-        if touched:
-            await SearchOutbox.insert(
-                *(
-                    SearchOutbox(entry_slug=slug, created_at=now, next_attempt_at=now)
-                    for slug in touched
-                )
-            )
+        await SearchOutbox.enqueue([*report.removed, *report.added, *report.updated])
 
         report.taxonomy_changed = await _replace_if_changed(
             TaxonomyTerm,

@@ -3,6 +3,9 @@ rows are what ``mentoring40 content sync`` made of them."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from piccolo.columns import (
     JSON,
     Date,
@@ -82,6 +85,14 @@ class SearchOutbox(Table, tablename="search_outbox"):
     last_error = Text(null=True, default=None)
     next_attempt_at = Timestamptz(index=True)
     done_at = Timestamptz(null=True, default=None, index=True)
+
+    @classmethod
+    async def enqueue(cls, slugs: Iterable[str]) -> None:
+        """Queue ``slugs`` for the indexer (inside the caller's transaction, if any)."""
+        now = dt.datetime.now(dt.UTC)
+        rows = [cls(entry_slug=slug, created_at=now, next_attempt_at=now) for slug in slugs]
+        if rows:
+            await cls.insert(*rows)
 
 
 TABLES: tuple[type[Table], ...] = (Entry, EntryTerm, TaxonomyTerm, ContentSource, SearchOutbox)
