@@ -18,6 +18,7 @@ from core import __version__
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health
+from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.search import search
 from core.api.taxonomy import get_taxonomy
 from core.db.engine import engine_from_url, use_engine
@@ -62,7 +63,14 @@ def create_app(
                 await engine.close_connection_pool()
 
     app = Litestar(
-        route_handlers=[EntryController, get_taxonomy, search, health, *plugin_routes],
+        route_handlers=[
+            EntryController,
+            get_taxonomy,
+            search,
+            *QUICKCHECK_ROUTES,
+            health,
+            *plugin_routes,
+        ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

@@ -15,12 +15,12 @@ import click
 import msgspec
 
 from core import __version__
-from core.content.loader import load_content
+from core.content.collect import load_all
 from core.content.model import ContentSet, Problem
-from core.content.packs import collect_packs
 from core.db.engine import MigrationError, describe, engine_from_url, migrate, use_engine
 from core.plugins import PluginError, PluginRegistry, build_registry
-from core.settings import PROJECT_ROOT, Settings, SettingsError
+from core.quickcheck.store import ContentRejected
+from core.settings import PROJECT_ROOT, Settings, SettingsError, database_kind
 from search.config import SearchConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -129,9 +129,12 @@ def content_check() -> None:
     """Validate every content source and list all problems."""
     settings = Settings.from_env()
     loaded = _load(settings)
+    compared = _check_against_database(settings, loaded)
     click.echo(
-        f"Content OK: {len(loaded.entries)} entries from {', '.join(p.name for p in loaded.packs)}."
+        f"Content OK: {len(loaded.entries)} entries and {len(loaded.questionnaires)} "
+        f"questionnaire versions from {', '.join(p.name for p in loaded.packs)}."
     )
+    click.echo(compared)
 
 
 @content.command("sync")
@@ -148,7 +151,11 @@ def content_sync() -> None:
         await migrate()
         return await sync_content(loaded)
 
-    report = asyncio.run(run())
+    try:
+        report = asyncio.run(run())
+    except ContentRejected as exc:
+        _report(exc.problems)
+        sys.exit(1)
     click.echo(
         f"Synced {len(loaded.entries)} entries into {describe(settings.database_url)}: "
         f"{len(report.added)} added, {len(report.updated)} updated, "
@@ -164,6 +171,14 @@ def content_sync() -> None:
     ):
         for slug in slugs:
             click.echo(f"  {label}: {slug}")
+    q = report.questionnaires
+    click.echo(
+        f"Questionnaires: {len(q.added)} added, {len(q.updated)} updated, "
+        f"{len(q.removed)} removed, {q.unchanged} unchanged."
+    )
+    for label, keys in (("added", q.added), ("updated", q.updated), ("removed", q.removed)):
+        for key in keys:
+            click.echo(f"  {label}: {key}")
 
 
 @main.command("plugins")
@@ -307,6 +322,175 @@ def search_reindex() -> None:
     click.echo(f"Rebuilt index {settings.meili_index!r} with {count} documents and swapped it in.")
 
 
+@main.group("keys")
+def keys_group() -> None:
+    """API keys for statistics and raw export (only their hash is stored)."""
+
+
+def _run_db(settings: Settings, coro_factory: Callable[[], Any]) -> Any:
+    use_engine(engine_from_url(settings.database_url))
+
+    async def run() -> Any:
+        await migrate()
+        return await coro_factory()
+
+    return asyncio.run(run())
+
+
+@keys_group.command("create")
+@click.option("--name", required=True, help="Who or what uses the key, e.g. evaluation-team.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help="Repeat for several: stats:read, responses:export.",
+)
+@click.option(
+    "--expires-in-days", type=click.IntRange(min=1), default=None, help="Default: no expiry."
+)
+@_friendly_errors
+def keys_create(name: str, scopes: tuple[str, ...], expires_in_days: int | None) -> None:
+    """Create a key and print its token once."""
+    import datetime as dt
+
+    from core.auth import ApiKeyError, create_key
+
+    settings = Settings.from_env()
+    expires = (
+        dt.datetime.now(dt.UTC).date() + dt.timedelta(days=expires_in_days)
+        if expires_in_days
+        else None
+    )
+    try:
+        token, info = _run_db(settings, lambda: create_key(name, list(scopes), expires))
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(token)
+    click.echo(
+        f"Key {info.name!r} with scope(s) {', '.join(info.scopes)}"
+        + (f", valid until {info.expires_on}" if info.expires_on else "")
+        + ". The token is shown only now; store it safely. "
+        "Send it as 'Authorization: Bearer <token>'.",
+        err=True,
+    )
+
+
+@keys_group.command("list")
+@_friendly_errors
+def keys_list() -> None:
+    """List keys (name, token prefix, scopes, state); never the tokens."""
+    import datetime as dt
+
+    from core.auth import list_keys
+
+    keys = _run_db(Settings.from_env(), list_keys)
+    if not keys:
+        click.echo("No API keys. Create one with `mentoring40 keys create`.")
+    today = dt.datetime.now(dt.UTC).date()
+    for k in keys:
+        until = f"until {k.expires_on}" if k.expires_on else "no expiry"
+        click.echo(
+            f"{k.name}  {k.prefix}…  {','.join(k.scopes)}  {k.state(today)}  "
+            f"created {k.created_on}, {until}"
+        )
+
+
+@keys_group.command("revoke")
+@click.argument("name")
+@_friendly_errors
+def keys_revoke(name: str) -> None:
+    """Revoke a key by name; requests with it get 401 from now on."""
+    from core.auth import ApiKeyError, revoke_key
+
+    try:
+        _run_db(Settings.from_env(), lambda: revoke_key(name))
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Revoked key {name!r}.")
+
+
+@main.group("responses")
+def responses_group() -> None:
+    """Anonymous questionnaire responses: export and audit."""
+
+
+@responses_group.command("export")
+@click.argument("questionnaire_id")
+@click.option("--version", type=int, default=None, help="Default: the latest published.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
+@click.option("--include-test", is_flag=True, help="Also test runs (mode test).")
+@_friendly_errors
+def responses_export(
+    questionnaire_id: str, version: int | None, output: Path | None, include_test: bool
+) -> None:
+    """Write the responses of one questionnaire version as CSV."""
+    from core.quickcheck import store
+    from core.quickcheck.export import export_csv
+
+    async def run() -> tuple[str, int]:
+        found = (
+            await store.latest_published(questionnaire_id)
+            if version is None
+            else await store.get_version(questionnaire_id, version)
+        )
+        if found is None:
+            raise click.ClickException(
+                f"No questionnaire {questionnaire_id!r}"
+                + (f" version {version}" if version else " with a published version")
+                + " in the database (run `mentoring40 content sync`)."
+            )
+        d = found.definition
+        rows = await store.responses(questionnaire_id, d.version, include_test=include_test)
+        return export_csv(d, rows), len(rows)
+
+    text, count = _run_db(Settings.from_env(), run)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    click.echo(f"Exported {count} response(s).", err=True)
+
+
+@responses_group.command("verify")
+@_friendly_errors
+def responses_verify() -> None:
+    """Recompute every stored result from its answers and stored definition; report changes."""
+    from core.quickcheck import engine, store
+
+    async def run() -> tuple[int, list[str]]:
+        checked, differ = 0, []
+        for qid in await store.version_overview():
+            for row in await store.responses(qid, include_test=True):
+                found = await store.get_version(qid, row["version"])
+                if found is None:
+                    differ.append(f"{qid} v{row['version']}: definition missing")
+                    continue
+                checked += 1
+                again = msgspec.to_builtins(
+                    engine.score(found.definition, row["perspective"], row["answers"])
+                )
+                if again != row["result"] or found.hash != row["definition_hash"]:
+                    differ.append(
+                        f"{qid} v{row['version']} response {row['id']} "
+                        f"(engine {row['engine_version']} → {engine.ENGINE_VERSION})"
+                    )
+        return checked, differ
+
+    checked, differ = _run_db(Settings.from_env(), run)
+    click.echo(f"Recomputed {checked} result(s): {len(differ)} differ.")
+    for line in differ:
+        click.echo(f"  {line}")
+    if differ:
+        sys.exit(1)
+
+
 def _meili_connection(settings: Settings) -> tuple[str, str | None] | None:
     """Where to reach Meilisearch: MEILI_URL, else a running embedded one, else None."""
     if settings.meili_url:
@@ -317,17 +501,46 @@ def _meili_connection(settings: Settings) -> tuple[str, str | None] | None:
 
 
 def _load(settings: Settings) -> ContentSet:
-    """Load all packs; on any problem print the full report and exit 1."""
-    from search.vocabulary import load_vocabulary
-
+    """Load all content; on any problem print the full report and exit 1."""
     registry: PluginRegistry = build_registry(settings)
-    packs = collect_packs(registry, settings)
-    loaded, problems = load_content(packs)
-    problems += load_vocabulary(packs)[1]
+    loaded, problems = load_all(registry, settings)
     if problems:
         _report(problems)
         sys.exit(1)
     return loaded
+
+
+def _check_against_database(settings: Settings, loaded: ContentSet) -> str:
+    """Compare questionnaire versions with the database, if there is one; exit 1 on problems.
+
+    A published version must not change in place. The check needs the stored hashes, so
+    it runs only where the database exists (sync repeats it inside its transaction).
+    """
+    from core.db.tables import QuestionnaireVersion
+    from core.quickcheck.loader import check_immutable
+    from core.quickcheck.store import stored_versions
+
+    url = settings.database_url
+    if database_kind(url) == "sqlite" and not Path(url[len("sqlite:///") :]).exists():
+        return f"No database at {describe(url)} yet: published questionnaires not compared."
+
+    async def stored() -> dict[tuple[str, int], tuple[str, str]] | None:
+        use_engine(engine_from_url(url))
+        if not await QuestionnaireVersion.table_exists():
+            return None
+        return await stored_versions()
+
+    try:
+        versions = asyncio.run(stored())
+    except Exception as exc:  # an unreachable server must not hide the files being fine
+        return f"Database {describe(url)} not reachable ({exc}): questionnaires not compared."
+    if versions is None:
+        return f"Database {describe(url)} has no questionnaires yet."
+    problems = check_immutable(loaded.questionnaires, versions)
+    if problems:
+        _report(problems)
+        sys.exit(1)
+    return f"Questionnaires match the {len(versions)} stored versions in {describe(url)}."
 
 
 def _report(problems: list[Problem]) -> None:

@@ -43,8 +43,9 @@ def startup(app: Litestar, settings: Settings) -> None:
 
 @hookspec
 def questionnaires(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
-    """Return paths of questionnaire definition files (YAML). Reserved for the
-    Quickcheck engine: declared now so plugins can ship definitions, not called yet."""
+    """Return paths of questionnaire definitions: YAML files, or folders whose ``*.yaml``
+    files are definitions (format: ``core.quickcheck.model``, documented in the core
+    ``content/README.md``). They are validated and synced with the content."""
 
 
 @hookspec

@@ -29,6 +29,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     load_plugins: tuple[str, ...] | None = None
     cache_max_age: int = 60
     debug: bool = False
+    # Questionnaire statistics withhold every group smaller than this.
+    stats_min_group: int = 5
     # Meilisearch. No URL: search is off, except that `mentoring40 serve` starts the
     # embedded one and fills these in. Production sets MEILI_URL and keys.
     meili_url: str | None = None
@@ -62,6 +64,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "(0 or more)."
                 )
             kwargs["cache_max_age"] = int(max_age)
+        if (k := env.get("MENTORING40_STATS_MIN_GROUP", "").strip()) != "":
+            if not k.isdigit() or int(k) < 2:
+                raise SettingsError(
+                    f"MENTORING40_STATS_MIN_GROUP={k!r} is not a whole number of at least 2 "
+                    "(the smallest group of responses whose statistics are shown; default 5)."
+                )
+            kwargs["stats_min_group"] = int(k)
         if (debug := env.get("MENTORING40_DEBUG", "").strip().lower()) != "":
             if debug not in {"0", "1", "true", "false", "yes", "no"}:
                 raise SettingsError(

@@ -15,8 +15,7 @@ import pytest
 from litestar.testing import TestClient
 
 from core.app import create_app
-from core.content.loader import load_content
-from core.content.packs import collect_packs
+from core.content.collect import load_all
 from core.content.sync import SyncReport, sync_content
 from core.db.engine import engine_from_url, migrate, use_engine
 from core.plugins import PluginRegistry, build_registry
@@ -106,7 +105,7 @@ def make_settings(database_url: str, content_dir: Path, **kwargs: Any) -> Settin
 def sync(settings: Settings, registry: PluginRegistry | None = None) -> SyncReport:
     """Validate and sync like ``mentoring40 content sync``; fail the test on problems."""
     registry = registry or build_registry(settings, load_installed=False)
-    loaded, problems = load_content(collect_packs(registry, settings))
+    loaded, problems = load_all(registry, settings)
     assert problems == [], [str(p) for p in problems]
     use_engine(engine_from_url(settings.database_url))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +86,7 @@ def test_sync_edit_and_delete_reach_the_index(
 
     path.unlink()
     (content_dir / "entries" / "ueberblick.md").unlink()  # it linked to aufgabenliste
+    shutil.rmtree(content_dir / "questionnaires")  # their bands recommend both entries
     sync(fixture_settings)
     result, found = drain_and_search(meili, index_uid, "Aufgabenliste")
     assert result.deleted == 2

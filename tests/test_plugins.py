@@ -188,7 +188,13 @@ def test_plugins_command_lists_builtins_and_installed_with_versions_and_hooks() 
     result = CliRunner().invoke(main, ["plugins"], env={"MENTORING40_LOAD_PLUGINS": None})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["core.content", "built-in", "hooks:", "content_packs"]
+    assert lines[0].split() == [
+        "core.content",
+        "built-in",
+        "hooks:",
+        "content_packs,",
+        "questionnaires",
+    ]
     assert lines[1].split() == ["nrw", "mentoring40-nrw", "0.1.0", "hooks:", "content_packs"]
 
     as_json = CliRunner().invoke(main, ["plugins", "--json"], env={"MENTORING40_LOAD_PLUGINS": ""})

@@ -32,7 +32,9 @@ def test_content_check_passes_on_the_shipped_content() -> None:
         env={"MENTORING40_LOAD_PLUGINS": None, "MENTORING40_CONTENT_DIR": None},
     )
     assert result.exit_code == 0, result.output
-    assert re.match(r"Content OK: \d+ entries from core, nrw\.", result.output)
+    assert re.match(
+        r"Content OK: \d+ entries and \d+ questionnaire versions from core, nrw\.", result.output
+    )
 
 
 def test_at_least_30_core_and_5_nrw_entries(shipped: ContentSet) -> None:

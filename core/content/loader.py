@@ -11,11 +11,9 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
-import msgspec.inspect
-import yaml
 
 from core.content.markdown import entry_links, render_markdown
 from core.content.model import (
@@ -31,13 +29,9 @@ from core.content.model import (
     TaxonomyFile,
     TaxonomyTerm,
 )
-
-T = TypeVar("T")
+from core.content.yamlfile import decode, line_of, parse_yaml
 
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
-_PATH_RE = re.compile(r"at `\$(?P<path>[^`]*)`")
-_UNKNOWN_FIELD_RE = re.compile(r"unknown field `(?P<name>[^`]+)`")
-_MISSING_FIELD_RE = re.compile(r"missing required field `(?P<name>[^`]+)`")
 
 
 def display_path(path: Path) -> str:
@@ -128,11 +122,11 @@ def _load_taxonomy(
     if not path.exists():
         return []
     shown = display_path(path)
-    parsed = _parse_yaml(path.read_text(encoding="utf-8"), shown, problems, line_offset=0)
+    parsed = parse_yaml(path.read_text(encoding="utf-8"), shown, problems, line_offset=0)
     if parsed is None:
         return []
     data, root = parsed
-    decoded = _decode(data, TaxonomyFile, root, shown, problems, line_offset=0)
+    decoded = decode(data, TaxonomyFile, root, shown, problems, line_offset=0)
     if decoded is None:
         return []
     terms: list[TaxonomyTerm] = []
@@ -145,7 +139,7 @@ def _load_taxonomy(
                     Problem(
                         file=shown,
                         field=f"{dimension}[{position}].slug",
-                        line=_line_of(root, [dimension, position, "slug"], 0),
+                        line=line_of(root, [dimension, position, "slug"], 0),
                         message=f"{term.slug!r} is already defined by content pack "
                         f"{defined[key].source!r}; a pack may add terms but not redefine them",
                     )
@@ -226,11 +220,11 @@ def _load_entry(
         )
         return None
     # Line numbers: the front matter's first YAML line is line 2 of the file.
-    parsed = _parse_yaml(match.group(1), shown, problems, line_offset=1)
+    parsed = parse_yaml(match.group(1), shown, problems, line_offset=1)
     if parsed is None:
         return None
     data, root = parsed
-    front = _decode(data, FrontMatter, root, shown, problems, line_offset=1)
+    front = decode(data, FrontMatter, root, shown, problems, line_offset=1)
     if front is None:
         return None
     rest = text[match.end() :]
@@ -285,11 +279,11 @@ def _check_references(
                 allowed = ", ".join(sorted(valid)) or "(none defined)"
                 problem(
                     name if single else f"{name}[{index}]",
-                    _line_of(lines.root, path, 1),
+                    line_of(lines.root, path, 1),
                     f"unknown {dimension[:-1]} {item!r}; expected one of: {allowed}",
                 )
     for index, target in enumerate(entry.related):
-        line = _line_of(lines.root, ["related", index], 1)
+        line = line_of(lines.root, ["related", index], 1)
         if target == entry.slug:
             problem(f"related[{index}]", line, "an entry cannot be related to itself")
         elif target not in slugs:
@@ -320,150 +314,3 @@ def _foreign_link(target: Entry) -> str:
         f"links to {target.slug!r} from content pack {target.source!r}; an entry may link only "
         f"to entries of its own pack and of {CORE_SOURCE!r}, because other packs are optional"
     )
-
-
-# -- YAML and decoding with line numbers --------------------------------------------------
-
-
-def _parse_yaml(
-    text: str, shown: str, problems: list[Problem], *, line_offset: int
-) -> tuple[Any, Any] | None:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(
-            Problem(
-                file=shown,
-                line=None if mark is None else mark.line + 1 + line_offset,
-                message=f"is not valid YAML: {reason}",
-            )
-        )
-        return None
-    if not isinstance(data, dict):
-        problems.append(
-            Problem(
-                file=shown,
-                line=1 + line_offset,
-                message="must be a YAML mapping of field names to values",
-            )
-        )
-        return None
-    return data, root
-
-
-def _decode(
-    data: Any, type_: type[T], root: Any, shown: str, problems: list[Problem], *, line_offset: int
-) -> T | None:
-    try:
-        return msgspec.convert(data, type_)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        path_match = _PATH_RE.search(message)
-        dollar_path = path_match.group("path") if path_match else ""
-        path = _split_path(dollar_path)
-        text = _PATH_RE.sub("", message).rstrip(" -")
-        if unknown := _UNKNOWN_FIELD_RE.search(message):
-            path = [*path, unknown.group("name")]
-            allowed = ", ".join(_field_names(type_, path[:-1]))
-            text = f"unknown field; allowed fields are: {allowed}"
-            line = _line_of(root, path, line_offset, key=True)
-        elif missing := _MISSING_FIELD_RE.search(message):
-            path = [*path, missing.group("name")]
-            text = "required field is missing"
-            line = _line_of(root, path[:-1], line_offset)
-        else:
-            line = _line_of(root, path, line_offset)
-        problems.append(
-            Problem(
-                file=shown,
-                field=_format_path(path) or None,
-                line=line,
-                message=_explain(text),
-            )
-        )
-        return None
-
-
-_TYPE_WORDS = {
-    "str": "text",
-    "int": "a number",
-    "float": "a number",
-    "bool": "yes/no",
-    "null": "nothing",
-    "array": "a list, e.g. [a, b]",
-    "object": "a mapping of names to values",
-    "date": "a date in the form YYYY-MM-DD",
-}
-_EXPECTED_RE = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`")
-
-
-def _explain(text: str) -> str:
-    """Turn msgspec's wording into what an editor needs to read."""
-    if match := _EXPECTED_RE.match(text):
-        expected = [_TYPE_WORDS.get(t, t) for t in match["expected"].split(" | ") if t != "null"]
-        got = _TYPE_WORDS.get(match["got"], match["got"])
-        hint = " (put it in quotes)" if "text" in expected and got in {"a number", "yes/no"} else ""
-        return f"expected {' or '.join(expected)}, got {got}{hint}"
-    if text.startswith(("Invalid date", "Invalid RFC3339 encoded date")):
-        return "expected a date in the form YYYY-MM-DD"
-    if text.startswith("Invalid enum value"):
-        return f"{text}; allowed: published, draft"
-    return text
-
-
-def _field_names(type_: type[Any], path: list[str | int]) -> list[str]:
-    """The field names of the struct found at ``path`` inside ``type_`` (for nested terms)."""
-    info: Any = msgspec.inspect.type_info(type_)
-    for part in path:
-        if isinstance(info, msgspec.inspect.StructType) and isinstance(part, str):
-            info = next((f.type for f in info.fields if f.name == part), None)
-        elif isinstance(info, msgspec.inspect.ListType):
-            info = info.item_type
-    if isinstance(info, msgspec.inspect.StructType):
-        return [f.name for f in info.fields]
-    return []
-
-
-def _split_path(dollar_path: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", dollar_path):
-        parts.append(name if name else int(index))
-    return parts
-
-
-def _format_path(path: list[str | int]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-def _line_of(
-    root: Any, path: list[str | int], line_offset: int, *, key: bool = False
-) -> int | None:
-    """The 1-based file line of the YAML node at ``path`` (or of its key), if found."""
-    node = root
-    found_line = None if root is None else root.start_mark.line
-    for part in path:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key_node, value_node in node.value:
-                if key_node.value == part:
-                    found_line = key_node.start_mark.line
-                    node = value_node
-                    break
-            else:
-                break
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
-        ):
-            node = node.value[part]
-            found_line = node.start_mark.line
-        else:
-            break
-    else:
-        if not key and node is not None and isinstance(node, yaml.ScalarNode):
-            found_line = node.start_mark.line
-    return None if found_line is None else found_line + 1 + line_offset

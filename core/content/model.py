@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -130,6 +130,8 @@ class ContentSet(msgspec.Struct, frozen=True, kw_only=True):
     packs: list[ContentPack]
     taxonomy: list[TaxonomyTerm]
     entries: list[Entry]
+    # core.quickcheck.model.LoadedQuestionnaire (not imported: that module builds on this one)
+    questionnaires: list[Any] = []
 
     def terms(self, dimension: str) -> list[TaxonomyTerm]:
         return [t for t in self.taxonomy if t.dimension == dimension]

@@ -3,6 +3,9 @@
 Every entry added, changed or removed also gets a search outbox row in the same
 transaction, so the search index can never silently miss a change.
 
+Questionnaire definitions are synced in the same transaction; a file that would change
+a published version aborts the whole sync (``ContentRejected``).
+
 Only what changed is written (compared by content hash), so a second sync of
 the same files changes nothing; entries whose file is gone are removed. The
 caller validates first: ``sync_content`` is only ever given a clean ContentSet.
@@ -19,6 +22,7 @@ import msgspec
 from core.content.model import DIMENSION_FIELD, DIMENSION_PARAM, DIMENSIONS, ContentSet, Entry
 from core.db.tables import ContentSource, EntryTerm, SearchOutbox, TaxonomyTerm
 from core.db.tables import Entry as EntryRow
+from core.quickcheck.store import QuestionnaireSyncReport, sync_questionnaires
 
 
 class SyncReport(msgspec.Struct, kw_only=True):
@@ -28,6 +32,7 @@ class SyncReport(msgspec.Struct, kw_only=True):
     unchanged: int = 0
     taxonomy_changed: bool = False
     sources_changed: bool = False
+    questionnaires: QuestionnaireSyncReport = msgspec.field(default_factory=QuestionnaireSyncReport)
 
     @property
     def changed(self) -> bool:
@@ -37,6 +42,11 @@ class SyncReport(msgspec.Struct, kw_only=True):
             or self.removed
             or self.taxonomy_changed
             or self.sources_changed
+            or bool(
+                self.questionnaires.added
+                or self.questionnaires.updated
+                or self.questionnaires.removed
+            )
         )
 
 
@@ -100,6 +110,9 @@ async def sync_content(content: ContentSet) -> SyncReport:
             ],
             ("name", "label", "position"),
         )
+        # Raises ContentRejected (and so rolls everything back) rather than change a
+        # published questionnaire version in place.
+        report.questionnaires = await sync_questionnaires(content.questionnaires)
     return report
 
 

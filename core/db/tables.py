@@ -95,4 +95,63 @@ class SearchOutbox(Table, tablename="search_outbox"):
             await cls.insert(*rows)
 
 
-TABLES: tuple[type[Table], ...] = (Entry, EntryTerm, TaxonomyTerm, ContentSource, SearchOutbox)
+class QuestionnaireVersion(Table, tablename="questionnaire_version"):
+    """One version of a questionnaire definition. Published versions are never changed
+    and never deleted: stored results point at them."""
+
+    id: Serial
+    key = Varchar(length=100, unique=True)  # "<questionnaire id>@<version>"
+    questionnaire_id = Varchar(length=80, index=True)
+    version = Integer()
+    status = Varchar(length=20, index=True)
+    purpose = Varchar(length=20)
+    hash = Varchar(length=64)
+    definition = JSON()
+    source = Varchar(length=120)
+    source_path = Text()
+    synced_at = Timestamptz()
+
+
+class QuestionnaireResponse(Table, tablename="questionnaire_response"):
+    """An anonymous response: answers, the computed result and what computed it.
+
+    Deliberately absent: IP address, user agent, names, and any time finer than the day.
+    The result token is stored only as its SHA-256.
+    """
+
+    id: Serial
+    token_hash = Varchar(length=64, unique=True)
+    questionnaire_id = Varchar(length=80, index=True)
+    version = Integer(index=True)
+    definition_hash = Varchar(length=64)
+    engine_version = Varchar(length=20)
+    perspective = Varchar(length=80, index=True)
+    mode = Varchar(length=10, index=True)
+    answers = JSON()
+    result = JSON()
+    submitted_on = Date()
+
+
+class ApiKey(Table, tablename="api_key"):
+    """A key for protected routes; only the SHA-256 of the token is stored."""
+
+    id: Serial
+    name = Varchar(length=120, unique=True)
+    prefix = Varchar(length=16)  # the token's first characters, to recognise it in lists
+    token_hash = Varchar(length=64, unique=True)
+    scopes = JSON()
+    created_on = Date()
+    expires_on = Date(null=True, default=None)
+    revoked_on = Date(null=True, default=None)
+
+
+TABLES: tuple[type[Table], ...] = (
+    Entry,
+    EntryTerm,
+    TaxonomyTerm,
+    ContentSource,
+    SearchOutbox,
+    QuestionnaireVersion,
+    QuestionnaireResponse,
+    ApiKey,
+)

@@ -1,0 +1,440 @@
+"""The Quickcheck API: definitions, responses, results, statistics, export, tandem check."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from core.api.caching import cached_json
+from core.api.errors import InvalidParam, ProblemError, bad_request
+from core.auth import require_scope
+from core.quickcheck import engine, store
+from core.quickcheck.export import export_csv
+from core.quickcheck.model import AMPEL_LABEL, DEFAULT_LANGUAGE, Questionnaire, text_in
+from core.quickcheck.present import (
+    PerspectiveDoc,
+    QuestionnaireDoc,
+    Recommendation,
+    ResultDoc,
+    VersionRef,
+    definition_doc,
+    entry_refs,
+    perspectives_doc,
+    result_doc,
+)
+from core.quickcheck.stats import StatsDoc, compute_stats
+from core.quickcheck.tandem import CriterionResult, ExclusionResult, fit
+from core.settings import Settings
+
+NO_STORE = {"Cache-Control": "no-store"}
+Lang = Annotated[
+    str | None,
+    QueryParameter(description="Language of the texts (e.g. de, en); missing texts are German."),
+]
+
+
+class QuestionnaireSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    title: str
+    description: str | None
+    purpose: str
+    perspectives: list[PerspectiveDoc]
+    latest_version: int
+    versions: list[VersionRef]
+    url: str
+
+
+class QuestionnaireList(msgspec.Struct, frozen=True):
+    data: list[QuestionnaireSummary]
+    meta: dict[str, Any] = {}
+
+
+class QuestionnaireOne(msgspec.Struct, frozen=True):
+    data: QuestionnaireDoc
+    meta: dict[str, Any] = {}
+
+
+class ResponseIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A filled-in questionnaire. ``answers`` maps item ids to an option code, a list of
+    codes (multiple choice; in order for a ranking), a number or a text."""
+
+    version: int
+    perspective: str | None = None
+    mode: Literal["real", "test"] = "real"
+    answers: dict[str, Any]
+
+
+class ResultOne(msgspec.Struct, frozen=True):
+    data: ResultDoc
+    meta: dict[str, Any] = {}
+
+
+class StatsOne(msgspec.Struct, frozen=True):
+    data: StatsDoc
+    meta: dict[str, Any] = {}
+
+
+class TandemIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The result tokens of the mentor's and the mentee's tandem profile."""
+
+    mentor: str
+    mentee: str
+
+
+class TandemDoc(msgspec.Struct, frozen=True, kw_only=True):
+    questionnaire: str
+    version: int
+    score: float | None
+    excluded: bool
+    ampel: str | None
+    ampel_label: str | None
+    title: str | None
+    text: str
+    recommendations: list[Recommendation]
+    criteria: list[CriterionResult]
+    exclusions: list[ExclusionResult]
+
+
+class TandemOne(msgspec.Struct, frozen=True):
+    data: TandemDoc
+    meta: dict[str, Any] = {}
+
+
+_LANG_RE = re.compile(r"^[a-z]{2}$")
+
+
+def language(lang: str | None) -> str:
+    if lang is None:
+        return DEFAULT_LANGUAGE
+    if not _LANG_RE.match(lang):
+        raise bad_request("lang", f"{lang!r} is not a two-letter language code such as de or en")
+    return lang
+
+
+async def _version(questionnaire_id: str, version: int | None) -> store.StoredVersion:
+    """The requested version (any non-draft) or the latest published; 404 otherwise."""
+    overview = await store.version_overview()
+    versions = overview.get(questionnaire_id)
+    if not versions:
+        raise ProblemError(
+            404,
+            f"There is no questionnaire {questionnaire_id!r}; GET /api/v1/questionnaires lists "
+            "the published ones.",
+        )
+    found = (
+        await store.latest_published(questionnaire_id)
+        if version is None
+        else await store.get_version(questionnaire_id, version)
+    )
+    if found is None:
+        listed = ", ".join(f"{v} ({s})" for v, s in versions)
+        raise ProblemError(
+            404,
+            f"Questionnaire {questionnaire_id!r} has no version {version}"
+            if version is not None
+            else f"Questionnaire {questionnaire_id!r} has no published version",
+            invalid_params=[InvalidParam("version", f"available: {listed}")],
+        )
+    return found
+
+
+def _perspective(d: Questionnaire, perspective: str | None, *, name: str) -> str:
+    ids = [p.id for p in d.perspectives]
+    if perspective is None:
+        if len(ids) == 1:
+            return ids[0]
+        raise ProblemError(
+            422,
+            f"Say from which perspective the questionnaire is answered: one of {', '.join(ids)}.",
+            invalid_params=[InvalidParam(name, f"required; one of: {', '.join(ids)}")],
+        )
+    if perspective not in ids:
+        raise ProblemError(
+            422,
+            f"{d.id!r} has no perspective {perspective!r}; it has: {', '.join(ids)}.",
+            invalid_params=[InvalidParam(name, f"unknown; one of: {', '.join(ids)}")],
+        )
+    return perspective
+
+
+class QuestionnaireController(Controller):
+    path = "/api/v1/questionnaires"
+    tags = ("Quickcheck",)
+
+    @get("/", summary="Published questionnaires with their perspectives and versions")
+    async def list_questionnaires(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        lang: Lang = None,
+    ) -> Response[QuestionnaireList]:
+        lang_ = language(lang)
+        data = []
+        for qid, versions in (await store.version_overview()).items():
+            latest = await store.latest_published(qid)
+            if latest is None:
+                continue
+            d = latest.definition
+            data.append(
+                QuestionnaireSummary(
+                    id=qid,
+                    title=text_in(d.title, lang_),
+                    description=text_in(d.description, lang_) if d.description else None,
+                    purpose=d.purpose,
+                    perspectives=perspectives_doc(d, lang_),
+                    latest_version=d.version,
+                    versions=[VersionRef(v, s) for v, s in versions],
+                    url=f"/api/v1/questionnaires/{qid}",
+                )
+            )
+        return cached_json(request, QuestionnaireList(data=data), settings)
+
+    @get(
+        "/{questionnaire_id:str}",
+        summary="One questionnaire definition",
+        description="The latest published version, or `version`; with `perspective` the "
+        "items and wording of that perspective only.",
+    )
+    async def get_questionnaire(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        questionnaire_id: FromPath[str],
+        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
+        perspective: Annotated[str | None, QueryParameter(description="A perspective id.")] = None,
+        lang: Lang = None,
+    ) -> Response[QuestionnaireOne]:
+        lang_ = language(lang)
+        found = await _version(questionnaire_id, version)
+        d = found.definition
+        if perspective is not None and perspective not in {p.id for p in d.perspectives}:
+            raise bad_request(
+                "perspective",
+                f"{d.id!r} has no perspective {perspective!r}; it has: "
+                + ", ".join(p.id for p in d.perspectives),
+            )
+        versions = (await store.version_overview())[questionnaire_id]
+        doc = definition_doc(d, found.hash, found.status, versions, lang_, perspective)
+        return cached_json(request, QuestionnaireOne(data=doc), settings)
+
+    @post(
+        "/{questionnaire_id:str}/responses",
+        summary="Submit answers; returns the scored result and its token",
+        description="Validation is done here, whatever the client checked: unknown items or "
+        "codes, missing required visible items, answers to hidden items and wrong types are "
+        "each listed in a 422 problem (`invalid_params`, name `answers.<item id>`). Nothing "
+        "identifying is stored (no IP address, no user agent, only the day). Responses with "
+        'mode "test" never enter the statistics.',
+        status_code=201,
+    )
+    async def submit(
+        self, questionnaire_id: FromPath[str], data: JSONBody[ResponseIn], lang: Lang = None
+    ) -> Response[ResultOne]:
+        lang_ = language(lang)
+        found = await _version(questionnaire_id, data.version)
+        d = found.definition
+        if found.status != "published":
+            latest = await store.latest_published(questionnaire_id)
+            hint = f"; answer version {latest.definition.version}" if latest else ""
+            raise ProblemError(
+                422,
+                f"Version {data.version} of {questionnaire_id!r} is {found.status} and takes no "
+                f"new responses{hint}.",
+                invalid_params=[InvalidParam("version", f"is {found.status}")],
+            )
+        perspective = _perspective(d, data.perspective, name="perspective")
+        clean, problems = engine.validate_answers(d, perspective, data.answers)
+        if problems:
+            listed = "; ".join(f"{p.item}: {p.reason}" for p in problems)
+            raise ProblemError(
+                422,
+                f"The answers have {len(problems)} problem(s); nothing was stored: {listed}.",
+                invalid_params=[InvalidParam(f"answers.{p.item}", p.reason) for p in problems],
+            )
+        scores = engine.score(d, perspective, clean)
+        token = await store.save_response(
+            questionnaire_id=d.id,
+            version=d.version,
+            definition_hash=found.hash,
+            engine_version=engine.ENGINE_VERSION,
+            perspective=perspective,
+            mode=data.mode,
+            answers=clean,
+            result=msgspec.to_builtins(scores),
+        )
+        row = await store.get_response(token)
+        assert row is not None
+        doc = await result_doc(d, row, token, lang_)
+        return Response(
+            ResultOne(data=doc),
+            status_code=201,
+            headers={**NO_STORE, "Location": doc.url},
+        )
+
+    @get(
+        "/{questionnaire_id:str}/stats",
+        summary="Anonymous aggregates (API key with scope stats:read)",
+        description="Real responses of one version (default: the latest published), "
+        "optionally of one perspective. Groups smaller than MENTORING40_STATS_MIN_GROUP "
+        "(default 5) are withheld, including groups that could be derived by subtraction. "
+        "Ranking items are ranked by Borda count.",
+        guards=[require_scope("stats:read")],
+    )
+    async def stats(
+        self,
+        settings: NamedDependency[Settings],
+        questionnaire_id: FromPath[str],
+        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
+        perspective: Annotated[str | None, QueryParameter(description="A perspective id.")] = None,
+        lang: Lang = None,
+    ) -> Response[StatsOne]:
+        lang_ = language(lang)
+        found = await _version(questionnaire_id, version)
+        d = found.definition
+        if perspective is not None:
+            _perspective(d, perspective, name="perspective")
+        rows = await store.responses(questionnaire_id, d.version)
+        doc = compute_stats(d, rows, perspective, settings.stats_min_group, lang_)
+        return Response(StatsOne(data=doc), headers=NO_STORE)
+
+    @get(
+        "/{questionnaire_id:str}/export",
+        summary="Raw anonymous responses as CSV (API key with scope responses:export)",
+        media_type="text/csv",
+        guards=[require_scope("responses:export")],
+    )
+    async def export(
+        self,
+        questionnaire_id: FromPath[str],
+        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
+    ) -> Response[str]:
+        found = await _version(questionnaire_id, version)
+        d = found.definition
+        rows = await store.responses(questionnaire_id, d.version)
+        return Response(
+            export_csv(d, rows),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'attachment; filename="{d.id}-v{d.version}.csv"',
+            },
+        )
+
+
+@get(
+    "/api/v1/results/{token:str}",
+    tags=["Quickcheck"],
+    summary="A result again, by its token",
+)
+async def get_result(token: FromPath[str], lang: Lang = None) -> Response[ResultOne]:
+    lang_ = language(lang)
+    row = await store.get_response(token)
+    if row is None:
+        raise ProblemError(404, "There is no result with this token.")
+    found = await store.get_version(row["questionnaire_id"], row["version"])
+    if found is None:  # versions with responses are never deleted; a restore could lack one
+        raise ProblemError(
+            404, "The questionnaire version of this result is not in this installation."
+        )
+    doc = await result_doc(found.definition, row, token, lang_)
+    return Response(ResultOne(data=doc), headers=NO_STORE)
+
+
+@post(
+    "/api/v1/tandem-checks",
+    tags=["Quickcheck"],
+    summary="Tandem fit check of two profile results",
+    description="Takes the result tokens of the mentor's and the mentee's tandem profile and "
+    "returns a fit score 0–100 with a self-explaining breakdown per criterion; exclusions "
+    "(e.g. a direct reporting line) rule the pair out whatever the score. Nothing is stored.",
+    status_code=200,
+)
+async def tandem_check(data: JSONBody[TandemIn], lang: Lang = None) -> Response[TandemOne]:
+    lang_ = language(lang)
+    rows: dict[str, dict[str, Any]] = {}
+    problems: list[InvalidParam] = []
+    for role in ("mentor", "mentee"):
+        row = await store.get_response(getattr(data, role))
+        if row is None:
+            problems.append(InvalidParam(role, "no result has this token"))
+        else:
+            rows[role] = row
+    if problems:
+        raise ProblemError(
+            422, "Both tokens must be results of a tandem profile.", invalid_params=problems
+        )
+    mentor, mentee = rows["mentor"], rows["mentee"]
+    if (mentor["questionnaire_id"], mentor["version"]) != (
+        mentee["questionnaire_id"],
+        mentee["version"],
+    ):
+        raise ProblemError(
+            422,
+            "The two results come from different questionnaires or versions "
+            f"({mentor['questionnaire_id']} v{mentor['version']}, "
+            f"{mentee['questionnaire_id']} v{mentee['version']}); both must answer the same "
+            "tandem profile version.",
+            invalid_params=[InvalidParam("mentee", "different questionnaire or version")],
+        )
+    found = await store.get_version(mentor["questionnaire_id"], mentor["version"])
+    if found is None or found.definition.matching is None:
+        raise ProblemError(
+            422,
+            f"{mentor['questionnaire_id']!r} is not a tandem profile; the tandem check compares "
+            "two results of a questionnaire with a matching section.",
+            invalid_params=[InvalidParam("mentor", "not a tandem profile result")],
+        )
+    d = found.definition
+    matching = d.matching
+    assert matching is not None
+    wrong = [
+        InvalidParam(role, f"was answered as {rows[role]['perspective']!r}, not {wanted!r}")
+        for role, wanted in (("mentor", matching.mentor), ("mentee", matching.mentee))
+        if rows[role]["perspective"] != wanted
+    ]
+    if wrong:
+        raise ProblemError(
+            422, "Each token must be a profile of its role (mentor, mentee).", invalid_params=wrong
+        )
+    result = fit(d, mentor["answers"], mentee["answers"], lang_)
+    bands = matching.bands
+    if result.excluded:
+        band = bands[0]
+        title = result.exclusions[0].title
+        text = " ".join(x.text for x in result.exclusions)
+    elif result.band is not None:
+        band = bands[result.band]
+        title, text = text_in(band.title, lang_), text_in(band.text, lang_)
+    else:
+        band, title = None, None
+        text = text_in(
+            {
+                "de": "Zu wenige beantwortete Kriterien für eine Einschätzung.",
+                "en": "Too few answered criteria for an assessment.",
+            },
+            lang_,
+        )
+    refs = await entry_refs(set(band.recommendations) if band else set())
+    ampel = "rot" if result.excluded else (band.ampel if band else None)
+    doc = TandemDoc(
+        questionnaire=d.id,
+        version=d.version,
+        score=result.score,
+        excluded=result.excluded,
+        ampel=ampel,
+        ampel_label=AMPEL_LABEL[ampel] if ampel else None,
+        title=title,
+        text=text,
+        recommendations=[refs[s] for s in (band.recommendations if band else []) if s in refs],
+        criteria=result.criteria,
+        exclusions=result.exclusions,
+    )
+    return Response(TandemOne(data=doc), headers=NO_STORE)
+
+
+ROUTES: list[Any] = [QuestionnaireController, get_result, tandem_check]

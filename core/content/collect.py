@@ -1,0 +1,43 @@
+"""Everything the content of an installation is made of, loaded and validated in one call:
+entries and taxonomy of every pack, the search vocabulary, and the questionnaires."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from core.content.loader import load_content
+from core.content.model import PUBLISHED, ContentSet, Problem
+from core.content.packs import collect_packs
+from core.plugins import PluginError, PluginRegistry
+from core.quickcheck.loader import load_questionnaires
+from core.settings import Settings
+
+
+def questionnaire_sources(registry: PluginRegistry, settings: Settings) -> list[tuple[str, Path]]:
+    """(plugin, file or folder) from every ``questionnaires`` hook, built-ins first."""
+    sources: list[tuple[bool, str, Path]] = []
+    for plugin, paths in registry.call("questionnaires", settings=settings):
+        builtin = registry.infos[plugin].builtin if plugin in registry.infos else False
+        for raw in paths if isinstance(paths, list | tuple) else [paths]:
+            if not isinstance(raw, str | Path):
+                raise PluginError(
+                    f"Plugin {plugin!r} returned {raw!r} from hook 'questionnaires'; "
+                    "expected paths of YAML files or folders."
+                )
+            sources.append((not builtin, plugin, Path(raw)))
+    sources.sort(key=lambda s: (s[0], s[1]))
+    return [(plugin, path) for _, plugin, path in sources]
+
+
+def load_all(registry: PluginRegistry, settings: Settings) -> tuple[ContentSet, list[Problem]]:
+    """Load and validate all content; usable only if the problem list is empty."""
+    from search.vocabulary import load_vocabulary
+
+    packs = collect_packs(registry, settings)
+    content, problems = load_content(packs)
+    problems += load_vocabulary(packs)[1]
+    published = {e.slug for e in content.entries if e.status == PUBLISHED}
+    questionnaires, more = load_questionnaires(questionnaire_sources(registry, settings), published)
+    return msgspec.structs.replace(content, questionnaires=questionnaires), problems + more

@@ -1,0 +1,282 @@
+"""What the API shows of definitions and results, in one language (falling back to German)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from core.content.markdown import entry_url
+from core.db.tables import Entry
+from core.quickcheck.engine import DimensionScore, Scores, options_of
+from core.quickcheck.model import (
+    AMPEL_LABEL,
+    UNKNOWN_CODE,
+    UNKNOWN_LABEL,
+    Band,
+    Item,
+    Questionnaire,
+    Text,
+    text_in,
+)
+
+
+class OptionDoc(msgspec.Struct, frozen=True):
+    code: str
+    label: str
+
+
+class PerspectiveDoc(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    label: str
+    intro: str | None = None
+
+
+class DimensionDoc(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    title: str
+    description: str | None
+
+
+class ItemDoc(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    id: str
+    type: str
+    text: str
+    required: bool
+    # Without ?perspective=: the wording of each perspective that differs from ``text``.
+    wording: dict[str, str] = {}
+    help: str | None = None
+    perspectives: list[str] | None = None
+    dimension: str | None = None
+    options: list[OptionDoc] = []
+    # The declarative visibility tree ({all|any|not|item,op,value}); evaluate it client-side
+    # to hide items, the server checks it again.
+    visible_if: dict[str, Any] | None = None
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    min_choices: int | None = None
+    max_choices: int | None = None
+    max_length: int | None = None
+
+
+class VersionRef(msgspec.Struct, frozen=True):
+    version: int
+    status: str
+
+
+class QuestionnaireDoc(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    version: int
+    status: str
+    purpose: str
+    hash: str
+    title: str
+    description: str | None
+    intro: str | None
+    language: str
+    perspective: str | None
+    perspectives: list[PerspectiveDoc]
+    dimensions: list[DimensionDoc]
+    items: list[ItemDoc]
+    versions: list[VersionRef]
+    has_tandem_check: bool
+
+
+def _opt(text: Text | None, lang: str) -> str | None:
+    return text_in(text, lang) if text is not None else None
+
+
+def perspectives_doc(d: Questionnaire, lang: str) -> list[PerspectiveDoc]:
+    return [
+        PerspectiveDoc(id=p.id, label=text_in(p.label, lang), intro=_opt(p.intro, lang))
+        for p in d.perspectives
+    ]
+
+
+def definition_doc(
+    d: Questionnaire,
+    hash_: str,
+    status: str,
+    versions: list[tuple[int, str]],
+    lang: str,
+    perspective: str | None,
+) -> QuestionnaireDoc:
+    items = []
+    for item in d.items:
+        if perspective is not None and item.perspectives and perspective not in item.perspectives:
+            continue
+        items.append(item_doc(d, item, lang, perspective))
+    return QuestionnaireDoc(
+        id=d.id,
+        version=d.version,
+        status=status,
+        purpose=d.purpose,
+        hash=hash_,
+        title=text_in(d.title, lang),
+        description=_opt(d.description, lang),
+        intro=_opt(d.intro, lang),
+        language=lang,
+        perspective=perspective,
+        perspectives=perspectives_doc(d, lang),
+        dimensions=[
+            DimensionDoc(
+                id=dim.id, title=text_in(dim.title, lang), description=_opt(dim.description, lang)
+            )
+            for dim in d.dimensions
+        ],
+        items=items,
+        versions=[VersionRef(v, s) for v, s in versions],
+        has_tandem_check=d.matching is not None,
+    )
+
+
+def item_doc(d: Questionnaire, item: Item, lang: str, perspective: str | None) -> ItemDoc:
+    options = [OptionDoc(o.code, text_in(o.label, lang)) for o in options_of(d, item)]
+    if item.allow_unknown:
+        options.append(OptionDoc(UNKNOWN_CODE, text_in(UNKNOWN_LABEL, lang)))
+    if perspective is not None:
+        text = text_in(item.wording.get(perspective, item.text), lang)
+        wording = {}
+    else:
+        text = text_in(item.text, lang)
+        wording = {p: text_in(w, lang) for p, w in item.wording.items()}
+    return ItemDoc(
+        id=item.id,
+        type=item.type,
+        text=text,
+        required=item.required,
+        wording=wording,
+        help=_opt(item.help, lang),
+        perspectives=item.perspectives,
+        dimension=item.dimension,
+        options=options,
+        visible_if=msgspec.to_builtins(item.visible_if) if item.visible_if else None,
+        min=item.min,
+        max=item.max,
+        unit=_opt(item.unit, lang),
+        min_choices=item.min_choices,
+        max_choices=item.max_choices,
+        max_length=item.max_length if item.type == "text" else None,
+    )
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
+    slug: str
+    title: str
+    summary: str
+    url: str
+
+
+class ScoreDoc(msgspec.Struct, frozen=True, kw_only=True):
+    id: str | None
+    title: str
+    score: float | None
+    counted: int
+    asked: int
+    unknown: int
+    ampel: str | None
+    ampel_label: str | None
+    band_title: str | None
+    text: str
+    recommendations: list[Recommendation]
+
+
+class QuestionnaireRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    version: int
+    title: str
+    hash: str
+
+
+class ResultDoc(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    url: str
+    questionnaire: QuestionnaireRef
+    perspective: PerspectiveDoc
+    mode: str
+    submitted_on: str
+    engine_version: str
+    answers: dict[str, Any]
+    dimensions: list[ScoreDoc]
+    overall: ScoreDoc | None
+
+
+NO_SCORE_TEXT = {
+    "de": "Zu dieser Dimension liegen keine gezählten Antworten vor (nur „keine Angabe“ oder "
+    "übersprungen); eine Einschätzung ist deshalb nicht möglich.",
+    "en": "No counted answers for this dimension (only 'no answer' or skipped), so there is "
+    "no assessment.",
+}
+OVERALL_TITLE = {"de": "Gesamtergebnis", "en": "Overall result"}
+
+
+async def entry_refs(slugs: set[str]) -> dict[str, Recommendation]:
+    """Published entries by slug, for recommendations (missing ones are left out)."""
+    if not slugs:
+        return {}
+    rows = await Entry.select(Entry.slug, Entry.title, Entry.summary).where(
+        Entry.slug.is_in(sorted(slugs)) & (Entry.status == "published")
+    )
+    return {
+        r["slug"]: Recommendation(
+            slug=r["slug"], title=r["title"], summary=r["summary"], url=entry_url(r["slug"])
+        )
+        for r in rows
+    }
+
+
+def _recommended(bands: list[Band], s: DimensionScore) -> list[str]:
+    return list(bands[s.band].recommendations) if s.band is not None else []
+
+
+async def result_doc(
+    d: Questionnaire,
+    row: dict[str, Any],
+    token: str,
+    lang: str,
+) -> ResultDoc:
+    """The stored response ``row`` as the result a user sees."""
+    scores = msgspec.convert(row["result"], Scores)
+    dims = {dim.id: dim for dim in d.dimensions}
+    wanted = {slug for s in scores.dimensions for slug in _recommended(dims[s.id or ""].bands, s)}
+    if scores.overall is not None:
+        wanted |= set(_recommended(d.bands, scores.overall))
+    refs = await entry_refs(wanted)
+
+    def doc(s: DimensionScore, title: Text, bands: list[Band]) -> ScoreDoc:
+        band = bands[s.band] if s.band is not None else None
+        return ScoreDoc(
+            id=s.id,
+            title=text_in(title, lang),
+            score=s.score,
+            counted=s.counted,
+            asked=s.asked,
+            unknown=s.unknown,
+            ampel=band.ampel if band else None,
+            ampel_label=AMPEL_LABEL[band.ampel] if band else None,
+            band_title=text_in(band.title, lang) if band else None,
+            text=text_in(band.text, lang) if band else text_in(NO_SCORE_TEXT, lang),
+            recommendations=[refs[slug] for slug in _recommended(bands, s) if slug in refs],
+        )
+
+    perspective = next(p for p in perspectives_doc(d, lang) if p.id == row["perspective"])
+    return ResultDoc(
+        token=token,
+        url=f"/api/v1/results/{token}",
+        questionnaire=QuestionnaireRef(
+            id=d.id, version=d.version, title=text_in(d.title, lang), hash=row["definition_hash"]
+        ),
+        perspective=perspective,
+        mode=row["mode"],
+        submitted_on=str(row["submitted_on"]),
+        engine_version=row["engine_version"],
+        answers=row["answers"],
+        dimensions=[
+            doc(s, dims[s.id or ""].title, dims[s.id or ""].bands) for s in scores.dimensions
+        ],
+        overall=None if scores.overall is None else doc(scores.overall, OVERALL_TITLE, d.bands),
+    )
