@@ -27,6 +27,11 @@ EXPECTED: dict[str, tuple[str | None, int | None, str]] = {
     "dangling-related.md": ("related[1]", 8, "no entry has the slug 'gibt-es-nicht'"),
     "dangling-link.md": ("body", 15, "link to fehlt-auch.md, but no entry has the slug"),
     "empty-topics.md": ("topics", 5, "length >= 1"),
+    "unknown-status.md": (
+        "status",
+        8,
+        "Invalid enum value 'archiviert'; allowed: draft, published",
+    ),
     "Bad_Name.md": (None, None, "is not a valid slug"),
 }
 

@@ -73,6 +73,8 @@ def decode(
             line = line_of(root, path[:-1], line_offset)
         else:
             line = line_of(root, path, line_offset)
+            if text.startswith("Invalid enum value") and (choices := _choices(type_, path)):
+                text = f"{text}; allowed: {', '.join(choices)}"
         problems.append(
             Problem(
                 file=shown,
@@ -106,21 +108,43 @@ def _explain(text: str) -> str:
         return f"expected {' or '.join(expected)}, got {got}{hint}"
     if text.startswith(("Invalid date", "Invalid RFC3339 encoded date")):
         return "expected a date in the form YYYY-MM-DD"
-    if text.startswith("Invalid enum value"):
-        return f"{text}; allowed: published, draft"
     return text
+
+
+def _type_at(type_: type[Any], path: list[str | int]) -> Any:
+    """The msgspec type info found at ``path`` inside ``type_`` (None where the path is lost)."""
+    info: Any = msgspec.inspect.type_info(type_)
+    for part in path:
+        if isinstance(info, msgspec.inspect.UnionType):
+            info = next(
+                (t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)), None
+            )
+        if isinstance(info, msgspec.inspect.StructType) and isinstance(part, str):
+            info = next((f.type for f in info.fields if f.name == part), None)
+        elif isinstance(info, msgspec.inspect.ListType | msgspec.inspect.DictType):
+            info = info.item_type if isinstance(info, msgspec.inspect.ListType) else info.value_type
+        else:
+            return None
+    return info
 
 
 def _field_names(type_: type[Any], path: list[str | int]) -> list[str]:
     """The field names of the struct found at ``path`` inside ``type_`` (for nested terms)."""
-    info: Any = msgspec.inspect.type_info(type_)
-    for part in path:
-        if isinstance(info, msgspec.inspect.StructType) and isinstance(part, str):
-            info = next((f.type for f in info.fields if f.name == part), None)
-        elif isinstance(info, msgspec.inspect.ListType):
-            info = info.item_type
+    info = _type_at(type_, path)
     if isinstance(info, msgspec.inspect.StructType):
         return [f.name for f in info.fields]
+    return []
+
+
+def _choices(type_: type[Any], path: list[str | int]) -> list[str]:
+    """The allowed values of the enum or literal found at ``path`` inside ``type_``."""
+    info = _type_at(type_, path)
+    if isinstance(info, msgspec.inspect.UnionType):
+        info = next((t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)), None)
+    if isinstance(info, msgspec.inspect.EnumType):
+        return [str(member.value) for member in info.cls]
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return [str(value) for value in info.values]
     return []
 
 

@@ -297,7 +297,12 @@ class Checker:
             )
         if item.dimension is None and item.reverse:
             self.problem([*path, "reverse"], "only scored items (with a dimension) are reversed")
-        if item.dimension is not None and t in CHOICE_TYPES:
+        # A likert item without a known scale already has its problem; say nothing of scores.
+        if (
+            item.dimension is not None
+            and t in CHOICE_TYPES
+            and (t != "likert" or item.scale in self.scales)
+        ):
             options = self.choice_options(item)
             where = [*path, "scale"] if t == "likert" else [*path, "options"]
             if any(o.score is None for o in options):

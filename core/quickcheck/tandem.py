@@ -84,7 +84,7 @@ def fit(d: Questionnaire, mentor: dict[str, Any], mentee: dict[str, Any], lang: 
     exclusions = [
         ExclusionResult(id=x.id, title=text_in(x.title, lang), text=text_in(x.text, lang))
         for x in d.matching.exclusions
-        if mentor.get(x.item) in x.codes or mentee.get(x.item) in x.codes
+        if _names_any(mentor.get(x.item), x.codes) or _names_any(mentee.get(x.item), x.codes)
     ]
     return Fit(
         score=score,
@@ -93,6 +93,13 @@ def fit(d: Questionnaire, mentor: dict[str, Any], mentee: dict[str, Any], lang: 
         criteria=results,
         exclusions=exclusions,
     )
+
+
+def _names_any(answer: Any, codes: list[str]) -> bool:
+    """Whether an answer (one code, or a multiple-choice/ranking list) names one of ``codes``."""
+    if isinstance(answer, list):
+        return any(code in codes for code in answer)
+    return answer in codes
 
 
 def _criterion(
