@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -24,6 +25,9 @@ from core.api.taxonomy import get_taxonomy
 from core.db.engine import engine_from_url, use_engine
 from core.plugins import PluginError, PluginRegistry, build_registry
 from core.settings import Settings
+from core.web import WebConfigError, load_web
+from core.web.pages import ROUTES as WEB_ROUTES
+from core.web.render import Renderer
 
 log = logging.getLogger("mentoring40")
 
@@ -36,6 +40,10 @@ def create_app(
     registry = registry or build_registry(settings)
     engine = engine_from_url(settings.database_url)
     use_engine(engine)
+
+    web, problems = load_web(registry, settings)
+    if problems:
+        raise WebConfigError(problems)
 
     plugin_routes: list[Any] = []
     for _plugin, handlers in registry.call("register_routes", settings=settings):
@@ -69,8 +77,19 @@ def create_app(
             search,
             *QUICKCHECK_ROUTES,
             health,
+            *WEB_ROUTES,
             *plugin_routes,
         ],
+        # Browsers may call the API (and fetch fragments) only from origins that a site
+        # lists; servers and apps are not affected by CORS. No origin is open to all.
+        cors_config=CORSConfig(
+            allow_origins=web.origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
+        if web.origins
+        else None,
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
@@ -97,6 +116,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.web = web
+    app.state.renderer = Renderer(web)
     return app
 
 

@@ -21,6 +21,7 @@ from core.db.engine import MigrationError, describe, engine_from_url, migrate, u
 from core.plugins import PluginError, PluginRegistry, build_registry
 from core.quickcheck.store import ContentRejected
 from core.settings import PROJECT_ROOT, Settings, SettingsError, database_kind
+from core.web import WebConfigError, load_web
 from search.config import SearchConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +38,7 @@ def _friendly_errors(func: F) -> F:
             raise click.ClickException(f"Setting error: {exc}") from exc
         except PluginError as exc:
             raise click.ClickException(f"Plugin error: {exc}") from exc
-        except (MigrationError, SearchConfigError) as exc:
+        except (MigrationError, SearchConfigError, WebConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -491,6 +492,43 @@ def responses_verify() -> None:
         sys.exit(1)
 
 
+@main.command("sites")
+@_friendly_errors
+def sites_command() -> None:
+    """List the partner sites: id, theme, allowed origins, sources and topics."""
+    settings = Settings.from_env()
+    web = _web(settings)
+    if not web.sites:
+        click.echo("No sites. Add one as content/sites/<id>.yaml (see themes/README.md).")
+    for site in sorted(web.sites.values(), key=lambda s: s.id):
+        origins = ", ".join(site.origins) or "none (embeds only on this server's pages)"
+        sources = ", ".join(site.sources) if site.sources is not None else "all"
+        topics = ", ".join(site.topics) if site.topics is not None else "all"
+        click.echo(
+            f"{site.id}  theme={site.theme}  origins={origins}  sources={sources}  "
+            f"topics={topics}  ({site.label}; from {site.plugin})"
+        )
+
+
+@main.command("themes")
+@_friendly_errors
+def themes_command() -> None:
+    """List the installed themes with their parent chain."""
+    settings = Settings.from_env()
+    web = _web(settings)
+    for theme in sorted(web.themes.values(), key=lambda t: t.name):
+        chain = " -> ".join(theme.lineage)
+        used = " (workspace)" if theme.name == web.workspace_theme else ""
+        click.echo(f"{theme.name}  {theme.label}{used}  inherits: {chain}  from {theme.plugin}")
+
+
+def _web(settings: Settings) -> Any:
+    web, problems = load_web(build_registry(settings), settings)
+    if problems:
+        raise WebConfigError(problems)
+    return web
+
+
 def _meili_connection(settings: Settings) -> tuple[str, str | None] | None:
     """Where to reach Meilisearch: MEILI_URL, else a running embedded one, else None."""
     if settings.meili_url:
@@ -501,9 +539,17 @@ def _meili_connection(settings: Settings) -> tuple[str, str | None] | None:
 
 
 def _load(settings: Settings) -> ContentSet:
-    """Load all content; on any problem print the full report and exit 1."""
+    """Load all content, themes and sites; on any problem print the full report and exit 1."""
     registry: PluginRegistry = build_registry(settings)
     loaded, problems = load_all(registry, settings)
+    _, web_problems = load_web(
+        registry,
+        settings,
+        sources_known={p.name for p in loaded.packs},
+        topics_known={t.slug for t in loaded.terms("topics")},
+        questionnaires_known={q.definition.id for q in loaded.questionnaires},
+    )
+    problems = problems + web_problems
     if problems:
         _report(problems)
         sys.exit(1)

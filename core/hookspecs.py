@@ -50,8 +50,15 @@ def questionnaires(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
 
 @hookspec
 def themes(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
-    """Return theme folders (manifest, templates, static files). Reserved for the
-    theming layer: declared now, not called yet."""
+    """Return theme folders: each holds ``theme.yaml`` (name, label, parent, design
+    tokens), and optionally ``templates/`` and ``static/``; what a theme lacks comes from
+    its parent, ultimately ``default`` (see ``core.web.themes`` and ``themes/README.md``)."""
+
+
+@hookspec
+def sites(settings: Settings) -> list[Any]:  # type: ignore[empty-body]
+    """Return paths of site files (``<id>.yaml``) or folders of them: a partner's theme,
+    allowed origins, sources, topics and questionnaires (see ``core.web.sites``)."""
 
 
 @hookspec

@@ -21,7 +21,7 @@ from core.settings import Settings
 
 # Built-in behaviour, registered on the same hooks third parties use. Each is a
 # module of hook implementations; they are named "core.<last part>".
-DEFAULT_PLUGINS: tuple[str, ...] = ("core.builtin.content",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("core.builtin.content", "core.builtin.web")
 
 
 class PluginError(RuntimeError):

@@ -7,6 +7,7 @@ is allowed; nothing else in the code reads ``os.environ``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +32,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     debug: bool = False
     # Questionnaire statistics withhold every group smaller than this.
     stats_min_group: int = 5
+    # The theme of the Lotse workspace at / (embeds use their site's theme).
+    theme: str = "default"
     # Meilisearch. No URL: search is off, except that `mentoring40 serve` starts the
     # embedded one and fills these in. Production sets MEILI_URL and keys.
     meili_url: str | None = None
@@ -77,6 +80,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     f"MENTORING40_DEBUG={debug!r} is not a boolean; use 1/0, true/false or yes/no."
                 )
             kwargs["debug"] = debug in {"1", "true", "yes"}
+        if theme := env.get("MENTORING40_THEME", "").strip():
+            if not re.match(r"^[a-z][a-z0-9-]{1,39}$", theme):
+                raise SettingsError(
+                    f"MENTORING40_THEME={theme!r} is not a theme name (a-z, 0-9 and -); "
+                    "`mentoring40 themes` lists the installed themes."
+                )
+            kwargs["theme"] = theme
         if url := env.get("MEILI_URL", "").strip():
             if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
                 raise SettingsError(

@@ -174,10 +174,10 @@ def test_a_plugin_that_fails_to_import_is_named() -> None:
 
 def test_load_plugins_setting_selects_and_rejects_unknown_names(content_dir: Path) -> None:
     none = build_registry(Settings(content_dir=content_dir, load_plugins=()))
-    assert [p.name for p in none.plugins()] == ["core.content"]
+    assert [p.name for p in none.plugins()] == ["core.content", "core.web"]
     assert none.disabled == ["nrw"]
     only_nrw = build_registry(Settings(content_dir=content_dir, load_plugins=("nrw",)))
-    assert [p.name for p in only_nrw.plugins()] == ["core.content", "nrw"]
+    assert [p.name for p in only_nrw.plugins()] == ["core.content", "core.web", "nrw"]
     with pytest.raises(
         PluginError, match="names 'nope', which is not installed; installed plugins: nrw"
     ):
@@ -195,11 +195,20 @@ def test_plugins_command_lists_builtins_and_installed_with_versions_and_hooks() 
         "content_packs,",
         "questionnaires",
     ]
-    assert lines[1].split() == ["nrw", "mentoring40-nrw", "0.1.0", "hooks:", "content_packs"]
+    assert lines[1].split() == ["core.web", "built-in", "hooks:", "sites,", "themes"]
+    assert lines[2].split() == [
+        "nrw",
+        "mentoring40-nrw",
+        "0.1.0",
+        "hooks:",
+        "content_packs,",
+        "sites,",
+        "themes",
+    ]
 
     as_json = CliRunner().invoke(main, ["plugins", "--json"], env={"MENTORING40_LOAD_PLUGINS": ""})
     data = json.loads(as_json.output)
-    assert [p["name"] for p in data["plugins"]] == ["core.content"]
+    assert [p["name"] for p in data["plugins"]] == ["core.content", "core.web"]
     assert data["disabled"] == ["nrw"]
     disabled = CliRunner().invoke(main, ["plugins"], env={"MENTORING40_LOAD_PLUGINS": ""})
     assert re.search(r"^nrw\s+disabled", disabled.output, re.MULTILINE)

@@ -116,7 +116,7 @@ def language(lang: str | None) -> str:
     return lang
 
 
-async def _version(questionnaire_id: str, version: int | None) -> store.StoredVersion:
+async def find_version(questionnaire_id: str, version: int | None) -> store.StoredVersion:
     """The requested version (any non-draft) or the latest published; 404 otherwise."""
     overview = await store.version_overview()
     versions = overview.get(questionnaire_id)
@@ -160,6 +160,54 @@ def _perspective(d: Questionnaire, perspective: str | None, *, name: str) -> str
             invalid_params=[InvalidParam(name, f"unknown; one of: {', '.join(ids)}")],
         )
     return perspective
+
+
+async def submit_answers(
+    questionnaire_id: str,
+    *,
+    version: int,
+    perspective: str | None,
+    mode: str,
+    answers: dict[str, Any],
+    lang: str,
+) -> ResultDoc:
+    """Validate, score and store one response; raise ProblemError (422 with every problem
+    by item, as ``answers.<item id>``) when anything is wrong. Shared by the JSON API and
+    the HTML Quickcheck."""
+    found = await find_version(questionnaire_id, version)
+    d = found.definition
+    if found.status != "published":
+        latest = await store.latest_published(questionnaire_id)
+        hint = f"; answer version {latest.definition.version}" if latest else ""
+        raise ProblemError(
+            422,
+            f"Version {version} of {questionnaire_id!r} is {found.status} and takes no "
+            f"new responses{hint}.",
+            invalid_params=[InvalidParam("version", f"is {found.status}")],
+        )
+    chosen = _perspective(d, perspective, name="perspective")
+    clean, problems = engine.validate_answers(d, chosen, answers)
+    if problems:
+        listed = "; ".join(f"{p.item}: {p.reason}" for p in problems)
+        raise ProblemError(
+            422,
+            f"The answers have {len(problems)} problem(s); nothing was stored: {listed}.",
+            invalid_params=[InvalidParam(f"answers.{p.item}", p.reason) for p in problems],
+        )
+    scores = engine.score(d, chosen, clean)
+    token = await store.save_response(
+        questionnaire_id=d.id,
+        version=d.version,
+        definition_hash=found.hash,
+        engine_version=engine.ENGINE_VERSION,
+        perspective=chosen,
+        mode=mode,
+        answers=clean,
+        result=msgspec.to_builtins(scores),
+    )
+    row = await store.get_response(token)
+    assert row is not None
+    return await result_doc(d, row, token, lang)
 
 
 class QuestionnaireController(Controller):
@@ -210,7 +258,7 @@ class QuestionnaireController(Controller):
         lang: Lang = None,
     ) -> Response[QuestionnaireOne]:
         lang_ = language(lang)
-        found = await _version(questionnaire_id, version)
+        found = await find_version(questionnaire_id, version)
         d = found.definition
         if perspective is not None and perspective not in {p.id for p in d.perspectives}:
             raise bad_request(
@@ -235,41 +283,14 @@ class QuestionnaireController(Controller):
     async def submit(
         self, questionnaire_id: FromPath[str], data: JSONBody[ResponseIn], lang: Lang = None
     ) -> Response[ResultOne]:
-        lang_ = language(lang)
-        found = await _version(questionnaire_id, data.version)
-        d = found.definition
-        if found.status != "published":
-            latest = await store.latest_published(questionnaire_id)
-            hint = f"; answer version {latest.definition.version}" if latest else ""
-            raise ProblemError(
-                422,
-                f"Version {data.version} of {questionnaire_id!r} is {found.status} and takes no "
-                f"new responses{hint}.",
-                invalid_params=[InvalidParam("version", f"is {found.status}")],
-            )
-        perspective = _perspective(d, data.perspective, name="perspective")
-        clean, problems = engine.validate_answers(d, perspective, data.answers)
-        if problems:
-            listed = "; ".join(f"{p.item}: {p.reason}" for p in problems)
-            raise ProblemError(
-                422,
-                f"The answers have {len(problems)} problem(s); nothing was stored: {listed}.",
-                invalid_params=[InvalidParam(f"answers.{p.item}", p.reason) for p in problems],
-            )
-        scores = engine.score(d, perspective, clean)
-        token = await store.save_response(
-            questionnaire_id=d.id,
-            version=d.version,
-            definition_hash=found.hash,
-            engine_version=engine.ENGINE_VERSION,
-            perspective=perspective,
+        doc = await submit_answers(
+            questionnaire_id,
+            version=data.version,
+            perspective=data.perspective,
             mode=data.mode,
-            answers=clean,
-            result=msgspec.to_builtins(scores),
+            answers=data.answers,
+            lang=language(lang),
         )
-        row = await store.get_response(token)
-        assert row is not None
-        doc = await result_doc(d, row, token, lang_)
         return Response(
             ResultOne(data=doc),
             status_code=201,
@@ -294,7 +315,7 @@ class QuestionnaireController(Controller):
         lang: Lang = None,
     ) -> Response[StatsOne]:
         lang_ = language(lang)
-        found = await _version(questionnaire_id, version)
+        found = await find_version(questionnaire_id, version)
         d = found.definition
         if perspective is not None:
             _perspective(d, perspective, name="perspective")
@@ -313,7 +334,7 @@ class QuestionnaireController(Controller):
         questionnaire_id: FromPath[str],
         version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
     ) -> Response[str]:
-        found = await _version(questionnaire_id, version)
+        found = await find_version(questionnaire_id, version)
         d = found.definition
         rows = await store.responses(questionnaire_id, d.version)
         return Response(

@@ -109,6 +109,18 @@ async def get_entry(slug: str) -> dict[str, Any] | None:
     return entry
 
 
+async def entry_summaries(slugs: list[str]) -> dict[str, dict[str, Any]]:
+    """Published entries (list columns) by slug; unknown or draft slugs are left out."""
+    if not slugs:
+        return {}
+    rows = await (
+        EntryRow.select(*_SUMMARY_COLUMNS)
+        .where(EntryRow.slug.is_in(list(slugs)) & (EntryRow.status == PUBLISHED))
+        .output(load_json=True)
+    )
+    return {row["slug"]: row for row in rows}
+
+
 async def _refs(slugs: list[str]) -> dict[str, dict[str, Any]]:
     if not slugs:
         return {}

@@ -1,0 +1,206 @@
+"""Sites: who embeds what. One YAML file per partner site (``sites/<id>.yaml`` in the
+content folder, or contributed by a plugin through the ``sites`` hook).
+
+A site names its theme, the web origins allowed to embed it (and to call the JSON API
+from a browser), which sources and topics it shows and its default language. Nothing is
+embeddable from an origin that no site lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+from core.content.model import Problem
+from core.content.yamlfile import decode, line_of, parse_yaml
+from core.plugins import PluginError, PluginRegistry
+from core.settings import Settings
+
+SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+class SiteFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a site file holds; the id is the file name without ``.yaml``."""
+
+    label: str
+    theme: str = "default"
+    description: str | None = None
+    # Origins (scheme://host[:port]) whose pages may embed this site and call the API.
+    origins: list[str] = msgspec.field(default_factory=list)
+    # Content sources shown (e.g. core, nrw); missing: all.
+    sources: list[str] | None = None
+    # Topics shown; missing: all. An entry is shown if it has at least one of them.
+    topics: list[str] | None = None
+    # Questionnaires offered; missing: every published assessment questionnaire.
+    questionnaires: list[str] | None = None
+    language: str = "de"
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    label: str
+    theme: str
+    description: str
+    origins: tuple[str, ...]
+    sources: tuple[str, ...] | None
+    topics: tuple[str, ...] | None
+    questionnaires: tuple[str, ...] | None
+    language: str
+    plugin: str
+    file: Path
+
+    def shows(self, entry: dict[str, Any]) -> bool:
+        """Whether an entry (a row with ``source`` and ``topics``) belongs to this site."""
+        if self.sources is not None and entry["source"] not in self.sources:
+            return False
+        return self.topics is None or any(t in self.topics for t in entry.get("topics") or [])
+
+    def scope(self, filters: dict[str, list[str]]) -> dict[str, list[str]] | None:
+        """Narrow a visitor's filters to this site; None if nothing can match."""
+        scoped = dict(filters)
+        for name, allowed in (("source", self.sources), ("topic", self.topics)):
+            if allowed is None:
+                continue
+            wanted = filters.get(name)
+            kept = [v for v in wanted if v in allowed] if wanted else list(allowed)
+            if not kept:
+                return None
+            scoped[name] = kept
+        return scoped
+
+
+def site_sources(registry: PluginRegistry, settings: Settings) -> list[tuple[str, Path]]:
+    """(plugin, site file or folder) from every ``sites`` hook, built-ins first."""
+    found: list[tuple[bool, str, Path]] = []
+    for plugin, paths in registry.call("sites", settings=settings):
+        builtin = registry.infos[plugin].builtin if plugin in registry.infos else False
+        for raw in paths if isinstance(paths, list | tuple) else [paths]:
+            if not isinstance(raw, str | Path):
+                raise PluginError(
+                    f"Plugin {plugin!r} returned {raw!r} from hook 'sites'; expected paths of "
+                    "site YAML files or folders."
+                )
+            found.append((not builtin, plugin, Path(raw)))
+    found.sort(key=lambda s: (s[0], s[1]))
+    return [(plugin, path) for _, plugin, path in found]
+
+
+def valid_origin(origin: str) -> bool:
+    parts = urlsplit(origin)
+    return (
+        parts.scheme in {"http", "https"}
+        and bool(parts.hostname)
+        and not parts.path
+        and not parts.query
+        and not parts.fragment
+        and parts.username is None
+        and origin == origin.lower()
+        and "*" not in origin
+    )
+
+
+def load_sites(
+    sources: Iterable[tuple[str, Path]],
+    *,
+    themes: set[str],
+    sources_known: set[str] | None = None,
+    topics_known: set[str] | None = None,
+    questionnaires_known: set[str] | None = None,
+) -> tuple[dict[str, Site], list[Problem]]:
+    """Read and check every site file. The ``*_known`` sets, when given, are checked
+    against (the content check passes them; startup checks themes only)."""
+    problems: list[Problem] = []
+    sites: dict[str, Site] = {}
+    files: list[tuple[str, Path]] = []
+    for plugin, path in sources:
+        if path.is_dir():
+            files.extend((plugin, f) for f in sorted(path.glob("*.yaml")))
+        elif path.is_file():
+            files.append((plugin, path))
+        else:
+            problems.append(Problem(file=str(path), message="site file or folder does not exist"))
+    for plugin, file in files:
+        shown = str(file)
+        site_id = file.stem
+        if not SITE_ID_RE.match(site_id):
+            problems.append(
+                Problem(file=shown, message=f"{site_id!r} is not a site id (a-z, 0-9 and -)")
+            )
+            continue
+        parsed = parse_yaml(file.read_text(encoding="utf-8"), shown, problems, line_offset=0)
+        if parsed is None:
+            continue
+        data, root = parsed
+        site = decode(data, SiteFile, root, shown, problems, line_offset=0)
+        if site is None:
+            continue
+        before = len(problems)
+
+        def problem(
+            path: list[str | int], message: str, shown: str = shown, root: Any = root
+        ) -> None:
+            field = "".join(
+                f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p)
+                for i, p in enumerate(path)
+            )
+            problems.append(
+                Problem(file=shown, field=field, line=line_of(root, path, 0), message=message)
+            )
+
+        if site.theme not in themes:
+            problem(["theme"], f"unknown theme {site.theme!r}; themes: {', '.join(sorted(themes))}")
+        for i, origin in enumerate(site.origins):
+            if not valid_origin(origin):
+                problem(
+                    ["origins", i],
+                    f"{origin!r} is not an origin; write scheme and host (and port), lower case, "
+                    "without path or wildcard, e.g. https://www.example.org",
+                )
+        for name, values, known in (
+            ("sources", site.sources, sources_known),
+            ("topics", site.topics, topics_known),
+            ("questionnaires", site.questionnaires, questionnaires_known),
+        ):
+            if values is None or known is None:
+                continue
+            if not values:
+                problem([name], f"an empty list shows nothing; leave {name} out to show all")
+            for i, value in enumerate(values):
+                if value not in known:
+                    problem(
+                        [name, i],
+                        f"unknown {name[:-1]} {value!r}; known: {', '.join(sorted(known))}",
+                    )
+        if not re.match(r"^[a-z]{2}$", site.language):
+            problem(["language"], f"{site.language!r} is not a two-letter language code")
+        if site_id in sites:
+            problem([], f"site {site_id!r} is also defined in {sites[site_id].file}")
+            continue
+        if len(problems) == before:
+            sites[site_id] = Site(
+                id=site_id,
+                label=site.label,
+                theme=site.theme,
+                description=site.description or "",
+                origins=tuple(site.origins),
+                sources=tuple(site.sources) if site.sources is not None else None,
+                topics=tuple(site.topics) if site.topics is not None else None,
+                questionnaires=tuple(site.questionnaires)
+                if site.questionnaires is not None
+                else None,
+                language=site.language,
+                plugin=plugin,
+                file=file,
+            )
+    return sites, problems
+
+
+def all_origins(sites: Iterable[Site]) -> list[str]:
+    return sorted({origin for site in sites for origin in site.origins})
