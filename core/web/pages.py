@@ -355,7 +355,7 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             item = param.name.removeprefix("answers.")
             state.errors.setdefault(item, german_reason(param.reason))
         message = "Einige Antworten fehlen oder passen nicht; bitte sehen Sie sie sich an."
-        if not state.errors or "version" in state.errors:
+        if not state.errors or state.errors.pop("version", None):
             message = (
                 "Der Fragebogen wurde inzwischen geändert; bitte füllen Sie die neue Fassung aus."
             )

@@ -43,6 +43,7 @@ class Renderer:
             )
             env.filters["entry_links"] = entry_links_filter
             env.filters["german_number"] = german_number
+            env.filters["demote_headings"] = demote_headings
             env.globals["ampel_label"] = AMPEL_LABEL
             env.globals["version"] = __version__
             self._envs[theme.name] = env
@@ -132,6 +133,16 @@ def entry_links_filter(html: str, page: Page) -> Markup:
     nh3); only the href of entry links is rewritten."""
     base = page.base
     return Markup(_API_ENTRY_LINK.sub(lambda m: f'href="{base}/entries/{m[1]}{m[2]}"', html))
+
+
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def demote_headings(html: str, levels: int) -> Markup:
+    """Move the headings of sanitised entry HTML ``levels`` down (at most to h6), so an
+    entry placed under an h3 keeps a correct outline. nh3 leaves headings without
+    attributes, so the tags are exactly ``<hN>`` and ``</hN>``."""
+    return Markup(_HEADING.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + levels)}>", str(html)))
 
 
 def german_number(value: float | None) -> str:
