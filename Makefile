@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+CHROMIUM := $(or $(MENTORING40_CHROMIUM),/usr/bin/chromium)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install lint typecheck pytest check sync bench clean
+.PHONY: help run test install chromium lint typecheck pytest check sync bench bench-pages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,15 +19,27 @@ run: install ## Set up everything and run the API on http://$(HOST):$(PORT) (SQL
 
 test: install lint typecheck pytest ## Set up everything and run lint, type checks and the test suite
 
-install: $(STAMP) ## Create .venv (pinned dependencies, the app, the NRW plugin) and the Meilisearch binary
+install: $(STAMP) chromium ## Create .venv (pinned dependencies, the app, the NRW plugin), the Meilisearch binary and the browser-test tools
 
-$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt search/engine/package-lock.json
+$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt search/engine/package-lock.json tests/browser/package.json tests/browser/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mentoring40 needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e plugins/nrw
 	$(BIN)/python -c 'from search.local_server import install_binary; print("Meilisearch binary:", install_binary())'
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The browser tests drive the system's Chromium (Playwright's own download is not used).
+chromium: ## Install Debian's chromium for the browser tests if it is missing (needs root)
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "NOTE: no Chromium at $(CHROMIUM): the browser tests (tests/browser) are skipped, and fail when CI is set." >&2; \
+		echo "      Install it with 'sudo apt-get install chromium', or set MENTORING40_CHROMIUM to a Chromium binary." >&2; \
+	fi
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -46,6 +59,9 @@ sync: install ## Load all content into the database
 
 bench: install ## Search benchmark: our endpoint vs raw Meilisearch, full reindex (prints figures)
 	$(BIN)/python benchmarks/search_bench.py
+
+bench-pages: install ## Page benchmark: HTML pages vs the JSON API they are built on (prints figures)
+	$(BIN)/python benchmarks/pages_bench.py
 
 clean: ## Remove the virtualenv and local data under var/
 	rm -rf $(VENV) var

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -60,8 +61,15 @@ def main() -> None:
     show_default=True,
     help="Without MEILI_URL: start the embedded Meilisearch (data under var/meilisearch).",
 )
+@click.option(
+    "--search-data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "var" / "meilisearch",
+    show_default=True,
+    help="Data folder of the embedded Meilisearch.",
+)
 @_friendly_errors
-def serve(host: str, port: int, workers: int, search: bool) -> None:
+def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -> None:
     """Apply migrations and run the HTTP API (and, by default, the embedded Meilisearch)."""
     import uvicorn
 
@@ -74,7 +82,7 @@ def serve(host: str, port: int, workers: int, search: bool) -> None:
     click.echo(f"Database: {describe(settings.database_url)}")
     local = None
     if settings.meili_url is None and search:
-        local = LocalMeilisearch(PROJECT_ROOT / "var" / "meilisearch")
+        local = LocalMeilisearch(search_data)
         try:
             local.start()
         except MeilisearchError as exc:
@@ -90,7 +98,11 @@ def serve(host: str, port: int, workers: int, search: bool) -> None:
         click.echo(f"Search: {settings.meili_url}")
     else:
         click.echo("Search: off (--no-search and no MEILI_URL)")
-    click.echo(f"Serving on http://{host}:{port}  (API /api/v1, docs /schema)")
+    click.echo(f"Serving on http://{host}:{port}  (workspace /, API /api/v1, docs /schema)")
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler the
+    # process would die there and leave the embedded Meilisearch running. Exit instead,
+    # so the finally below stops it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if workers > 1:
             uvicorn.run(

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from core.settings import PROJECT_ROOT
 from search.local_server import (
     MEILISEARCH_VERSION,
     LocalMeilisearch,
     MeilisearchError,
+    free_port,
     install_binary,
     master_key_for,
     verify_binary,
 )
+from tests.conftest import FIXTURE_CONTENT
 
 
 def get(url: str, key: str | None = None) -> tuple[int, dict[str, object]]:
@@ -87,3 +95,61 @@ def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
     with pytest.raises(MeilisearchError, match="exited with status") as info:
         server.start()
     assert "meilisearch.log" in str(info.value)
+
+
+def test_serve_stops_its_embedded_meilisearch_on_sigterm(tmp_path: Path) -> None:
+    """A service manager stops `serve` with SIGTERM: the Meilisearch it started must go too
+    (uvicorn re-raises SIGTERM after shutting down, which used to skip our cleanup)."""
+    data = tmp_path / "meili"
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}",
+        "MENTORING40_CONTENT_DIR": str(FIXTURE_CONTENT),
+        "MENTORING40_LOAD_PLUGINS": "",
+    }
+    env.pop("MEILI_URL", None)
+    command = [sys.executable, "-m", "core.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--search-data", str(data)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                status, _ = get(f"http://127.0.0.1:{port}/health")
+                if status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert meilisearch_pids(data), "serve did not start its Meilisearch"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        deadline = time.monotonic() + 15
+        while meilisearch_pids(data) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert meilisearch_pids(data) == []
+    finally:
+        if server.poll() is None:
+            server.kill()
+        for pid in meilisearch_pids(data):
+            os.kill(pid, signal.SIGKILL)
+
+
+def meilisearch_pids(data: Path) -> list[int]:
+    """Processes whose command line names this data folder (read from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "meilisearch" in cmdline and f"--db-path {data}" in cmdline:
+            pids.append(int(entry.name))
+    return pids

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import mimetypes
+from collections import Counter
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -22,12 +23,12 @@ from core.api.errors import ProblemError
 from core.api.questionnaires import find_version, submit_answers
 from core.content import queries
 from core.content.model import DIMENSION_PARAM
-from core.quickcheck import store
+from core.quickcheck import engine, store
 from core.quickcheck.model import text_in
 from core.quickcheck.present import definition_doc, result_doc
 from core.web import Web
 from core.web.quickcheck import FormState, german_reason, parse_form
-from core.web.render import Page, Renderer, html_response
+from core.web.render import Page, Renderer, html_response, unlink_entries
 from core.web.sites import Site
 
 log = logging.getLogger("mentoring40.web")
@@ -164,10 +165,7 @@ async def _search_context(request: Req, page: Page) -> dict[str, Any]:
             {**row, "title_html": escape(row["title"]), "summary_html": escape(row["summary"])}
             for row in rows
         ]
-        counts = {
-            DIMENSION_PARAM.get(dim, "source"): {t["slug"]: t["count"] for t in terms}
-            for dim, terms in taxonomy.items()
-        }
+        counts = await _fallback_counts(site, filters)
     facets = []
     for name in FACETS:
         allowed = _allowed(site, name)
@@ -194,9 +192,42 @@ async def _search_context(request: Req, page: Page) -> dict[str, Any]:
         "notice": notice,
         "page_number": min(number, pages),
         "pages": pages,
-        "prev_url": page.search(q=q, **filters, page=number - 1) if number > 1 else None,
+        # Beyond the last page (a stale link), "back" leads to the last page.
+        "prev_url": page.search(q=q, **filters, page=min(number - 1, pages))
+        if number > 1
+        else None,
         "next_url": page.search(q=q, **filters, page=number + 1) if number < pages else None,
     }
+
+
+_ROW_FIELD = {
+    "topic": "topics",
+    "phase": "phases",
+    "audience": "audiences",
+    "kind": "kind",
+    "source": "source",
+}
+
+
+async def _fallback_counts(
+    site: Site | None, filters: dict[str, list[str]]
+) -> dict[str, dict[str, int]]:
+    """Facet counts from the database, counted like the search engine does: per dimension
+    over the entries that match every other filter and the site's scope."""
+    counts: dict[str, dict[str, int]] = {}
+    for name in FACETS:
+        others = {k: v for k, v in filters.items() if k != name}
+        scoped = site.scope(others) if site else others
+        tally: Counter[str] = Counter()
+        if scoped is not None:
+            rows, _ = await queries.list_entries(
+                queries.EntryQuery(filters=scoped, page=1, page_size=10_000)
+            )
+            for row in rows:
+                value = row[_ROW_FIELD[name]]
+                tally.update(value if isinstance(value, list) else [value])
+        counts[name] = dict(tally)
+    return counts
 
 
 def _allowed(site: Site | None, name: str) -> tuple[str, ...] | None:
@@ -219,6 +250,11 @@ async def _entry_context(page: Page, slug: str) -> dict[str, Any] | None:
     entry = await queries.get_entry(slug)
     if entry is None or (page.site is not None and not page.site.shows(entry)):
         return None
+    # Links to entries this page cannot show would lead to "not found": keep their text.
+    linked = await queries.entry_summaries(entry["links"])
+    site = page.site
+    hidden = {s for s in entry["links"] if s not in linked or (site and not site.shows(linked[s]))}
+    entry["body_html"] = unlink_entries(entry["body_html"], hidden)
     by_slug = await queries.entry_summaries(entry["related"])
     related = [by_slug[s] for s in entry["related"] if s in by_slug]
     if page.site is not None:
@@ -341,6 +377,11 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     version = int(raw_version) if raw_version.isdigit() else d.version
     answers, state = parse_form(d, perspective, fields)
     if state.errors:
+        # List every problem at once, not the unreadable fields first and the rest later.
+        for problem in engine.validate_answers(d, perspective, answers)[1]:
+            state.errors.setdefault(problem.item, german_reason(problem.reason))
+        order = [item.id for item in engine.asked_items(d, perspective)]
+        state.errors = {i: state.errors[i] for i in order if i in state.errors}
         return await _quickcheck_form(
             request, page, questionnaire_id, state=state, perspective=perspective, status=422,
             message="Einige Antworten fehlen oder passen nicht; bitte sehen Sie sie sich an.",
@@ -355,7 +396,7 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             item = param.name.removeprefix("answers.")
             state.errors.setdefault(item, german_reason(param.reason))
         message = "Einige Antworten fehlen oder passen nicht; bitte sehen Sie sie sich an."
-        if not state.errors or state.errors.pop("version", None):
+        if not state.errors or state.errors.pop("version", ""):
             message = (
                 "Der Fragebogen wurde inzwischen geändert; bitte füllen Sie die neue Fassung aus."
             )
@@ -467,6 +508,13 @@ async def site_snippets(request: Req, site_id: FromPath[str]) -> Response[str]:
     assert embed_page is not None
     taxonomy = await queries.taxonomy_with_counts()
     topics = [t for t in taxonomy["topics"] if site.topics is None or t["slug"] in site.topics]
+    # The example of a single entry must be one this site shows.
+    scoped = site.scope({})
+    rows, _ = (
+        await queries.list_entries(queries.EntryQuery(filters=scoped, page_size=1))
+        if scoped is not None
+        else ([], 0)
+    )
     return _render(
         page,
         "site.html",
@@ -474,6 +522,7 @@ async def site_snippets(request: Req, site_id: FromPath[str]) -> Response[str]:
         host=str(request.base_url).rstrip("/"),
         topics=topics,
         questionnaires=await _offered(embed_page),
+        example_entry=rows[0]["slug"] if rows else "slug",
     )
 
 
@@ -549,9 +598,7 @@ def _fragment(page: Page, template: str, status: int = 200, **context: Any) -> R
     # Browsers may fetch fragments only from the site's origins (the app's CORS settings);
     # a partner's server includes them without asking.
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=300"}
-    return Response(
-        body, status_code=status, media_type="text/html; charset=utf-8", headers=headers
-    )
+    return Response(body, status_code=status, media_type="text/html", headers=headers)
 
 
 @get("/embed/{site_id:str}/fragments/entries/{slug:str}", include_in_schema=False)
@@ -598,9 +645,10 @@ async def fragment_search(request: Req, site_id: FromPath[str]) -> Response[str]
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Stated rather than guessed: with nosniff a browser refuses a stylesheet or script
 # served under another type, and the system's MIME table differs between machines.
+# Litestar appends "; charset=utf-8" to text/* types itself.
 MEDIA_TYPES = {
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css",
+    ".js": "text/javascript",
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -644,7 +692,7 @@ async def tokens_css(request: Req, theme_name: FromPath[str]) -> Response[str]:
     cache = IMMUTABLE if request.query_params.get("v") else "public, max-age=300"
     return Response(
         theme.tokens_css(),
-        media_type="text/css; charset=utf-8",
+        media_type="text/css",
         headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
     )
 
@@ -659,7 +707,7 @@ async def embed_js(request: Req) -> Response[Any]:
         path=found,
         filename="embed.js",
         content_disposition_type="inline",
-        media_type="text/javascript; charset=utf-8",
+        media_type="text/javascript",
         headers={
             "Cache-Control": "public, max-age=300",
             "X-Content-Type-Options": "nosniff",

@@ -20,7 +20,8 @@ from core.web import Web
 from core.web.sites import Site
 from core.web.themes import Theme
 
-HTML = "text/html; charset=utf-8"
+# Litestar appends "; charset=utf-8" to text/* types itself.
+HTML = "text/html"
 _API_ENTRY_LINK = re.compile(r'href="/api/v1/entries/([a-z0-9-]+)((?:#[^"]*)?)"')
 
 
@@ -133,6 +134,19 @@ def entry_links_filter(html: str, page: Page) -> Markup:
     nh3); only the href of entry links is rewritten."""
     base = page.base
     return Markup(_API_ENTRY_LINK.sub(lambda m: f'href="{base}/entries/{m[1]}{m[2]}"', html))
+
+
+_API_ENTRY_ANCHOR = re.compile(
+    r'<a href="/api/v1/entries/([a-z0-9-]+)(?:#[^"]*)?"[^>]*>(.*?)</a>', re.DOTALL
+)
+
+
+def unlink_entries(html: str, slugs: set[str]) -> str:
+    """Replace the links to these entries in sanitised entry HTML by their text (entries a
+    site does not show: the link would lead to a "not found" page)."""
+    if not slugs:
+        return html
+    return _API_ENTRY_ANCHOR.sub(lambda m: m[2] if m[1] in slugs else m[0], html)
 
 
 _HEADING = re.compile(r"<(/?)h([1-6])>")

@@ -113,6 +113,7 @@ def load_themes(sources: list[tuple[str, Path]]) -> tuple[dict[str, Theme], list
     """Read every theme folder, check manifests and parents, resolve inheritance."""
     problems: list[Problem] = []
     manifests: dict[str, tuple[str, Path, ThemeManifest]] = {}
+    roots: dict[str, Any] = {}
     for plugin, folder in sources:
         manifest_file = folder / MANIFEST
         shown = str(manifest_file)
@@ -145,31 +146,37 @@ def load_themes(sources: list[tuple[str, Path]]) -> tuple[dict[str, Theme], list
             continue
         if len(problems) == before:
             manifests[manifest.name] = (plugin, folder, manifest)
+            roots[manifest.name] = root
 
     themes: dict[str, Theme] = {}
+    # A broken parent is reported once, at the theme whose parent field names it.
+    reported: set[str] = set()
     for name, (plugin, folder, manifest) in manifests.items():
         chain: list[tuple[Path, ThemeManifest]] = []
         current: str | None = name
         seen: list[str] = []
         while current is not None:
-            if current in seen:
-                problems.append(
-                    Problem(
-                        file=str(folder / MANIFEST),
-                        field="parent",
-                        message=f"parents form a loop: {' -> '.join([*seen, current])}",
+            if current in seen or current not in manifests:
+                culprit = seen[-1]
+                if current in seen:
+                    loop = [*seen[seen.index(current) :], current]
+                    key = " ".join(sorted(set(loop)))
+                    message = f"parents form a loop: {' -> '.join(loop)}"
+                else:
+                    key = culprit
+                    message = f"unknown parent theme {current!r}; themes: " + ", ".join(
+                        sorted(manifests)
                     )
-                )
-                break
-            if current not in manifests:
-                problems.append(
-                    Problem(
-                        file=str(folder / MANIFEST),
-                        field="parent",
-                        message=f"unknown parent theme {current!r}; themes: "
-                        + ", ".join(sorted(manifests)),
+                if key not in reported:
+                    reported.add(key)
+                    problems.append(
+                        Problem(
+                            file=str(manifests[culprit][1] / MANIFEST),
+                            field="parent",
+                            line=line_of(roots[culprit], ["parent"], 0),
+                            message=message,
+                        )
                     )
-                )
                 break
             seen.append(current)
             _, f, m = manifests[current]

@@ -18,7 +18,8 @@
       } else if (checked.length) {
         result[id] = checked[0].value;
       } else {
-        var field = box.querySelector("[name='a." + id + "']");
+        // Only a text or number field: an unanswered radio group has no value.
+        var field = box.querySelector("textarea[name='a." + id + "'], input[type=text][name='a." + id + "']");
         if (field && field.value.trim() !== "") {
           var number = Number(field.value.replace(",", "."));
           result[id] = field.getAttribute("inputmode") === "decimal" && !isNaN(number) ? number : field.value;
