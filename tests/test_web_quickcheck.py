@@ -345,6 +345,29 @@ def test_a_complete_form_post_stores_once_and_shows_the_result(store_settings: S
     assert (rows[0]["mode"], rows[0]["perspective"]) == ("real", "mitarbeitende")
 
 
+def test_a_trial_run_is_stored_as_test_and_says_so(store_settings: Settings) -> None:
+    """A Lotse demonstrating the Quickcheck (?probelauf=1) must not add to the statistics."""
+    with stored_after(store_settings, "probe") as rows, app_client(store_settings) as client:
+        listing = page_of(client.get("/quickcheck"))
+        assert "/quickcheck/probe?probelauf=1" in listing.links()
+        chooser = page_of(client.get("/quickcheck/probe?probelauf=1"))
+        assert "Probelauf" in chooser.text()
+        assert "/quickcheck/probe?perspective=mitarbeitende&probelauf=1" in chooser.links()
+        form = page_of(client.get("/quickcheck/probe?perspective=mitarbeitende&probelauf=1"))
+        assert [i.attrs["value"] for i in form.find_all("input", name="mode")] == ["test"]
+        response = client.post(
+            "/quickcheck/probe", data={**COMPLETE, "mode": ["test"]}, follow_redirects=False
+        )
+        assert response.status_code == 303
+        result = page_of(client.get(response.headers["location"]))
+        assert "Dieses Ergebnis zählt nicht in der Auswertung" in result.text()
+        # Without the trial flag, the form has no mode field: a real run.
+        plain = page_of(client.get("/quickcheck/probe?perspective=mitarbeitende"))
+        assert plain.find_all("input", name="mode") == []
+    (row,) = rows
+    assert row["mode"] == "test"
+
+
 def test_an_answer_to_a_hidden_question_is_dropped(store_settings: Settings) -> None:
     # programm = nein hides programm-erfahrung; stunden >= 5 (and no programm) hides the
     # ranking. A browser without JavaScript still sends what was ticked.

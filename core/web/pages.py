@@ -328,7 +328,12 @@ async def _quickcheck_form(
     perspective: str | None = None,
     status: int = 200,
     message: str | None = None,
+    trial: bool | None = None,
 ) -> Response[str]:
+    """The form; ``trial`` (or ``?probelauf=1``): a Lotse's demonstration run, stored with
+    mode "test" so it never enters the statistics."""
+    if trial is None:
+        trial = request.query_params.get("probelauf") == "1"
     if questionnaire_id not in {q["id"] for q in await _offered(page)}:
         return _not_found(page, f"Es gibt keinen Fragebogen „{questionnaire_id}“.")
     found = await find_version(questionnaire_id, None)
@@ -350,6 +355,7 @@ async def _quickcheck_form(
         dimensions=dimensions,
         state=state or FormState(),
         message=message,
+        trial=trial,
         condition_json=_condition_json,
     )
 
@@ -367,11 +373,12 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     fields: dict[str, list[str]] = {key: form.getall(key) for key in form}
     perspective = (fields.get("perspective") or [""])[0] or None
     raw_version = (fields.get("version") or [""])[0]
+    trial = (fields.get("mode") or [""])[0] == "test"
     found = await find_version(questionnaire_id, None)
     d = found.definition
     if perspective not in {p.id for p in d.perspectives}:
         return await _quickcheck_form(
-            request, page, questionnaire_id, status=422,
+            request, page, questionnaire_id, status=422, trial=trial,
             message="Bitte wählen Sie zuerst, aus welcher Sicht Sie antworten.",
         )  # fmt: skip
     version = int(raw_version) if raw_version.isdigit() else d.version
@@ -384,11 +391,13 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
         state.errors = {i: state.errors[i] for i in order if i in state.errors}
         return await _quickcheck_form(
             request, page, questionnaire_id, state=state, perspective=perspective, status=422,
+            trial=trial,
             message="Einige Antworten fehlen oder passen nicht; bitte sehen Sie sie sich an.",
         )  # fmt: skip
     try:
         doc = await submit_answers(
-            questionnaire_id, version=version, perspective=perspective, mode="real",
+            questionnaire_id, version=version, perspective=perspective,
+            mode="test" if trial else "real",
             answers=answers, lang=page.lang,
         )  # fmt: skip
     except ProblemError as exc:
@@ -402,6 +411,7 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             )
         return await _quickcheck_form(
             request, page, questionnaire_id, state=state, perspective=perspective, status=422,
+            trial=trial,
             message=message,
         )  # fmt: skip
     return Response(

@@ -98,9 +98,12 @@ class Page:
     def quickchecks(self) -> str:
         return f"{self.base}/quickcheck"
 
-    def quickcheck(self, questionnaire_id: str, perspective: str | None = None) -> str:
+    def quickcheck(
+        self, questionnaire_id: str, perspective: str | None = None, trial: bool = False
+    ) -> str:
         path = f"{self.base}/quickcheck/{questionnaire_id}"
-        return f"{path}?{urlencode({'perspective': perspective})}" if perspective else path
+        query = _query({"perspective": perspective, "probelauf": "1" if trial else None})
+        return f"{path}?{query}" if query else path
 
     def result(self, token: str) -> str:
         return f"{self.base}/results/{token}"
