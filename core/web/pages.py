@@ -7,6 +7,7 @@ add search-as-you-type, the shortlist and iframe resizing on top.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import mimetypes
@@ -30,6 +31,7 @@ from core.web import Web
 from core.web.quickcheck import FormState, german_reason, parse_form
 from core.web.render import Page, Renderer, html_response, unlink_entries
 from core.web.sites import Site
+from search.query import search_entries
 
 log = logging.getLogger("mentoring40.web")
 
@@ -141,8 +143,6 @@ async def _search_context(request: Req, page: Page) -> dict[str, Any]:
     searched = False
     if scoped is not None and service is not None:
         try:
-            from search.query import search_entries
-
             result = await search_entries(
                 service.searcher, service.uid, q=q, filters=scoped, page=number,
                 page_size=PAGE_SIZE, facets=list(FACETS),
@@ -361,8 +361,6 @@ async def _quickcheck_form(
 
 
 def _condition_json(condition: dict[str, Any] | None) -> str:
-    import json
-
     return json.dumps(condition, ensure_ascii=False, separators=(",", ":")) if condition else ""
 
 
