@@ -135,6 +135,24 @@ async def _refs(slugs: list[str]) -> dict[str, dict[str, Any]]:
     return {row["slug"]: row for row in rows}
 
 
+async def taxonomy_labels() -> dict[str, dict[str, str]]:
+    """Labels of every taxonomy value and source by filter name (topic, phase, audience,
+    kind, source), in display order. No counts: cheaper than ``taxonomy_with_counts``."""
+    labels: dict[str, dict[str, str]] = {param: {} for param in DIMENSION_PARAM.values()}
+    terms = await (
+        TaxonomyTerm.select(TaxonomyTerm.dimension, TaxonomyTerm.slug, TaxonomyTerm.label)
+        .order_by(TaxonomyTerm.dimension)
+        .order_by(TaxonomyTerm.position)
+    )
+    for term in terms:
+        labels[DIMENSION_PARAM[term["dimension"]]][term["slug"]] = term["label"]
+    sources = await ContentSource.select(ContentSource.name, ContentSource.label).order_by(
+        ContentSource.position
+    )
+    labels["source"] = {row["name"]: row["label"] for row in sources}
+    return labels
+
+
 async def taxonomy_with_counts() -> dict[str, list[dict[str, Any]]]:
     """Every taxonomy dimension and the sources, with the number of published entries each."""
     counts: dict[tuple[str, str], int] = {}

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import mimetypes
+import time
 from collections import Counter
 from html import escape
 from typing import Any
@@ -23,7 +24,6 @@ from litestar.response import File
 from core.api.errors import ProblemError
 from core.api.questionnaires import find_version, submit_answers
 from core.content import queries
-from core.content.model import DIMENSION_PARAM
 from core.quickcheck import engine, store
 from core.quickcheck.model import text_in
 from core.quickcheck.present import definition_doc, result_doc
@@ -114,11 +114,27 @@ def _unknown_site(request: Req, site_id: str) -> Response[str]:
 
 # -- search -------------------------------------------------------------------------------
 
+# Taxonomy labels change only when content is synced, possibly by another process (the
+# CLI): each app re-reads them at most this often. A sync shows on pages within it.
+LABELS_TTL_SECONDS = 30.0
+
+
+async def _labels(page: Page) -> dict[str, dict[str, str]]:
+    cache = page.renderer.cache
+    now = time.monotonic()
+    if (hit := cache.get("labels")) and hit[0] > now:
+        labels: dict[str, dict[str, str]] = hit[1]
+        return labels
+    labels = await queries.taxonomy_labels()
+    cache["labels"] = (now + LABELS_TTL_SECONDS, labels)
+    return labels
+
 
 async def _search_context(request: Req, page: Page) -> dict[str, Any]:
     """Hits, facets and notices for the search page, the site scope applied."""
     params = request.query_params
-    known = await queries.filter_values()
+    labels = await _labels(page)
+    known = {name: set(values) for name, values in labels.items()}
     filters: dict[str, list[str]] = {}
     for name in FACETS:
         values = [v.strip() for raw in params.getall(name, []) for v in raw.split(",")]
@@ -128,11 +144,6 @@ async def _search_context(request: Req, page: Page) -> dict[str, Any]:
     q = (params.get("q") or "").strip()[:MAX_QUERY]
     raw_page = params.get("page") or "1"
     number = max(1, min(int(raw_page), 500)) if raw_page.isdigit() else 1
-    taxonomy = await queries.taxonomy_with_counts()
-    labels = {
-        DIMENSION_PARAM.get(dim, "source"): {t["slug"]: t["label"] for t in terms}
-        for dim, terms in taxonomy.items()
-    }
     site = page.site
     scoped = site.scope(filters) if site else filters
     hits: list[dict[str, Any]] = []
@@ -251,20 +262,15 @@ async def _entry_context(page: Page, slug: str) -> dict[str, Any] | None:
     if entry is None or (page.site is not None and not page.site.shows(entry)):
         return None
     # Links to entries this page cannot show would lead to "not found": keep their text.
-    linked = await queries.entry_summaries(entry["links"])
+    # One read for the entries the text links to and the related ones.
+    linked = await queries.entry_summaries(list({*entry["links"], *entry["related"]}))
     site = page.site
     hidden = {s for s in entry["links"] if s not in linked or (site and not site.shows(linked[s]))}
     entry["body_html"] = unlink_entries(entry["body_html"], hidden)
-    by_slug = await queries.entry_summaries(entry["related"])
-    related = [by_slug[s] for s in entry["related"] if s in by_slug]
+    related = [linked[s] for s in entry["related"] if s in linked]
     if page.site is not None:
         related = [r for r in related if page.site.shows(r)]
-    taxonomy = await queries.taxonomy_with_counts()
-    labels = {
-        DIMENSION_PARAM.get(dim, "source"): {t["slug"]: t["label"] for t in terms}
-        for dim, terms in taxonomy.items()
-    }
-    return {"entry": entry, "related": related, "labels": labels}
+    return {"entry": entry, "related": related, "labels": await _labels(page)}
 
 
 async def _entry_page(page: Page, slug: str) -> Response[str]:

@@ -32,6 +32,8 @@ class Renderer:
     web: Web
     _envs: dict[str, jinja2.Environment] = field(default_factory=dict)
     _file_hashes: dict[Path, str] = field(default_factory=dict)
+    # Small per-app caches of database reads that change only on a content sync.
+    cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
     def env(self, theme: Theme) -> jinja2.Environment:
         if theme.name not in self._envs:
