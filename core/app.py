@@ -18,9 +18,10 @@ from piccolo.engine.postgres import PostgresEngine
 from core import __version__
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
-from core.api.health import health
+from core.api.health import health, ready
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.search import search
+from core.api.security import security_headers
 from core.api.taxonomy import get_taxonomy
 from core.db.engine import engine_from_url, use_engine
 from core.plugins import PluginError, PluginRegistry, build_registry
@@ -77,6 +78,7 @@ def create_app(
             search,
             *QUICKCHECK_ROUTES,
             health,
+            ready,
             *WEB_ROUTES,
             *plugin_routes,
         ],
@@ -91,6 +93,8 @@ def create_app(
         if web.origins
         else None,
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
+        middleware=[security_headers],
+        request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

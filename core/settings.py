@@ -34,6 +34,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stats_min_group: int = 5
     # The theme of the Lotse workspace at / (embeds use their site's theme).
     theme: str = "default"
+    # /ready fails when a change waits longer than this (seconds) to reach the index.
+    ready_max_outbox_age: int = 300
+    # Largest request body accepted (bytes); larger ones get 413.
+    max_body_bytes: int = 1_000_000
     # Meilisearch. No URL: search is off, except that `mentoring40 serve` starts the
     # embedded one and fills these in. Production sets MEILI_URL and keys.
     meili_url: str | None = None
@@ -80,6 +84,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     f"MENTORING40_DEBUG={debug!r} is not a boolean; use 1/0, true/false or yes/no."
                 )
             kwargs["debug"] = debug in {"1", "true", "yes"}
+        for name, field, low in (
+            ("MENTORING40_READY_MAX_OUTBOX_AGE", "ready_max_outbox_age", 1),
+            ("MENTORING40_MAX_BODY_BYTES", "max_body_bytes", 1024),
+        ):
+            if (raw := env.get(name, "").strip()) != "":
+                if not raw.isdigit() or int(raw) < low:
+                    raise SettingsError(f"{name}={raw!r} is not a whole number of at least {low}.")
+                kwargs[field] = int(raw)
         if theme := env.get("MENTORING40_THEME", "").strip():
             if not re.match(r"^[a-z][a-z0-9-]{1,39}$", theme):
                 raise SettingsError(

@@ -32,6 +32,11 @@ class SearchService:
         self._task: asyncio.Task[None] | None = None
         self._index_ready = False
 
+    @property
+    def index_ready(self) -> bool:
+        """Whether the index exists with our settings (applied at start and after outages)."""
+        return self._index_ready
+
     async def start(self) -> None:
         """Start the outbox worker. Meilisearch being down never stops the app."""
         self._task = asyncio.create_task(self._run(), name="search-outbox-worker")

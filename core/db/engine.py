@@ -77,6 +77,19 @@ async def migrate() -> list[str]:
     return sorted(set(await _ran(Migration, APP_NAME)) - before)
 
 
+async def pending_migrations() -> list[str]:
+    """Ids of the migrations this code ships that the database has not run."""
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+    from piccolo.apps.migrations.tables import Migration
+
+    from core.db.piccolo_app import APP_CONFIG, APP_NAME
+
+    shipped = BaseMigrationManager().get_migration_modules(
+        APP_CONFIG.resolved_migrations_folder_path
+    )
+    return sorted(set(shipped) - set(await _ran(Migration, APP_NAME)))
+
+
 async def _ran(migration_table: Any, app_name: str) -> list[str]:
     if not await migration_table.table_exists().run():
         return []
@@ -92,4 +105,11 @@ def describe(url: str) -> str:
     return url
 
 
-__all__ = ["MigrationError", "describe", "engine_from_url", "migrate", "use_engine"]
+__all__ = [
+    "MigrationError",
+    "describe",
+    "engine_from_url",
+    "migrate",
+    "pending_migrations",
+    "use_engine",
+]

@@ -1,0 +1,70 @@
+"""Headers every response carries, and a request id (``X-Request-ID``: the caller's, if it
+looks like one, else a new one), kept in a context variable for log lines.
+
+HTML pages set their own Content-Security-Policy (frame-ancestors per partner site, see
+core.web.render); everything else gets a policy that allows nothing, except the API
+documentation page, which loads its viewer's script and styles from a CDN.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import uuid
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+DEFAULTS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"cross-origin-resource-policy", b"cross-origin"),
+)
+
+
+def security_headers(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: request id in and out; default security headers on every response."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        rid = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        path: str = scope.get("path", "")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = [(k, v) for k, v in DEFAULTS if k not in present]
+                if b"content-security-policy" not in present and not path.startswith("/schema"):
+                    extra.append((b"content-security-policy", API_CSP.encode()))
+                extra.append((REQUEST_ID_HEADER.encode(), rid.encode()))
+                message = {**message, "headers": headers + extra}
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_headers)
+        finally:
+            request_id.reset(token)
+
+    return middleware
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+__all__: list[Any] = ["request_id", "security_headers"]

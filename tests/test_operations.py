@@ -1,0 +1,216 @@
+"""Operations: /ready says what is wrong, every response carries security headers and a
+request id, and request bodies have a size limit. Real databases and a real Meilisearch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import TestClient
+from piccolo.apps.migrations.tables import Migration
+
+from core.api.security import API_CSP
+from core.app import create_app
+from core.db.engine import engine_from_url, use_engine
+from core.db.tables import SearchOutbox
+from core.plugins import build_registry
+from core.settings import Settings, SettingsError
+from search.local_server import LocalMeilisearch
+from tests.conftest import run, sync
+
+Client = TestClient[Any]
+
+
+def app_client(settings: Settings) -> TestClient[Any]:
+    return TestClient(create_app(settings, build_registry(settings, load_installed=False)))
+
+
+def wait_for_ready(client: Client, timeout: float = 30) -> dict[str, Any]:
+    """Until ready with nothing left in the outbox (the worker indexes in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/ready")
+        outbox = response.json()["checks"].get("outbox", {})
+        if response.status_code == 200 and outbox.get("detail") == "nothing waiting":
+            body: dict[str, Any] = response.json()
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"/ready stayed {response.status_code}: {response.text}")
+        time.sleep(0.2)
+
+
+def test_ready_without_search_lists_its_checks(fixture_client: Client) -> None:
+    response = fixture_client.get("/ready")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["checks"]["database"] == {"ok": True, "detail": "reachable; 3 published entries"}
+    assert body["checks"]["migrations"] == {"ok": True, "detail": "current"}
+    assert body["checks"]["search"]["ok"] is True
+    assert "no MEILI_URL" in body["checks"]["search"]["detail"]
+
+
+def test_ready_names_a_pending_migration(fixture_settings: Settings) -> None:
+    sync(fixture_settings)
+    use_engine(engine_from_url(fixture_settings.database_url))
+    newest = run(
+        Migration.select(Migration.name).order_by(Migration.id, ascending=False).first().run()
+    )
+    assert newest is not None
+    run(Migration.delete().where(Migration.name == newest["name"]).run())
+    with app_client(fixture_settings) as client:
+        response = client.get("/ready")
+        assert client.get("/health").status_code == 200  # alive, but not ready
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not_ready"
+    migrations = body["checks"]["migrations"]
+    assert migrations["ok"] is False
+    assert newest["name"] in migrations["detail"]
+    assert "mentoring40 migrate" in migrations["detail"]
+
+
+def test_ready_and_health_fail_when_the_database_is_unreachable(
+    tmp_path: Path, content_dir: Path
+) -> None:
+    # A SQLite path whose folder does not exist: every query fails, as on a lost volume.
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'missing' / 'db.sqlite'}", content_dir=content_dir
+    )
+    with app_client(settings) as client:
+        ready = client.get("/ready")
+        health = client.get("/health")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"]["ok"] is False
+    assert "migrations" not in ready.json()["checks"]
+    assert health.status_code == 503
+
+
+@pytest.fixture
+def meili(tmp_path: Path) -> Iterator[LocalMeilisearch]:
+    with LocalMeilisearch(tmp_path / "meili") as server:
+        yield server
+
+
+def test_ready_follows_the_search_engine_and_the_outbox(
+    meili: LocalMeilisearch, fixture_settings: Settings
+) -> None:
+    settings = msgspec.structs.replace(
+        fixture_settings,
+        meili_url=meili.url,
+        meili_admin_key=meili.master_key,
+        meili_index=f"test_{uuid.uuid4().hex[:10]}",
+        ready_max_outbox_age=60,
+    )
+    sync(settings)
+    with app_client(settings) as client:
+        body = wait_for_ready(client)
+        assert body["checks"]["search"] == {
+            "ok": True,
+            "detail": "Meilisearch reachable; index settings current",
+        }
+        assert body["checks"]["outbox"] == {"ok": True, "detail": "nothing waiting"}
+
+        # A change that has waited ten minutes (held back from the worker) makes the
+        # instance not ready, and the answer says how long it waited.
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        # On the app's event loop: PostgreSQL's pool belongs to it.
+        client.blocking_portal.call(
+            SearchOutbox.insert(
+                SearchOutbox(entry_slug="aufgabenliste", created_at=long_ago, next_attempt_at=later)
+            ).run
+        )
+        stale = client.get("/ready")
+        assert stale.status_code == 503
+        outbox = stale.json()["checks"]["outbox"]
+        assert outbox["ok"] is False
+        assert "1 change(s) waiting, oldest 600 s" in outbox["detail"]
+        assert "limit 60 s" in outbox["detail"]
+        client.blocking_portal.call(
+            SearchOutbox.delete().where(SearchOutbox.entry_slug == "aufgabenliste").run
+        )
+
+        meili.stop()
+        down = client.get("/ready")
+        assert down.status_code == 503
+        assert down.json()["checks"]["search"]["ok"] is False
+        assert "Meilisearch unreachable" in down.json()["checks"]["search"]["detail"]
+        assert client.get("/health").status_code == 200  # reads go on without search
+
+
+def test_every_response_carries_security_headers_and_a_request_id(
+    fixture_client: Client,
+) -> None:
+    api = fixture_client.get("/api/v1/entries")
+    assert api.headers["content-security-policy"] == API_CSP
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert api.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    generated = api.headers["x-request-id"]
+    assert len(generated) == 32
+    assert fixture_client.get("/api/v1/entries").headers["x-request-id"] != generated
+
+    problem = fixture_client.get("/api/v1/entries/gibt-es-nicht")
+    assert problem.status_code == 404
+    assert problem.headers["content-security-policy"] == API_CSP
+
+    # A page keeps its own policy (frame-ancestors per site), only one CSP header is sent.
+    page = fixture_client.get("/")
+    assert page.headers.get_list("content-security-policy") == [
+        page.headers["content-security-policy"]
+    ]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+    # The API docs page loads its viewer from a CDN: no CSP that would blank it.
+    assert "content-security-policy" not in fixture_client.get("/schema").headers
+
+
+def test_a_caller_request_id_is_kept_and_a_bad_one_replaced(fixture_client: Client) -> None:
+    kept = fixture_client.get("/health", headers={"X-Request-ID": "lb-4711-abcdef"})
+    assert kept.headers["x-request-id"] == "lb-4711-abcdef"
+    bad = fixture_client.get("/health", headers={"X-Request-ID": "<script>"})
+    assert bad.headers["x-request-id"] != "<script>"
+    assert len(bad.headers["x-request-id"]) == 32
+
+
+def test_a_request_body_over_the_limit_is_refused_with_413(fixture_settings: Settings) -> None:
+    settings = msgspec.structs.replace(fixture_settings, max_body_bytes=2048)
+    sync(settings)
+    with app_client(settings) as client:
+        big = {"version": 1, "perspective": "mitarbeitende", "answers": {"x": "a" * 4000}}
+        response = client.post("/api/v1/questionnaires/probe/responses", json=big)
+        small = client.post(
+            "/api/v1/questionnaires/probe/responses",
+            json={"version": 1, "perspective": "mitarbeitende", "answers": {}},
+        )
+    assert response.status_code == 413
+    assert small.status_code == 422  # read and validated: the limit let it through
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("MENTORING40_MAX_BODY_BYTES", "10", "at least 1024"),
+        ("MENTORING40_MAX_BODY_BYTES", "1MB", "not a whole number"),
+        ("MENTORING40_READY_MAX_OUTBOX_AGE", "-5", "not a whole number of at least 1"),
+    ],
+)
+def test_operation_settings_are_checked(variable: str, value: str, words: str) -> None:
+    with pytest.raises(SettingsError, match=variable) as info:
+        Settings.from_env({variable: value})
+    assert words in str(info.value)
+
+
+def test_operation_settings_are_read() -> None:
+    settings = Settings.from_env(
+        {"MENTORING40_MAX_BODY_BYTES": "4096", "MENTORING40_READY_MAX_OUTBOX_AGE": "90"}
+    )
+    assert (settings.max_body_bytes, settings.ready_max_outbox_age) == (4096, 90)
