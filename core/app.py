@@ -19,6 +19,7 @@ from core import __version__
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health, ready
+from core.api.metrics import PROMETHEUS, metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.search import search
 from core.api.security import security_headers
@@ -79,6 +80,7 @@ def create_app(
             *QUICKCHECK_ROUTES,
             health,
             ready,
+            metrics,
             *WEB_ROUTES,
             *plugin_routes,
         ],
@@ -93,7 +95,7 @@ def create_app(
         if web.origins
         else None,
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
-        middleware=[security_headers],
+        middleware=[security_headers, PROMETHEUS.middleware],
         request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

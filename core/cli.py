@@ -19,6 +19,7 @@ from core import __version__
 from core.content.collect import load_all
 from core.content.model import ContentSet, Problem
 from core.db.engine import MigrationError, describe, engine_from_url, migrate, use_engine
+from core.ops.cli import backup_group, content_export
 from core.plugins import PluginError, PluginRegistry, build_registry
 from core.quickcheck.store import ContentRejected
 from core.settings import PROJECT_ROOT, Settings, SettingsError, database_kind
@@ -611,6 +612,9 @@ def _migrate(settings: Settings) -> list[str]:
     use_engine(engine_from_url(settings.database_url))
     return asyncio.run(migrate())
 
+
+main.add_command(backup_group)
+content.add_command(content_export)
 
 if __name__ == "__main__":
     main()

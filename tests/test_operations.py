@@ -214,3 +214,44 @@ def test_operation_settings_are_read() -> None:
         {"MENTORING40_MAX_BODY_BYTES": "4096", "MENTORING40_READY_MAX_OUTBOX_AGE": "90"}
     )
     assert (settings.max_body_bytes, settings.ready_max_outbox_age) == (4096, 90)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """One sample's value from the Prometheus text format (0 if absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    prefix = f"{name}{{{wanted}}} " if labels else f"{name} "
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_requests_by_route_quickcheck_submissions_and_the_outbox(
+    fixture_client: Client,
+) -> None:
+    before = fixture_client.get("/metrics").text
+    for slug in ("aufgabenliste", "gibt-es-nicht"):
+        fixture_client.get(f"/api/v1/entries/{slug}")
+    answers = {"version": 1, "perspective": "mitarbeitende", "mode": "test", "answers": {}}
+    fixture_client.post("/api/v1/questionnaires/probe/responses", json=answers)  # 422
+    response = fixture_client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    after = response.text
+    # Paths are grouped by their route, so a slug does not make a new series.
+    route = {"app_name": "mentoring40", "method": "GET", "path": "/api/v1/entries/{slug}"}
+    by_route = [line for line in after.splitlines() if "/api/v1/entries/aufgabenliste" in line]
+    assert by_route == []
+    delta = sum(
+        metric(after, "mentoring40_requests_total", **route, status_code=code)
+        - metric(before, "mentoring40_requests_total", **route, status_code=code)
+        for code in ("200", "404")
+    )
+    assert delta == 2
+    assert "mentoring40_request_duration_seconds_bucket" in after
+    # The 422 stored nothing, so no submission was counted; the outbox gauge is there.
+    submissions = {"questionnaire": "probe", "mode": "test"}
+    assert metric(after, "mentoring40_quickcheck_submissions_total", **submissions) == metric(
+        before, "mentoring40_quickcheck_submissions_total", **submissions
+    )
+    assert "mentoring40_outbox_pending " in after

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from core.api.caching import cached_json
 from core.api.errors import InvalidParam, ProblemError, bad_request
+from core.api.metrics import QUICKCHECK_SUBMISSIONS
 from core.auth import require_scope
 from core.quickcheck import engine, store
 from core.quickcheck.export import export_csv
@@ -205,6 +206,7 @@ async def submit_answers(
         answers=clean,
         result=msgspec.to_builtins(scores),
     )
+    QUICKCHECK_SUBMISSIONS.labels(d.id, mode).inc()
     row = await store.get_response(token)
     assert row is not None
     return await result_doc(d, row, token, lang)

@@ -11,6 +11,7 @@ from litestar.params import QueryParameter
 
 from core.api.entries import LIST_PARAMS, Filter, parse_entry_query
 from core.api.errors import ProblemError, bad_request
+from core.api.metrics import timed_search
 from core.api.schemas import Pagination
 from search.query import FACET_ATTRIBUTES, search_entries
 
@@ -87,10 +88,11 @@ async def search(
             "GET /api/v1/entries lists and filters entries without it.",
         )
     try:
-        result = await search_entries(
-            service.searcher, service.uid, q=(q or "").strip(), filters=query.filters,
-            page=query.page, page_size=query.page_size, facets=list(dict.fromkeys(wanted)),
-        )  # fmt: skip
+        async with timed_search("api"):
+            result = await search_entries(
+                service.searcher, service.uid, q=(q or "").strip(), filters=query.filters,
+                page=query.page, page_size=query.page_size, facets=list(dict.fromkeys(wanted)),
+            )  # fmt: skip
     except Exception as exc:  # engine down or failing: say so, never a 500 or a stale answer
         log.warning("Search engine unavailable: %s", exc)
         raise ProblemError(

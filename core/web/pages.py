@@ -22,6 +22,7 @@ from litestar.params import FromPath
 from litestar.response import File
 
 from core.api.errors import ProblemError
+from core.api.metrics import timed_search
 from core.api.questionnaires import find_version, submit_answers
 from core.content import queries
 from core.quickcheck import engine, store
@@ -154,10 +155,11 @@ async def _search_context(request: Req, page: Page) -> dict[str, Any]:
     searched = False
     if scoped is not None and service is not None:
         try:
-            result = await search_entries(
-                service.searcher, service.uid, q=q, filters=scoped, page=number,
-                page_size=PAGE_SIZE, facets=list(FACETS),
-            )  # fmt: skip
+            async with timed_search("page"):
+                result = await search_entries(
+                    service.searcher, service.uid, q=q, filters=scoped, page=number,
+                    page_size=PAGE_SIZE, facets=list(FACETS),
+                )  # fmt: skip
             hits, total, counts = result["hits"], result["pagination"]["total"], result["facets"]
             searched = True
         except Exception as exc:  # search down: fall back to the database list

@@ -1,0 +1,186 @@
+"""Write the content stored in the database back into the content file format.
+
+Per source: the core's pack goes into the target folder itself (``taxonomy.yaml`` and
+``entries/<slug>.md``), so ``MENTORING40_CONTENT_DIR=<folder> mentoring40 content check``
+reads it as the core content; every plugin's pack goes into ``<folder>/<source>/`` in the
+same layout (plugins bring their own folders, so those are for inspection or to put back
+into the plugin's package; the core loader ignores them).
+
+Every stored entry is written, drafts too (with ``status: draft``; they are stored but never
+served), so a sync of the exported folder gives the same entries with the same content
+hashes. The front matter keeps the order of the shipped files; the body is
+``body_markdown``. Questionnaires, search vocabulary and sites are not stored as files in
+the database and are not exported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from core.content.model import CORE_SOURCE, DIMENSIONS
+from core.db.tables import ContentSource, Entry, TaxonomyTerm
+
+# Names a plugin source cannot take: they are folders of the core's own pack.
+RESERVED = {"entries", "questionnaires", "search", "sites"}
+_WIDE = 1_000_000
+_LINE = 100
+
+
+class _Dumper(yaml.SafeDumper):
+    """Indents list items under their key ("  - slug: ..."), as the shipped files do."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+class ExportError(RuntimeError):
+    """The export cannot be written; the message says why."""
+
+
+class ExportReport(msgspec.Struct, kw_only=True):
+    entries: dict[str, int] = {}  # source -> entries written
+    folders: dict[str, str] = {}  # source -> folder
+
+
+def _dump(key: str, value: Any) -> str:
+    """One front matter field as in the shipped files: lists inline (``materials`` one item
+    a line), a long summary folded (``>-``)."""
+    if key == "summary" and isinstance(value, str) and len(value) > _LINE - 10:
+        lines = textwrap.wrap(value, 78, break_long_words=False, break_on_hyphens=False)
+        if " ".join(lines) == value and not value.startswith((" ", "#")):
+            return "summary: >-\n" + "".join(f"  {line}\n" for line in lines)
+    inline = isinstance(value, list)
+    text: str = yaml.dump(
+        {key: value},
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=None if inline else False,
+        width=_WIDE,
+    )
+    if inline and value and (key == "materials" or len(text) > 4 * _LINE):
+        text = yaml.dump(
+            {key: value},
+            Dumper=_Dumper,
+            allow_unicode=True,
+            sort_keys=False,
+            default_flow_style=False,
+            width=_WIDE,
+        )
+    return text
+
+
+def _json(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def entry_file(row: dict[str, Any]) -> str:
+    """One entry as a Markdown file with YAML front matter, fields in the shipped order."""
+    fields: list[tuple[str, Any]] = [
+        ("title", row["title"]),
+        ("summary", row["summary"]),
+        ("kind", row["kind"]),
+        ("topics", _json(row["topics"])),
+        ("phases", _json(row["phases"])),
+        ("audiences", _json(row["audiences"])),
+        ("tags", _json(row["tags"])),
+    ]
+    if row["duration"] is not None:
+        fields.append(("duration", row["duration"]))
+    fields += [
+        ("materials", _json(row["materials"])),
+        ("related", _json(row["related"])),
+        ("updated_at", _date(row["updated_at"])),
+        ("status", row["status"]),
+    ]
+    front = "".join(_dump(k, v) for k, v in fields)
+    body = row["body_markdown"].strip("\n") + "\n"
+    return f"---\n{front}---\n\n{body}"
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def taxonomy_file(terms: list[dict[str, Any]], source: str) -> str:
+    data: dict[str, list[dict[str, str]]] = {}
+    for dimension in DIMENSIONS:
+        chosen = sorted(
+            (t for t in terms if t["dimension"] == dimension and t["source"] == source),
+            key=lambda t: t["position"],
+        )
+        if chosen:
+            data[dimension] = [
+                {"slug": t["slug"], "label": t["label"]}
+                | ({"description": t["description"]} if t["description"] else {})
+                for t in chosen
+            ]
+    header = f"# Exported from the database by `mentoring40 content export` (source {source}).\n"
+    body: str = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=_WIDE,
+    )
+    return header + (body if data else "{}\n")
+
+
+class Stored(msgspec.Struct, kw_only=True):
+    entries: list[dict[str, Any]]
+    terms: list[dict[str, Any]]
+    sources: list[str]
+
+
+async def read_stored() -> Stored:
+    """Entries, taxonomy terms and source names as the last sync stored them."""
+    entries = await Entry.select().order_by(Entry.slug)
+    terms = await TaxonomyTerm.select().order_by(TaxonomyTerm.position)
+    names = await ContentSource.select(ContentSource.name).order_by(ContentSource.position)
+    return Stored(entries=entries, terms=terms, sources=[r["name"] for r in names])
+
+
+def write_export(target: Path, stored: Stored) -> ExportReport:
+    """Write every source's taxonomy and entries under ``target`` (new or empty folder)."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ExportError(
+            f"{target} exists and is not an empty folder; export into a new or empty folder "
+            "(a previous export's files would mix with this one)."
+        )
+    rows = stored.entries
+    sources = list(dict.fromkeys([CORE_SOURCE, *stored.sources, *(r["source"] for r in rows)]))
+    for name in sources:
+        if name in RESERVED:
+            raise ExportError(f"source {name!r} clashes with a folder of the core content pack")
+    report = ExportReport()
+    for source in sources:
+        folder = target if source == CORE_SOURCE else target / source
+        (folder / "entries").mkdir(parents=True, exist_ok=True)
+        text = taxonomy_file(stored.terms, source)
+        (folder / "taxonomy.yaml").write_text(text, encoding="utf-8")
+        count = 0
+        for row in rows:
+            if row["source"] == source:
+                path = folder / "entries" / f"{row['slug']}.md"
+                path.write_text(entry_file(row), encoding="utf-8")
+                count += 1
+        report.entries[source] = count
+        report.folders[source] = str(folder)
+    return report
+
+
+__all__ = [
+    "ExportError",
+    "ExportReport",
+    "entry_file",
+    "read_stored",
+    "taxonomy_file",
+    "write_export",
+]
