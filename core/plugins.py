@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -116,6 +117,23 @@ class PluginRegistry:
             if result is not None:
                 resolved.append((name, result))
         return resolved
+
+    def paths(self, hook_name: str, expected: str, **kwargs: Any) -> list[tuple[str, Path]]:
+        """(plugin, path) from every implementation of a hook that returns paths (or one
+        path), built-in plugins first, then by plugin name. Anything but a path is a
+        PluginError saying what was ``expected``."""
+        found: list[tuple[bool, str, Path]] = []
+        for plugin, paths in self.call(hook_name, **kwargs):
+            builtin = self.infos[plugin].builtin if plugin in self.infos else False
+            for raw in paths if isinstance(paths, list | tuple) else [paths]:
+                if not isinstance(raw, str | Path):
+                    raise PluginError(
+                        f"Plugin {plugin!r} returned {raw!r} from hook {hook_name!r}; "
+                        f"expected {expected}."
+                    )
+                found.append((not builtin, plugin, Path(raw)))
+        found.sort(key=lambda s: (s[0], s[1]))
+        return [(plugin, path) for _, plugin, path in found]
 
 
 async def _await(value: Awaitable[Any]) -> Any:

@@ -10,25 +10,14 @@ import msgspec
 from core.content.loader import load_content
 from core.content.model import PUBLISHED, ContentSet, Problem
 from core.content.packs import collect_packs
-from core.plugins import PluginError, PluginRegistry
+from core.plugins import PluginRegistry
 from core.quickcheck.loader import load_questionnaires
 from core.settings import Settings
 
 
 def questionnaire_sources(registry: PluginRegistry, settings: Settings) -> list[tuple[str, Path]]:
     """(plugin, file or folder) from every ``questionnaires`` hook, built-ins first."""
-    sources: list[tuple[bool, str, Path]] = []
-    for plugin, paths in registry.call("questionnaires", settings=settings):
-        builtin = registry.infos[plugin].builtin if plugin in registry.infos else False
-        for raw in paths if isinstance(paths, list | tuple) else [paths]:
-            if not isinstance(raw, str | Path):
-                raise PluginError(
-                    f"Plugin {plugin!r} returned {raw!r} from hook 'questionnaires'; "
-                    "expected paths of YAML files or folders."
-                )
-            sources.append((not builtin, plugin, Path(raw)))
-    sources.sort(key=lambda s: (s[0], s[1]))
-    return [(plugin, path) for _, plugin, path in sources]
+    return registry.paths("questionnaires", "paths of YAML files or folders", settings=settings)
 
 
 def load_all(registry: PluginRegistry, settings: Settings) -> tuple[ContentSet, list[Problem]]:

@@ -19,7 +19,7 @@ import msgspec
 
 from core.content.model import Problem
 from core.content.yamlfile import decode, line_of, parse_yaml
-from core.plugins import PluginError, PluginRegistry
+from core.plugins import PluginRegistry
 from core.settings import Settings
 
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -78,18 +78,7 @@ class Site:
 
 def site_sources(registry: PluginRegistry, settings: Settings) -> list[tuple[str, Path]]:
     """(plugin, site file or folder) from every ``sites`` hook, built-ins first."""
-    found: list[tuple[bool, str, Path]] = []
-    for plugin, paths in registry.call("sites", settings=settings):
-        builtin = registry.infos[plugin].builtin if plugin in registry.infos else False
-        for raw in paths if isinstance(paths, list | tuple) else [paths]:
-            if not isinstance(raw, str | Path):
-                raise PluginError(
-                    f"Plugin {plugin!r} returned {raw!r} from hook 'sites'; expected paths of "
-                    "site YAML files or folders."
-                )
-            found.append((not builtin, plugin, Path(raw)))
-    found.sort(key=lambda s: (s[0], s[1]))
-    return [(plugin, path) for _, plugin, path in found]
+    return registry.paths("sites", "paths of site YAML files or folders", settings=settings)
 
 
 def valid_origin(origin: str) -> bool:

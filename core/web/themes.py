@@ -19,7 +19,7 @@ import msgspec
 
 from core.content.model import Problem
 from core.content.yamlfile import decode, line_of, parse_yaml
-from core.plugins import PluginError, PluginRegistry
+from core.plugins import PluginRegistry
 from core.settings import Settings
 
 BASE_THEME = "default"
@@ -95,18 +95,7 @@ class Theme:
 
 def theme_sources(registry: PluginRegistry, settings: Settings) -> list[tuple[str, Path]]:
     """(plugin, theme folder) from every ``themes`` hook, built-ins first."""
-    found: list[tuple[bool, str, Path]] = []
-    for plugin, paths in registry.call("themes", settings=settings):
-        builtin = registry.infos[plugin].builtin if plugin in registry.infos else False
-        for raw in paths if isinstance(paths, list | tuple) else [paths]:
-            if not isinstance(raw, str | Path):
-                raise PluginError(
-                    f"Plugin {plugin!r} returned {raw!r} from hook 'themes'; expected theme "
-                    "folders (each holding theme.yaml)."
-                )
-            found.append((not builtin, plugin, Path(raw)))
-    found.sort(key=lambda s: (s[0], s[1]))
-    return [(plugin, path) for _, plugin, path in found]
+    return registry.paths("themes", "theme folders (each holding theme.yaml)", settings=settings)
 
 
 def load_themes(sources: list[tuple[str, Path]]) -> tuple[dict[str, Theme], list[Problem]]:
