@@ -77,17 +77,28 @@ async def migrate() -> list[str]:
     return sorted(set(await _ran(Migration, APP_NAME)) - before)
 
 
-async def pending_migrations() -> list[str]:
-    """Ids of the migrations this code ships that the database has not run."""
+def shipped_migrations() -> set[str]:
+    """Ids of the migrations this code ships."""
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    from core.db.piccolo_app import APP_CONFIG
+
+    folder = APP_CONFIG.resolved_migrations_folder_path
+    return set(BaseMigrationManager().get_migration_modules(folder))
+
+
+async def applied_migrations() -> list[str]:
+    """Ids of the migrations the database has run, sorted."""
     from piccolo.apps.migrations.tables import Migration
 
-    from core.db.piccolo_app import APP_CONFIG, APP_NAME
+    from core.db.piccolo_app import APP_NAME
 
-    shipped = BaseMigrationManager().get_migration_modules(
-        APP_CONFIG.resolved_migrations_folder_path
-    )
-    return sorted(set(shipped) - set(await _ran(Migration, APP_NAME)))
+    return sorted(await _ran(Migration, APP_NAME))
+
+
+async def pending_migrations() -> list[str]:
+    """Ids of the migrations this code ships that the database has not run."""
+    return sorted(shipped_migrations() - set(await applied_migrations()))
 
 
 async def _ran(migration_table: Any, app_name: str) -> list[str]:
@@ -107,9 +118,11 @@ def describe(url: str) -> str:
 
 __all__ = [
     "MigrationError",
+    "applied_migrations",
     "describe",
     "engine_from_url",
     "migrate",
     "pending_migrations",
+    "shipped_migrations",
     "use_engine",
 ]

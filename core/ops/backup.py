@@ -24,10 +24,8 @@ import contextlib
 import datetime as dt
 import gzip
 import hashlib
-import importlib
 import io
 import os
-import pkgutil
 import re
 import shutil
 import sqlite3
@@ -43,7 +41,13 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 
 from core import __version__
-from core.db.engine import engine_from_url, migrate, use_engine
+from core.db.engine import (
+    applied_migrations,
+    engine_from_url,
+    migrate,
+    shipped_migrations,
+    use_engine,
+)
 from core.plugins import PluginRegistry
 from core.settings import Settings, database_kind
 
@@ -110,28 +114,6 @@ def _kind(url: str) -> str:
 def default_archive_name(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.UTC)
     return f"mentoring40-backup-{now.strftime('%Y%m%dT%H%M%SZ')}.tar.gz"
-
-
-def known_migrations() -> set[str]:
-    """The ids of the migrations this app ships."""
-    from core.db import migrations
-
-    ids = set()
-    for info in pkgutil.iter_modules(migrations.__path__):
-        module = importlib.import_module(f"{migrations.__name__}.{info.name}")
-        if isinstance(getattr(module, "ID", None), str):
-            ids.add(module.ID)
-    return ids
-
-
-async def _applied_migrations() -> list[str]:
-    from piccolo.apps.migrations.tables import Migration
-
-    from core.db.piccolo_app import APP_NAME
-
-    if not await Migration.table_exists().run():
-        return []
-    return sorted(await Migration.get_migrations_which_ran(app_name=APP_NAME))
 
 
 async def _data_held() -> tuple[bool, dict[str, int]]:
@@ -231,7 +213,7 @@ def create_backup(settings: Settings, registry: PluginRegistry, output: Path) ->
         raise BackupError(f"Backups support SQLite and PostgreSQL, not {kind!r}.")
     if kind == "sqlite" and not _sqlite_path(url).is_file():
         raise BackupError(f"There is no database at {_sqlite_path(url)} to back up.")
-    migrations = _run_async(url, _applied_migrations)
+    migrations = _run_async(url, applied_migrations)
     with tempfile.TemporaryDirectory(prefix="m40-backup-") as tmp:
         data = Path(tmp) / DATA_FILE[kind]
         if kind == "sqlite":
@@ -375,7 +357,7 @@ def restore_backup(settings: Settings, archive: Path, *, force: bool = False) ->
                 f"{archive} is a {manifest.database_kind} backup, but DATABASE_URL points to "
                 f"{kind}. Restore works SQLite to SQLite and PostgreSQL to PostgreSQL only."
             )
-        unknown = sorted(set(manifest.migrations) - known_migrations())
+        unknown = sorted(set(manifest.migrations) - shipped_migrations())
         if unknown:
             raise BackupError(
                 f"{archive} was made by a newer mentoring40 ({manifest.app_version}) with "
