@@ -72,7 +72,6 @@ def _site_page(request: Req, site_id: str, *, fragment: bool = False) -> Page | 
         theme=web.themes[site.theme],
         site=site,
         lang=site.language,
-        fragment=fragment,
         origin=origin,
     )
 
@@ -609,8 +608,6 @@ async def embed_result(request: Req, site_id: FromPath[str], token: FromPath[str
 
 def _fragment(page: Page, template: str, status: int = 200, **context: Any) -> Response[str]:
     body = page.renderer.render(page, template, **context)
-    site = page.site
-    assert site is not None
     # Browsers may fetch fragments only from the site's origins (the app's CORS settings);
     # a partner's server includes them without asking.
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=300"}

@@ -16,7 +16,6 @@ from typing import Any
 from core.quickcheck import engine
 from core.quickcheck.model import Questionnaire
 
-UNKNOWN = "keine-angabe"
 _NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 
 

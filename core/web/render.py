@@ -70,7 +70,6 @@ class Page:
     site: Site | None = None
     lang: str = "de"
     # Fragments are included in a partner's page: their links carry our origin.
-    fragment: bool = False
     origin: str = ""
 
     @property
