@@ -285,13 +285,19 @@ def search_status() -> None:
         except Exception as exc:
             return f"unreachable ({type(exc).__name__}: {exc})"
 
-    async def gather() -> tuple[Any, str]:
-        await migrate()
-        return await outbox_status(), await index_count()
+    async def gather() -> tuple[Any, str, Any]:
+        from core.db import lease
 
-    status, documents = asyncio.run(gather())
+        await migrate()
+        return await outbox_status(), await index_count(), await lease.current("search-indexer")
+
+    status, documents, indexer = asyncio.run(gather())
     click.echo(f"Entries in the database (published): {status.published_entries}")
     click.echo(f"Documents in index {settings.meili_index!r}: {documents}")
+    if indexer is None:
+        click.echo("Indexer: none running (no app worker holds the indexer lease)")
+    else:
+        click.echo(f"Indexer: {indexer[0]} (lease until {indexer[1]:%Y-%m-%d %H:%M:%S} UTC)")
     click.echo(f"Outbox pending: {status.pending} (failing: {status.failing})")
     if status.oldest_pending is not None:
         age = dt.datetime.now(dt.UTC) - status.oldest_pending

@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ready_max_outbox_age: int = 300
     # Largest request body accepted (bytes); larger ones get 413.
     max_body_bytes: int = 1_000_000
+    # Exactly one worker indexes; if it dies, another takes over after this many seconds.
+    indexer_lease_seconds: int = 60
     # Meilisearch. No URL: search is off, except that `mentoring40 serve` starts the
     # embedded one and fills these in. Production sets MEILI_URL and keys.
     meili_url: str | None = None
@@ -87,6 +89,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name, field, low in (
             ("MENTORING40_READY_MAX_OUTBOX_AGE", "ready_max_outbox_age", 1),
             ("MENTORING40_MAX_BODY_BYTES", "max_body_bytes", 1024),
+            ("MENTORING40_INDEXER_LEASE_SECONDS", "indexer_lease_seconds", 2),
         ):
             if (raw := env.get(name, "").strip()) != "":
                 if not raw.isdigit() or int(raw) < low:

@@ -1,4 +1,9 @@
-"""The in-process search service: clients, index setup and the outbox worker."""
+"""The in-process search service: clients, index setup and the outbox worker.
+
+Every app worker has a search service, but only the one holding the database lease
+``search-indexer`` drains the outbox, so exactly one indexer runs across all workers
+and instances; when it dies, its lease runs out and another takes over.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 
 from meilisearch_python_sdk import AsyncClient
 
+from core.db import lease
 from core.plugins import PluginRegistry
 from core.settings import Settings
 from search.config import search_setup
@@ -16,6 +22,10 @@ from search.indexer import drain_outbox, ensure_index, reconcile
 log = logging.getLogger("mentoring40.search")
 
 IDLE_SECONDS = 1.0
+# A heartbeat renews the lease three times per lease period, apart from the indexing work
+# (which may wait on Meilisearch for long); a dead holder is replaced after
+# MENTORING40_INDEXER_LEASE_SECONDS.
+LEASE_NAME = "search-indexer"
 
 
 class SearchService:
@@ -29,29 +39,50 @@ class SearchService:
         self.searcher = AsyncClient(
             settings.meili_url, settings.meili_search_key or settings.meili_admin_key, timeout=5
         )
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._index_ready = False
+        self.holder = lease.holder_id()
+        self.lease_seconds = settings.indexer_lease_seconds
+        self._indexer = False
+
+    @property
+    def is_indexer(self) -> bool:
+        """Whether this process held the indexer lease at its last check."""
+        return self._indexer
 
     @property
     def index_ready(self) -> bool:
-        """Whether the index exists with our settings (applied at start and after outages)."""
+        """Whether the index exists (the indexer also applied our settings to it)."""
         return self._index_ready
 
     async def start(self) -> None:
-        """Start the outbox worker. Meilisearch being down never stops the app."""
-        self._task = asyncio.create_task(self._run(), name="search-outbox-worker")
+        """Start the lease heartbeat and the outbox worker. Meilisearch being down never
+        stops the app."""
+        self._tasks = [
+            asyncio.create_task(self._heartbeat(), name="search-indexer-lease"),
+            asyncio.create_task(self._run(), name="search-outbox-worker"),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        if self._indexer:
+            # Hand over at once instead of letting the others wait for the lease to run out.
+            with contextlib.suppress(Exception):
+                await lease.release(LEASE_NAME, self.holder)
+            self._indexer = False
         await self.admin.aclose()
         await self.searcher.aclose()
 
     async def _run(self) -> None:
         while True:
             try:
+                if not self._indexer:
+                    await asyncio.sleep(IDLE_SECONDS)
+                    continue
                 if not self._index_ready:
                     await ensure_index(self.admin, self.uid, self.index_settings)
                     queued = await reconcile(self.admin, self.uid)
@@ -69,3 +100,36 @@ class SearchService:
                 self._index_ready = False
                 log.warning("Search index not reachable, will retry: %s", exc)
             await asyncio.sleep(IDLE_SECONDS)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await self._hold_lease()
+            # The holder renews in time; the others look often enough to take over soon
+            # after a release and to see the index appear.
+            period = self.lease_seconds / 3
+            await asyncio.sleep(period if self._indexer else min(period, 5.0))
+
+    async def _hold_lease(self) -> None:
+        """Take or renew the indexer lease. Without it, only watch that the index exists."""
+        try:
+            held = await lease.acquire(LEASE_NAME, self.holder, self.lease_seconds)
+        except Exception as exc:  # database down: nobody can index anyway
+            log.warning("Search indexer lease not reachable, will retry: %s", exc)
+            held = False
+        if held != self._indexer:
+            log.info(
+                "Search indexer: %s (%s)",
+                "this worker indexes" if held else "another worker indexes",
+                self.holder,
+            )
+            self._indexer = held
+            self._index_ready = False  # a new holder first (re)applies the index settings
+        if not held:
+            self._index_ready = await self._index_exists()
+
+    async def _index_exists(self) -> bool:
+        try:
+            response = await self.admin.http_client.get(f"indexes/{self.uid}")
+        except Exception:
+            return False
+        return response.status_code == 200

@@ -188,6 +188,7 @@ def test_status_command_compares_index_and_database(
     assert "Entries in the database (published): 3" in before.output
     assert "Outbox pending: 4 (failing: 0)" in before.output
     assert "no MEILI_URL set" in before.output
+    assert "Indexer: none running" in before.output
     drain_and_search(meili, index_uid, "")
     after = CliRunner().invoke(main, ["search", "status"], env=env)
     assert f"Documents in index '{index_uid}': 3" in after.output

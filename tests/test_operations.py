@@ -114,7 +114,7 @@ def test_ready_follows_the_search_engine_and_the_outbox(
         body = wait_for_ready(client)
         assert body["checks"]["search"] == {
             "ok": True,
-            "detail": "Meilisearch reachable; index settings current",
+            "detail": "Meilisearch reachable; index set up (this worker indexes)",
         }
         assert body["checks"]["outbox"] == {"ok": True, "detail": "nothing waiting"}
 

@@ -87,9 +87,10 @@ async def _search_check(service: Any) -> Check:
         return Check(ok=False, detail=f"Meilisearch unreachable: {type(exc).__name__}")
     if getattr(health, "status", None) != "available":
         return Check(ok=False, detail=f"Meilisearch reports {health!r}")
+    who = "this worker indexes" if service.is_indexer else "another worker indexes"
     if not service.index_ready:
-        return Check(ok=False, detail="Meilisearch reachable; index settings not applied yet")
-    return Check(ok=True, detail="Meilisearch reachable; index settings current")
+        return Check(ok=False, detail=f"Meilisearch reachable; index not set up yet ({who})")
+    return Check(ok=True, detail=f"Meilisearch reachable; index set up ({who})")
 
 
 async def _outbox_check(max_age: int) -> Check:

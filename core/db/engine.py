@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 import io
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -14,6 +18,9 @@ from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
 from core.settings import database_kind
+
+# Any fixed number: the advisory lock that lets one process at a time migrate PostgreSQL.
+MIGRATION_LOCK_ID = 402_2026
 
 
 class MigrationError(RuntimeError):
@@ -59,7 +66,37 @@ def use_engine(engine: Engine) -> None:  # type: ignore[type-arg]
 
 
 async def migrate() -> list[str]:
-    """Apply pending migrations; return the ids applied. Safe to run on every start."""
+    """Apply pending migrations; return the ids applied. Safe to run on every start, and
+    from several processes at once: they take turns, so each migration runs once."""
+    async with migration_lock():
+        return await _migrate()
+
+
+@contextlib.asynccontextmanager
+async def migration_lock() -> AsyncIterator[None]:
+    """Across processes: a PostgreSQL advisory lock, or a lock file beside the SQLite file."""
+    from core import piccolo_conf
+
+    engine = piccolo_conf.DB
+    if isinstance(engine, PostgresEngine):
+        import asyncpg
+
+        connection = await asyncpg.connect(**engine.config)
+        try:
+            await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+            yield
+        finally:
+            await connection.close()  # ends the session, and with it the lock
+        return
+    descriptor = os.open(f"{engine.path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+async def _migrate() -> list[str]:
     from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
     from piccolo.apps.migrations.tables import Migration
 

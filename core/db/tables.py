@@ -145,6 +145,18 @@ class ApiKey(Table, tablename="api_key"):
     revoked_on = Date(null=True, default=None)
 
 
+class WorkerLease(Table, tablename="worker_lease"):
+    """Who may run a singleton job (the search outbox indexer) until when.
+
+    A holder renews its lease while it works; when it dies, the lease simply runs out
+    and another worker or instance takes over. See core.db.lease.
+    """
+
+    name = Varchar(length=60, unique=True)
+    holder = Varchar(length=200)
+    expires_at = Timestamptz()
+
+
 TABLES: tuple[type[Table], ...] = (
     Entry,
     EntryTerm,
@@ -154,4 +166,5 @@ TABLES: tuple[type[Table], ...] = (
     QuestionnaireVersion,
     QuestionnaireResponse,
     ApiKey,
+    WorkerLease,
 )
