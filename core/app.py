@@ -10,7 +10,6 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from piccolo.engine.postgres import PostgresEngine
@@ -21,10 +20,13 @@ from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health, ready
 from core.api.metrics import PROMETHEUS, metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
+from core.api.ratelimit import Limiter, rate_limit
 from core.api.search import search
 from core.api.security import security_headers
 from core.api.taxonomy import get_taxonomy
+from core.auth import known_scopes, scope_guard, unknown_route_scopes
 from core.db.engine import engine_from_url, use_engine
+from core.logs import configure_logging
 from core.plugins import PluginError, PluginRegistry, build_registry
 from core.settings import Settings
 from core.web import WebConfigError, load_web
@@ -39,6 +41,7 @@ def create_app(
 ) -> Litestar:
     """Build the app. Plugin route hooks run here, so a broken plugin stops startup."""
     settings = settings or Settings.from_env()
+    configure_logging(settings)
     registry = registry or build_registry(settings)
     engine = engine_from_url(settings.database_url)
     use_engine(engine)
@@ -67,11 +70,13 @@ def create_app(
             await registry.acall("startup", app=app, settings=settings)
             yield
         finally:
+            await app.state.limiter.close()
             if search_service is not None:
                 await search_service.stop()
             if isinstance(engine, PostgresEngine):
                 await engine.close_connection_pool()
 
+    scopes = known_scopes(registry, settings)
     app = Litestar(
         route_handlers=[
             EntryController,
@@ -95,7 +100,9 @@ def create_app(
         if web.origins
         else None,
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
-        middleware=[security_headers, PROMETHEUS.middleware],
+        # Every route that names a scope in its opt (plugin routes too) needs a key with it.
+        guards=[scope_guard],
+        middleware=[PROMETHEUS.middleware, rate_limit],
         request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
@@ -109,21 +116,24 @@ def create_app(
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
-        logging_config=LoggingConfig(
-            root={"level": "INFO", "handlers": ["queue_listener"]},
-            # The HTTP clients log every request to Meilisearch at INFO; keep only problems.
-            loggers={
-                "httpx": {"level": "WARNING"},
-                "httpx2": {"level": "WARNING"},
-            },
-            log_exceptions="debug",
-        ),
+        # core.logs configures logging (JSON or text, request ids); unexpected errors are
+        # logged by the 500 handler in core.api.errors.
+        logging_config=None,
         debug=settings.debug,
     )
+    if unknown := unknown_route_scopes(app.routes, scopes):
+        raise PluginError(
+            "Routes ask for API-key scopes that no plugin declares (hook api_scopes): "
+            + "; ".join(unknown)
+        )
+    # Outermost, around Litestar's router: unmatched paths, CORS preflights and errors
+    # raised in middleware get the security headers, a request id and an access log line.
+    app.asgi_handler = security_headers(app.asgi_handler)
     app.state.settings = settings
     app.state.registry = registry
     app.state.web = web
     app.state.renderer = Renderer(web)
+    app.state.limiter = Limiter(settings)
     return app
 
 

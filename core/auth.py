@@ -1,10 +1,15 @@
-"""API keys for protected routes (statistics, raw export).
+"""API keys for protected routes (statistics, raw export, and plugin routes).
 
 A key is a random token shown once by ``mentoring40 keys create``; the database keeps
 only its SHA-256, its name, a short prefix to recognise it, its scopes and dates.
 Requests send ``Authorization: Bearer <token>``. A missing, unknown, revoked or expired
 key gets the same 401, so a caller learns nothing about which keys exist; a valid key
 without the route's scope gets 403.
+
+A route is protected by naming its scope in ``opt={"scope": ...}``: one app-wide guard
+(``scope_guard``) checks every route, core and plugins alike, so a plugin cannot forget
+to wire a check. Plugins declare their scopes with the ``api_scopes`` hook; a route that
+names a scope nobody declared stops startup.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from litestar.handlers.base import BaseRouteHandler
 from core.api.errors import ProblemError
 from core.db.tables import ApiKey
 
-# Every scope a key can carry, with what it allows.
+# The core's scopes, with what they allow; plugins add theirs (``known_scopes``).
 SCOPES: dict[str, str] = {
     "stats:read": "aggregate questionnaire statistics (GET /api/v1/questionnaires/{id}/stats)",
     "responses:export": "raw anonymous responses as CSV (GET /api/v1/questionnaires/{id}/export)",
 }
 TOKEN_PREFIX = "m40_"
+SCOPE_OPT = "scope"  # a route's opt key naming the scope it needs
 
 
 class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,15 +59,39 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def known_scopes(registry: Any, settings: Any) -> dict[str, str]:
+    """The core's scopes and every loaded plugin's (``api_scopes`` hook)."""
+    from core.plugins import PluginError
+
+    known = dict(SCOPES)
+    for plugin, scopes in registry.call("api_scopes", settings=settings):
+        if not isinstance(scopes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in scopes.items()
+        ):
+            raise PluginError(
+                f"Plugin {plugin!r} returned {scopes!r} from hook 'api_scopes'; "
+                "expected a dict of scope name -> description."
+            )
+        for scope, description in scopes.items():
+            if scope in known:
+                raise PluginError(f"Plugin {plugin!r} declares the scope {scope!r} again.")
+            known[scope] = description
+    return known
+
+
 async def create_key(
-    name: str, scopes: list[str], expires_on: dt.date | None = None
+    name: str,
+    scopes: list[str],
+    expires_on: dt.date | None = None,
+    allowed: dict[str, str] | None = None,
 ) -> tuple[str, KeyInfo]:
     """Store a new key and return its token (the only time it exists in clear)."""
-    unknown = sorted(set(scopes) - set(SCOPES))
+    allowed = SCOPES if allowed is None else allowed
+    unknown = sorted(set(scopes) - set(allowed))
     if unknown:
-        raise ApiKeyError(f"unknown scope(s) {', '.join(unknown)}; allowed: {', '.join(SCOPES)}")
+        raise ApiKeyError(f"unknown scope(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
     if not scopes:
-        raise ApiKeyError(f"give at least one --scope ({', '.join(SCOPES)})")
+        raise ApiKeyError(f"give at least one --scope ({', '.join(allowed)})")
     if await ApiKey.exists().where(ApiKey.name == name):
         raise ApiKeyError(f"a key named {name!r} exists; choose another name or revoke it")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -100,6 +130,13 @@ async def revoke_key(name: str) -> None:
     )
 
 
+async def expire_key(name: str, on: dt.date) -> None:
+    """Let the key ``name`` run out on ``on`` (today: from now on)."""
+    if not await ApiKey.exists().where(ApiKey.name == name):
+        raise ApiKeyError(f"there is no key named {name!r}; `mentoring40 keys list` shows them")
+    await ApiKey.update({ApiKey.expires_on: on}).where(ApiKey.name == name)
+
+
 async def key_for_token(token: str) -> KeyInfo | None:
     """The active key with this token, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
@@ -124,22 +161,30 @@ _UNAUTHORIZED = ProblemError(
 )
 
 
-def require_scope(scope: str) -> Any:
-    """A Litestar guard: the request carries an active key with ``scope``."""
-    if scope not in SCOPES:
-        raise ValueError(f"unknown scope {scope!r}")
+def unknown_route_scopes(routes: list[Any], known: dict[str, str]) -> list[str]:
+    """``"<path>: <scope>"`` for each route handler whose ``opt`` names an unknown scope."""
+    bad = []
+    for route in routes:
+        for handler in getattr(route, "route_handlers", []):
+            scope = handler.opt.get(SCOPE_OPT)
+            if scope is not None and scope not in known:
+                bad.append(f"{route.path}: {scope!r}")
+    return sorted(set(bad))
 
-    async def guard(
-        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-    ) -> None:
-        header = connection.headers.get("authorization", "")
-        kind, _sep, token = header.partition(" ")
-        if kind.lower() != "bearer" or not token.strip():
-            raise _UNAUTHORIZED
-        key = await key_for_token(token.strip())
-        if key is None:
-            raise _UNAUTHORIZED
-        if scope not in key.scopes:
-            raise ProblemError(403, f"This API key does not have the scope {scope!r}.")
 
-    return guard
+async def scope_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """App-wide guard: a route with ``opt={"scope": ...}`` needs an active key with it."""
+    scope = handler.opt.get(SCOPE_OPT)
+    if scope is None:
+        return
+    header = connection.headers.get("authorization", "")
+    kind, _sep, token = header.partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise _UNAUTHORIZED
+    key = await key_for_token(token.strip())
+    if key is None:
+        raise _UNAUTHORIZED
+    if scope not in key.scopes:
+        raise ProblemError(403, f"This API key does not have the scope {scope!r}.")

@@ -132,6 +132,22 @@ def migrate_command() -> None:
     )
 
 
+@main.command("settings")
+@_friendly_errors
+def settings_command() -> None:
+    """Show the effective settings, where each comes from, with secrets masked."""
+    from core.settings import VARIABLES, resolve
+
+    origins = {field: origin for field, (_, origin) in resolve().items()}
+    shown = Settings.from_env().public()
+    for var in VARIABLES:
+        value = shown[var.field]
+        text = "(unset)" if value is None else str(value)
+        if isinstance(value, tuple):
+            text = ",".join(value)
+        click.echo(f"{var.name:36} {text}  [{origins.get(var.field, 'default')}]")
+
+
 @main.group()
 def content() -> None:
     """Check and load the toolbox content."""
@@ -364,7 +380,7 @@ def _run_db(settings: Settings, coro_factory: Callable[[], Any]) -> Any:
     "scopes",
     multiple=True,
     required=True,
-    help="Repeat for several: stats:read, responses:export.",
+    help="Repeat for several; `mentoring40 keys scopes` lists them.",
 )
 @click.option(
     "--expires-in-days", type=click.IntRange(min=1), default=None, help="Default: no expiry."
@@ -374,16 +390,17 @@ def keys_create(name: str, scopes: tuple[str, ...], expires_in_days: int | None)
     """Create a key and print its token once."""
     import datetime as dt
 
-    from core.auth import ApiKeyError, create_key
+    from core.auth import ApiKeyError, create_key, known_scopes
 
     settings = Settings.from_env()
+    allowed = known_scopes(build_registry(settings), settings)
     expires = (
         dt.datetime.now(dt.UTC).date() + dt.timedelta(days=expires_in_days)
         if expires_in_days
         else None
     )
     try:
-        token, info = _run_db(settings, lambda: create_key(name, list(scopes), expires))
+        token, info = _run_db(settings, lambda: create_key(name, list(scopes), expires, allowed))
     except ApiKeyError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(token)
@@ -414,6 +431,41 @@ def keys_list() -> None:
             f"{k.name}  {k.prefix}…  {','.join(k.scopes)}  {k.state(today)}  "
             f"created {k.created_on}, {until}"
         )
+
+
+@keys_group.command("scopes")
+@_friendly_errors
+def keys_scopes() -> None:
+    """List the scopes a key can carry (the core's and the loaded plugins')."""
+    from core.auth import known_scopes
+
+    settings = Settings.from_env()
+    for scope, description in known_scopes(build_registry(settings), settings).items():
+        click.echo(f"{scope:24} {description}")
+
+
+@keys_group.command("expire")
+@click.argument("name")
+@click.option(
+    "--in-days",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Days from today; 0: the key stops working now.",
+)
+@_friendly_errors
+def keys_expire(name: str, in_days: int) -> None:
+    """Set when a key runs out (e.g. a hand-over period after a new key was issued)."""
+    import datetime as dt
+
+    from core.auth import ApiKeyError, expire_key
+
+    on = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=in_days)
+    try:
+        _run_db(Settings.from_env(), lambda: expire_key(name, on))
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Key {name!r} expired." if in_days == 0 else f"Key {name!r} runs out on {on}.")
 
 
 @keys_group.command("revoke")

@@ -37,6 +37,14 @@ def register_routes(settings: Settings) -> list[Any]:  # type: ignore[empty-body
 
 
 @hookspec
+def api_scopes(settings: Settings) -> dict[str, str]:  # type: ignore[empty-body]
+    """Return the API-key scopes this plugin's routes need, ``{scope: what it allows}``,
+    e.g. ``{"nrw:reports": "regional reports (GET /api/v1/nrw/reports)"}``. A route asks
+    for one with ``opt={"scope": "nrw:reports"}``; the app checks it on every request,
+    and ``mentoring40 keys create --scope`` accepts it."""
+
+
+@hookspec
 def startup(app: Litestar, settings: Settings) -> None:
     """Run once when the app starts, after the database is ready; may be async."""
 

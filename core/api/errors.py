@@ -53,13 +53,31 @@ def bad_request(name: str, reason: str) -> ProblemError:
     return ProblemError(400, reason, invalid_params=[InvalidParam(name=name, reason=reason)])
 
 
+# Machine paths always answer with problem documents, whatever the Accept header says.
+MACHINE_PATHS = ("/api/", "/schema", "/health", "/ready", "/metrics", "/embed.js", "/static/")
+
+
+def wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page (not the API): it gets a themed error page."""
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not path.startswith(MACHINE_PATHS)
+
+
 def problem_response(
     request: Request[Any, Any, Any],
     status: int,
     detail: str,
     invalid_params: list[InvalidParam] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[ProblemDetails]:
+) -> Response[Any]:
+    if wants_html(request):
+        from core.web.pages import error_page
+
+        try:
+            return error_page(request, status, headers)
+        except Exception:  # the page itself failed: the problem document still says what
+            log.exception("Error page for %s failed", status)
     body = ProblemDetails(
         title=HTTPStatus(status).phrase,
         status=status,

@@ -13,7 +13,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from core.api.caching import cached_json
 from core.api.errors import InvalidParam, ProblemError, bad_request
 from core.api.metrics import QUICKCHECK_SUBMISSIONS
-from core.auth import require_scope
 from core.quickcheck import engine, store
 from core.quickcheck.export import export_csv
 from core.quickcheck.model import AMPEL_LABEL, DEFAULT_LANGUAGE, Questionnaire, text_in
@@ -279,8 +278,10 @@ class QuestionnaireController(Controller):
         "codes, missing required visible items, answers to hidden items and wrong types are "
         "each listed in a 422 problem (`invalid_params`, name `answers.<item id>`). Nothing "
         "identifying is stored (no IP address, no user agent, only the day). Responses with "
-        'mode "test" never enter the statistics.',
+        'mode "test" never enter the statistics. Submissions per client are limited '
+        "(MENTORING40_RATE_LIMIT_SUBMIT); over the limit the answer is 429 with `Retry-After`.",
         status_code=201,
+        opt={"rate_limit": "submit"},
     )
     async def submit(
         self, questionnaire_id: FromPath[str], data: JSONBody[ResponseIn], lang: Lang = None
@@ -306,7 +307,7 @@ class QuestionnaireController(Controller):
         "optionally of one perspective. Groups smaller than MENTORING40_STATS_MIN_GROUP "
         "(default 5) are withheld, including groups that could be derived by subtraction. "
         "Ranking items are ranked by Borda count.",
-        guards=[require_scope("stats:read")],
+        opt={"scope": "stats:read"},
     )
     async def stats(
         self,
@@ -329,7 +330,7 @@ class QuestionnaireController(Controller):
         "/{questionnaire_id:str}/export",
         summary="Raw anonymous responses as CSV (API key with scope responses:export)",
         media_type="text/csv",
-        guards=[require_scope("responses:export")],
+        opt={"scope": "responses:export"},
     )
     async def export(
         self,
@@ -374,8 +375,10 @@ async def get_result(token: FromPath[str], lang: Lang = None) -> Response[Result
     summary="Tandem fit check of two profile results",
     description="Takes the result tokens of the mentor's and the mentee's tandem profile and "
     "returns a fit score 0–100 with a self-explaining breakdown per criterion; exclusions "
-    "(e.g. a direct reporting line) rule the pair out whatever the score. Nothing is stored.",
+    "(e.g. a direct reporting line) rule the pair out whatever the score. Nothing is stored. "
+    "Limited per client like submissions (429 with `Retry-After`).",
     status_code=200,
+    opt={"rate_limit": "submit"},
 )
 async def tandem_check(data: JSONBody[TandemIn], lang: Lang = None) -> Response[TandemOne]:
     lang_ = language(lang)

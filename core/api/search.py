@@ -53,8 +53,10 @@ class SearchResult(msgspec.Struct, frozen=True):
         "filters as the entries list. `facets=topic,phase` adds counts per value; a dimension's "
         "counts ignore its own filter. `title_html` and `summary_html` are escaped HTML whose "
         "only markup is `<mark>`. When the search engine is unreachable the answer is a 503 "
-        "problem document with `Retry-After`."
+        "problem document with `Retry-After`. Searches per client are limited "
+        "(MENTORING40_RATE_LIMIT_SEARCH); over the limit the answer is 429 with `Retry-After`."
     ),
+    opt={"rate_limit": "search"},
 )
 async def search(
     request: Request[Any, Any, Any],

@@ -9,13 +9,18 @@ documentation page, which loads its viewer's script and styles from a CDN.
 from __future__ import annotations
 
 import contextvars
+import logging
 import re
+import time
 import uuid
 from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+access_log = logging.getLogger("mentoring40.access")
+# Polled by load balancers and Prometheus: logged only at DEBUG.
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -29,7 +34,8 @@ DEFAULTS: tuple[tuple[bytes, bytes], ...] = (
 
 
 def security_headers(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: request id in and out; default security headers on every response."""
+    """ASGI middleware: request id in and out; default security headers on every response;
+    one access log line per request (method, path with result tokens masked, status, time)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -39,9 +45,13 @@ def security_headers(app: ASGIApp) -> ASGIApp:
         rid = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
         path: str = scope.get("path", "")
+        started = time.perf_counter()
+        status = 500  # what the client gets when the app fails before it answers
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 extra = [(k, v) for k, v in DEFAULTS if k not in present]
@@ -54,9 +64,30 @@ def security_headers(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_headers)
         finally:
+            _log_access(scope, path, status, time.perf_counter() - started)
             request_id.reset(token)
 
     return middleware
+
+
+def _log_access(scope: Scope, path: str, status: int, seconds: float) -> None:
+    from core.logs import mask_path
+
+    level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return
+    method = scope.get("method", "")
+    shown = mask_path(path)
+    ms = round(seconds * 1000, 1)
+    access_log.log(
+        level,
+        "%s %s %d %.1f ms",
+        method,
+        shown,
+        status,
+        ms,
+        extra={"method": method, "path": shown, "status": status, "duration_ms": ms},
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -17,7 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
-from core.settings import database_kind
+from core.settings import database_kind, mask_url
 
 # Any fixed number: the advisory lock that lets one process at a time migrate PostgreSQL.
 MIGRATION_LOCK_ID = 402_2026
@@ -146,11 +146,7 @@ async def _ran(migration_table: Any, app_name: str) -> list[str]:
 
 def describe(url: str) -> str:
     """DATABASE_URL without its password, for logs and status output."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    return mask_url(url)
 
 
 __all__ = [

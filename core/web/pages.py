@@ -99,6 +99,48 @@ def _not_found(page: Page, message: str) -> Response[str]:
     return _render(page, "error.html", status=404, title="Nicht gefunden", message=message)
 
 
+# What a browser shows for an error outside the handlers' own pages (unknown address,
+# database outage, limits, unexpected failures). No database access: it may be down.
+ERROR_TEXTS: dict[int, tuple[str, str]] = {
+    400: ("Ungültige Anfrage", "Die Anfrage enthält Angaben, die wir nicht verarbeiten können."),
+    404: ("Nicht gefunden", "Unter dieser Adresse gibt es keine Seite."),
+    405: ("Nicht möglich", "Diese Adresse kann so nicht aufgerufen werden."),
+    413: ("Zu große Anfrage", "Die gesendeten Daten sind zu groß."),
+    429: (
+        "Zu viele Anfragen",
+        "Von Ihrer Adresse kamen in kurzer Zeit sehr viele Anfragen. "
+        "Bitte versuchen Sie es in {retry} Sekunden erneut.",
+    ),
+    503: (
+        "Vorübergehend nicht erreichbar",
+        "Der Werkzeugkasten ist gerade nicht vollständig erreichbar. "
+        "Bitte versuchen Sie es in einer Minute erneut.",
+    ),
+}
+UNEXPECTED = (
+    "Unerwarteter Fehler",
+    "Etwas ist schiefgegangen; der Fehler wurde protokolliert. "
+    "Wenn Sie ihn melden, nennen Sie bitte die Anfragenummer {request_id}.",
+)
+
+
+def error_page(request: Req, status: int, headers: dict[str, str] | None = None) -> Response[str]:
+    """A themed HTML page for an error status (used by core.api.errors for browsers)."""
+    from core.api.security import request_id
+
+    title, message = ERROR_TEXTS.get(status, UNEXPECTED)
+    retry = (headers or {}).get("Retry-After", "60")
+    message = message.format(retry=retry, request_id=request_id.get())
+    return _render(
+        _workspace(request),
+        "error.html",
+        status=status,
+        headers=headers,
+        title=title,
+        message=message,
+    )
+
+
 def _unknown_site(request: Req, site_id: str) -> Response[str]:
     page = _workspace(request)
     return html_response(
@@ -444,7 +486,13 @@ async def _result_page(page: Page, token: str) -> Response[str]:
 # -- workspace routes ---------------------------------------------------------------------
 
 
-@get("/", include_in_schema=False)
+# Search pages and Quickcheck submissions count towards the same per-client limits as
+# the API (core.api.ratelimit).
+SEARCH = {"rate_limit": "search"}
+SUBMIT = {"rate_limit": "submit"}
+
+
+@get("/", include_in_schema=False, opt=SEARCH)
 async def workspace_search(request: Req) -> Response[str]:
     return await _search_page(request, _workspace(request))
 
@@ -492,7 +540,7 @@ async def workspace_quickcheck(request: Req, questionnaire_id: FromPath[str]) ->
     return await _quickcheck_form(request, _workspace(request), questionnaire_id)
 
 
-@post("/quickcheck/{questionnaire_id:str}", include_in_schema=False, status_code=303)
+@post("/quickcheck/{questionnaire_id:str}", include_in_schema=False, status_code=303, opt=SUBMIT)
 async def workspace_quickcheck_submit(
     request: Req, questionnaire_id: FromPath[str]
 ) -> Response[str]:
@@ -544,7 +592,7 @@ async def site_snippets(request: Req, site_id: FromPath[str]) -> Response[str]:
 # -- embed routes -------------------------------------------------------------------------
 
 
-@get(["/embed/{site_id:str}", "/embed/{site_id:str}/search"], include_in_schema=False)
+@get(["/embed/{site_id:str}", "/embed/{site_id:str}/search"], include_in_schema=False, opt=SEARCH)
 async def embed_search(request: Req, site_id: FromPath[str]) -> Response[str]:
     page = _site_page(request, site_id)
     return await _search_page(request, page) if page else _unknown_site(request, site_id)
@@ -587,6 +635,7 @@ async def embed_quickcheck(
     "/embed/{site_id:str}/quickcheck/{questionnaire_id:str}",
     include_in_schema=False,
     status_code=303,
+    opt=SUBMIT,
 )
 async def embed_quickcheck_submit(
     request: Req, site_id: FromPath[str], questionnaire_id: FromPath[str]
@@ -644,7 +693,7 @@ async def fragment_topic(
     return _fragment(page, "fragments/topic.html", **context)
 
 
-@get("/embed/{site_id:str}/fragments/search", include_in_schema=False)
+@get("/embed/{site_id:str}/fragments/search", include_in_schema=False, opt=SEARCH)
 async def fragment_search(request: Req, site_id: FromPath[str]) -> Response[str]:
     page = _site_page(request, site_id, fragment=True)
     if page is None:
