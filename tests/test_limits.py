@@ -167,3 +167,29 @@ def test_unknown_paths_and_failures_get_themed_pages_in_the_browser(
     page = page_of(failed, failed.status_code)
     assert page.find("h1").text() in {"Unerwarteter Fehler", "Vorübergehend nicht erreichbar"}
     assert "Traceback" not in failed.text
+
+
+def test_deep_json_and_too_many_answers_are_refused_before_any_work(settings: Settings) -> None:
+    unlimited = msgspec.structs.replace(settings, rate_limit_submit=None)
+    url = "/api/v1/questionnaires/probe/responses"
+    head = '{"version": 1, "perspective": "mitarbeitende", "answers": {"geraete": '
+    with client_for(unlimited) as client:
+        deep = client.post(
+            url,
+            content=head + "[" * 100_000 + "]" * 100_000 + "}}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert deep.status_code == 400
+        assert deep.json()["detail"] == (
+            "The JSON body is nested too deeply; send answers as flat values."
+        )
+        many = submit(client, answers={f"frage-{i}": "ja" for i in range(201)})
+        assert many.status_code == 400
+        assert "answers" in many.json()["detail"]
+        assert "200" in many.json()["detail"]
+        # The form reads only the fields of the items it asks; anything else is ignored.
+        fields = {**COMPLETE, **{f"a.frage-{i}": ["ja"] for i in range(300)}}
+        form = client.post("/quickcheck/probe", data=fields, follow_redirects=False)
+        assert form.status_code == 303
+        assert submit(client).status_code == 201  # and a normal submission still works
+    assert stored(settings) == 2

@@ -128,7 +128,16 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Pr
     return problem_response(request, exc.status_code, exc.detail, headers=exc.headers)
 
 
-def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDetails]:
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, RecursionError) and "deserializing" in str(exc):
+        # msgspec stops decoding JSON nested deeper than it can follow: the client's fault.
+        return problem_response(
+            request, 400, "The JSON body is nested too deeply; send answers as flat values."
+        )
+    return _on_server_error(request, exc)
+
+
+def _on_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         request, 500, "An unexpected error occurred on the server; it has been logged."

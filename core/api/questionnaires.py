@@ -59,6 +59,11 @@ class QuestionnaireOne(msgspec.Struct, frozen=True):
     meta: dict[str, Any] = {}
 
 
+# More answers than any questionnaire has items: refused while decoding (400). The HTML
+# forms read only the fields of the items they ask, so they need no such limit.
+MAX_ANSWERS = 200
+
+
 class ResponseIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A filled-in questionnaire. ``answers`` maps item ids to an option code, a list of
     codes (multiple choice; in order for a ranking), a number or a text."""
@@ -66,7 +71,7 @@ class ResponseIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     version: int
     perspective: str | None = None
     mode: Literal["real", "test"] = "real"
-    answers: dict[str, Any]
+    answers: Annotated[dict[str, Any], msgspec.Meta(max_length=MAX_ANSWERS)]
 
 
 class ResultOne(msgspec.Struct, frozen=True):
