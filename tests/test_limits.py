@@ -193,3 +193,17 @@ def test_deep_json_and_too_many_answers_are_refused_before_any_work(settings: Se
         assert form.status_code == 303
         assert submit(client).status_code == 201  # and a normal submission still works
     assert stored(settings) == 2
+
+
+def test_uploads_are_refused_unread(settings: Settings) -> None:
+    with client_for(settings) as client:
+        upload = client.post(
+            "/quickcheck/probe",
+            data={"perspective": "mitarbeitende"},
+            files={"anhang": ("liste.csv", b"a;b\n1;2\n", "text/csv")},
+            headers=HTML,
+        )
+        page = page_of(upload, 415)
+        assert page.find("h1").text() == "Nicht unterstützt"
+        assert "keine Dateien" in page.text()
+    assert stored(settings) == 0

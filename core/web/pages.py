@@ -416,6 +416,14 @@ def _condition_json(condition: dict[str, Any] | None) -> str:
 async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) -> Response[str]:
     if questionnaire_id not in {q["id"] for q in await _offered(page)}:
         return _not_found(page, f"Es gibt keinen Fragebogen „{questionnaire_id}“.")
+    # Our forms send urlencoded fields. Multipart (file uploads) is refused unread: the
+    # toolbox takes no uploads anywhere.
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return _render(
+            page, "error.html", status=415, title="Nicht unterstützt",
+            message="Dieses Formular nimmt nur ausgefüllte Felder an, keine Dateien.",
+        )  # fmt: skip
     form = await request.form()
     fields: dict[str, list[str]] = {key: form.getall(key) for key in form}
     perspective = (fields.get("perspective") or [""])[0] or None
