@@ -8,42 +8,22 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import msgspec
 
 from core import __version__
+from core.cli_errors import friendly_errors
 from core.content.collect import load_all
 from core.content.model import ContentSet, Problem
-from core.db.engine import MigrationError, describe, engine_from_url, migrate, use_engine
+from core.db.engine import describe, engine_from_url, migrate, use_engine
 from core.ops.cli import backup_group, content_export
-from core.plugins import PluginError, PluginRegistry, build_registry
+from core.plugins import PluginRegistry, build_registry
 from core.quickcheck.store import ContentRejected
-from core.settings import PROJECT_ROOT, Settings, SettingsError, database_kind
+from core.settings import PROJECT_ROOT, Settings, database_kind
 from core.web import WebConfigError, load_web
-from search.config import SearchConfigError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly_errors(func: F) -> F:
-    """Known failures print one clear message and exit non-zero, without a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SettingsError as exc:
-            raise click.ClickException(f"Setting error: {exc}") from exc
-        except PluginError as exc:
-            raise click.ClickException(f"Plugin error: {exc}") from exc
-        except (MigrationError, SearchConfigError, WebConfigError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group()
@@ -69,7 +49,7 @@ def main() -> None:
     show_default=True,
     help="Data folder of the embedded Meilisearch.",
 )
-@_friendly_errors
+@friendly_errors
 def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -> None:
     """Apply migrations and run the HTTP API (and, by default, the embedded Meilisearch)."""
     import uvicorn
@@ -122,7 +102,7 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
 
 
 @main.command("migrate")
-@_friendly_errors
+@friendly_errors
 def migrate_command() -> None:
     """Apply pending database migrations."""
     settings = Settings.from_env()
@@ -133,7 +113,7 @@ def migrate_command() -> None:
 
 
 @main.command("settings")
-@_friendly_errors
+@friendly_errors
 def settings_command() -> None:
     """Show the effective settings, where each comes from, with secrets masked."""
     from core.settings import VARIABLES, resolve
@@ -154,7 +134,7 @@ def content() -> None:
 
 
 @content.command("check")
-@_friendly_errors
+@friendly_errors
 def content_check() -> None:
     """Validate every content source and list all problems."""
     settings = Settings.from_env()
@@ -168,7 +148,7 @@ def content_check() -> None:
 
 
 @content.command("sync")
-@_friendly_errors
+@friendly_errors
 def content_sync() -> None:
     """Load all content into the database in one transaction."""
     from core.content.sync import sync_content
@@ -213,7 +193,7 @@ def content_sync() -> None:
 
 @main.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@_friendly_errors
+@friendly_errors
 def plugins_command(as_json: bool) -> None:
     """List registered plugins with their version and hooks."""
     settings = Settings.from_env()
@@ -276,7 +256,7 @@ def search_serve(port: int, data_dir: Path) -> None:
 
 
 @search_group.command("status")
-@_friendly_errors
+@friendly_errors
 def search_status() -> None:
     """Index documents against database entries, and what waits in the outbox."""
     import datetime as dt
@@ -323,7 +303,7 @@ def search_status() -> None:
 
 
 @search_group.command("reindex")
-@_friendly_errors
+@friendly_errors
 def search_reindex() -> None:
     """Rebuild the index from the database into a fresh index and swap it in."""
     from meilisearch_python_sdk import AsyncClient
@@ -385,7 +365,7 @@ def _run_db(settings: Settings, coro_factory: Callable[[], Any]) -> Any:
 @click.option(
     "--expires-in-days", type=click.IntRange(min=1), default=None, help="Default: no expiry."
 )
-@_friendly_errors
+@friendly_errors
 def keys_create(name: str, scopes: tuple[str, ...], expires_in_days: int | None) -> None:
     """Create a key and print its token once."""
     import datetime as dt
@@ -414,7 +394,7 @@ def keys_create(name: str, scopes: tuple[str, ...], expires_in_days: int | None)
 
 
 @keys_group.command("list")
-@_friendly_errors
+@friendly_errors
 def keys_list() -> None:
     """List keys (name, token prefix, scopes, state); never the tokens."""
     import datetime as dt
@@ -434,7 +414,7 @@ def keys_list() -> None:
 
 
 @keys_group.command("scopes")
-@_friendly_errors
+@friendly_errors
 def keys_scopes() -> None:
     """List the scopes a key can carry (the core's and the loaded plugins')."""
     from core.auth import known_scopes
@@ -453,7 +433,7 @@ def keys_scopes() -> None:
     show_default=True,
     help="Days from today; 0: the key stops working now.",
 )
-@_friendly_errors
+@friendly_errors
 def keys_expire(name: str, in_days: int) -> None:
     """Set when a key runs out (e.g. a hand-over period after a new key was issued)."""
     import datetime as dt
@@ -470,7 +450,7 @@ def keys_expire(name: str, in_days: int) -> None:
 
 @keys_group.command("revoke")
 @click.argument("name")
-@_friendly_errors
+@friendly_errors
 def keys_revoke(name: str) -> None:
     """Revoke a key by name; requests with it get 401 from now on."""
     from core.auth import ApiKeyError, revoke_key
@@ -498,7 +478,7 @@ def responses_group() -> None:
     help="File to write (default: standard output).",
 )
 @click.option("--include-test", is_flag=True, help="Also test runs (mode test).")
-@_friendly_errors
+@friendly_errors
 def responses_export(
     questionnaire_id: str, version: int | None, output: Path | None, include_test: bool
 ) -> None:
@@ -531,7 +511,7 @@ def responses_export(
 
 
 @responses_group.command("verify")
-@_friendly_errors
+@friendly_errors
 def responses_verify() -> None:
     """Recompute every stored result from its answers and stored definition; report changes."""
     from core.quickcheck import engine, store
@@ -564,7 +544,7 @@ def responses_verify() -> None:
 
 
 @main.command("sites")
-@_friendly_errors
+@friendly_errors
 def sites_command() -> None:
     """List the partner sites: id, theme, allowed origins, sources and topics."""
     settings = Settings.from_env()
@@ -582,7 +562,7 @@ def sites_command() -> None:
 
 
 @main.command("themes")
-@_friendly_errors
+@friendly_errors
 def themes_command() -> None:
     """List the installed themes with their parent chain."""
     settings = Settings.from_env()

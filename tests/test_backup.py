@@ -169,11 +169,25 @@ def test_restore_refuses_a_database_with_data_unless_forced(
     assert "--force" in result.output
     assert counts(settings.database_url) == before
 
-    result = cli(settings, "backup", "restore", "--force", str(archive))
+    safety = tmp_path / "safety"
+    result = cli(
+        settings, "backup", "restore", "--force", "--safety-copy-dir", str(safety), str(archive)
+    )
     assert result.exit_code == 0, result.output
     assert counts(settings.database_url) == {**before, "keys": before["keys"] - 1}
     with client_for(settings) as client:  # the key made after the backup is gone
         assert client.get(STATS, headers={"Authorization": f"Bearer {later}"}).status_code == 401
+
+    # ... but the replaced data was backed up first, and that copy undoes the restore.
+    (copy,) = safety.glob("mentoring40-before-restore-*.tar.gz")
+    assert f"The replaced data was backed up first to {copy}." in result.output
+    assert cli(settings, "backup", "verify", str(copy)).exit_code == 0
+    undo = cli(settings, "backup", "restore", "--force", "--no-safety-copy", str(copy))
+    assert undo.exit_code == 0, undo.output
+    assert "backed up first" not in undo.output
+    assert counts(settings.database_url) == before
+    with client_for(settings) as client:
+        assert client.get(STATS, headers={"Authorization": f"Bearer {later}"}).status_code == 200
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate"])

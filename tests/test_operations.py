@@ -255,3 +255,24 @@ def test_metrics_count_requests_by_route_quickcheck_submissions_and_the_outbox(
         before, "mentoring40_quickcheck_submissions_total", **submissions
     )
     assert "mentoring40_outbox_pending " in after
+
+
+def test_commands_say_plainly_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from core.cli import main
+    from search.local_server import free_port
+
+    url = f"postgresql://app:secret-pw-42@127.0.0.1:{free_port()}/toolbox"
+    env = {"DATABASE_URL": url, "MENTORING40_LOAD_PLUGINS": ""}
+    for args in (
+        ["content", "export", "-o", str(tmp_path / "export")],
+        ["keys", "list"],
+        ["migrate"],
+        ["backup", "create", "-o", str(tmp_path / "b.tar.gz")],
+    ):
+        result = CliRunner().invoke(main, args, env=env)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Traceback" not in result.output
+        assert "secret-pw-42" not in result.output
+        assert "postgresql://app:***@127.0.0.1" in result.output, (args, result.output)

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import io
 import os
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,12 @@ def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
         path = Path(url[len("sqlite:///") :])
         path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=str(path))
-    # Piccolo's engine connects once on creation to check the server version.
-    return PostgresEngine(config=postgres_config(url))
+    # Piccolo's engine connects once on creation to check the server version, and only
+    # warns when it cannot; the first real query then fails with the actual reason, which
+    # the app (503) and the CLI (a message naming DATABASE_URL) report.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Unable to fetch server version")
+        return PostgresEngine(config=postgres_config(url))
 
 
 def postgres_config(url: str) -> dict[str, Any]:

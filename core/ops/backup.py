@@ -48,7 +48,7 @@ from core.db.engine import (
     shipped_migrations,
     use_engine,
 )
-from core.plugins import PluginRegistry
+from core.plugins import PluginRegistry, build_registry
 from core.settings import Settings, database_kind
 
 FORMAT = 1
@@ -89,6 +89,8 @@ class RestoreReport(msgspec.Struct, frozen=True, kw_only=True):
     manifest: Manifest
     migrations_applied: list[str]
     warnings: list[str]
+    # A backup of what --force replaced, written before anything was touched.
+    safety_copy: Path | None = None
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -347,8 +349,18 @@ def verify_backup(archive: Path) -> Manifest:
 # -- restore ------------------------------------------------------------------------------
 
 
-def restore_backup(settings: Settings, archive: Path, *, force: bool = False) -> RestoreReport:
-    """Restore ``archive`` into the database of ``settings`` (see the module docstring)."""
+def restore_backup(
+    settings: Settings,
+    archive: Path,
+    *,
+    force: bool = False,
+    safety_copy_to: Path | None = None,
+    registry: PluginRegistry | None = None,
+) -> RestoreReport:
+    """Restore ``archive`` into the database of ``settings`` (see the module docstring).
+
+    With ``force`` and a database that holds data, a backup of that data is first written
+    into the folder ``safety_copy_to`` (unless None), so a wrong restore can be undone."""
     url = settings.database_url
     kind = _kind(url)
     with opened_archive(archive) as (manifest, data):
@@ -372,13 +384,21 @@ def restore_backup(settings: Settings, archive: Path, *, force: bool = False) ->
                 f"The target database is not empty ({listed}). Restore goes into an empty "
                 "installation; give --force to replace what is there."
             )
+        safety_copy = None
+        if held and safety_copy_to is not None:
+            safety_copy = safety_copy_to / default_archive_name().replace(
+                "mentoring40-backup-", "mentoring40-before-restore-"
+            )
+            create_backup(settings, registry or build_registry(settings), safety_copy)
         if kind == "sqlite":
             _sqlite_restore(data, _sqlite_path(url))
         else:
             _pg_restore(url, data, clean=tables_exist)
     applied = _run_async(url, migrate)
     warnings = _plugin_warnings(settings, manifest)
-    return RestoreReport(manifest=manifest, migrations_applied=applied, warnings=warnings)
+    return RestoreReport(
+        manifest=manifest, migrations_applied=applied, warnings=warnings, safety_copy=safety_copy
+    )
 
 
 def _target_state(url: str, kind: str) -> tuple[bool, dict[str, int]]:

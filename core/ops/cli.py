@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from core.cli_errors import friendly_errors
 from core.db.engine import describe, engine_from_url, migrate, use_engine
 from core.ops.backup import (
     SEARCH_NOTE,
@@ -18,14 +19,7 @@ from core.ops.backup import (
 )
 from core.ops.export import ExportError, Stored, read_stored, write_export
 from core.plugins import PluginError, build_registry
-from core.settings import Settings, SettingsError
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(f"Setting error: {exc}") from exc
+from core.settings import Settings
 
 
 @click.group("backup")
@@ -45,9 +39,10 @@ def backup_group() -> None:
     default=None,
     help="Archive to write (default: mentoring40-backup-<UTC time>.tar.gz here).",
 )
+@friendly_errors
 def backup_create(output: Path | None) -> None:
     """Write database and manifest (versions, plugins, migrations, checksums) to one .tar.gz."""
-    settings = _settings()
+    settings = Settings.from_env()
     target = output or Path(default_archive_name())
     try:
         manifest = create_backup(settings, build_registry(settings), target)
@@ -62,6 +57,7 @@ def backup_create(output: Path | None) -> None:
 
 @backup_group.command("verify")
 @click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@friendly_errors
 def backup_verify(archive: Path) -> None:
     """Check an archive's integrity and checksums and show its manifest; changes nothing."""
     try:
@@ -82,18 +78,36 @@ def backup_verify(archive: Path) -> None:
     is_flag=True,
     help="Replace a database that already holds entries, responses or API keys.",
 )
-def backup_restore(archive: Path, force: bool) -> None:
+@click.option(
+    "--safety-copy-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="With --force: where the backup of the replaced data is written first.",
+)
+@click.option(
+    "--no-safety-copy", is_flag=True, help="With --force: replace without a backup first."
+)
+@friendly_errors
+def backup_restore(archive: Path, force: bool, safety_copy_dir: Path, no_safety_copy: bool) -> None:
     """Restore an archive into the (empty) database of DATABASE_URL, then migrate.
 
     SQLite to SQLite and PostgreSQL to PostgreSQL only. The archive is verified first; a
     damaged one changes nothing.
     """
-    settings = _settings()
+    settings = Settings.from_env()
     try:
-        report = restore_backup(settings, archive, force=force)
+        report = restore_backup(
+            settings,
+            archive,
+            force=force,
+            safety_copy_to=None if no_safety_copy else safety_copy_dir,
+        )
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     m = report.manifest
+    if report.safety_copy is not None:
+        click.echo(f"The replaced data was backed up first to {report.safety_copy}.")
     click.echo(
         f"Restored the {m.database_kind} backup of {m.created_at} (mentoring40 "
         f"{m.app_version}) into {describe(settings.database_url)}."
@@ -114,10 +128,11 @@ def backup_restore(archive: Path, force: bool) -> None:
     show_default=True,
     help="New or empty folder to write to.",
 )
+@friendly_errors
 def content_export(output: Path) -> None:
     """Write the stored content back as files (core into the folder, plugins into
     <folder>/<source>/)."""
-    settings = _settings()
+    settings = Settings.from_env()
     use_engine(engine_from_url(settings.database_url))
 
     async def run() -> Stored:

@@ -1,0 +1,53 @@
+"""How the ``mentoring40`` commands fail: one clear message and a non-zero exit, no
+traceback, for every failure an operator can fix (a setting, a plugin, the database)."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import asyncpg
+import click
+
+from core.db.engine import MigrationError, describe
+from core.plugins import PluginError
+from core.settings import Settings, SettingsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Refused or unresolvable connections, timeouts, and what the drivers raise.
+DATABASE_ERRORS = (
+    ConnectionError,
+    socket.gaierror,
+    TimeoutError,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+def friendly_errors(func: F) -> F:
+    """Known failures print one clear message and exit non-zero, without a traceback."""
+    from core.web import WebConfigError
+    from search.config import SearchConfigError
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SettingsError as exc:
+            raise click.ClickException(f"Setting error: {exc}") from exc
+        except PluginError as exc:
+            raise click.ClickException(f"Plugin error: {exc}") from exc
+        except (MigrationError, SearchConfigError, WebConfigError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        except DATABASE_ERRORS as exc:
+            raise click.ClickException(
+                f"The database {describe(Settings.from_env().database_url)} cannot be used: "
+                f"{type(exc).__name__}: {exc}. Check DATABASE_URL and that the database "
+                "server runs (`mentoring40 settings` shows the settings)."
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
