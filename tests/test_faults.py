@@ -1,19 +1,23 @@
-"""Fault drills against the production shape: uvicorn with two workers, a real Meilisearch
-and a real database, under a small mixed load. Each drill breaks one dependency (or a
-worker) while clients keep sending, and checks what those clients see, not timings:
-every wait polls against a generous deadline.
+"""Fault drills against the production shape: `uvicorn ... --factory --workers 2` as real
+processes, under a small mixed load (entry reads, searches, Quickcheck submissions, result
+reads). Each drill breaks one dependency (or a worker) while clients keep sending, and
+then judges every answer the clients got. No timing is asserted: every wait polls
+against a generous deadline, and every process started here is stopped, also on failure.
 
-- Meilisearch killed: entry reads and Quickcheck submissions go on, search answers its
-  documented 503 problem with Retry-After, /ready says search is down; a content change
-  made during the outage reaches the index after Meilisearch restarts.
-- PostgreSQL (a private cluster, never the shared server) stopped with an immediate
-  shutdown and started again: requests fail with a 503 problem during the outage, never a
-  500 or a hang; the same app serves again afterwards; every 201 is still there.
-- An app worker killed: the other worker serves; uvicorn starts a replacement.
+- Meilisearch (embedded binary, SQLite database) SIGKILLed: entry reads and submissions
+  go on, search answers its documented 503 problem with Retry-After, /ready says search
+  is down; a content sync during the outage reaches the index after Meilisearch restarts
+  on the same data directory and port.
+- PostgreSQL (a private cluster on a free port, never the shared server) stopped with an
+  immediate shutdown and started again: 503 problems during the outage, never a 500 or a
+  hang; the same workers serve again afterwards; every 201 is still there.
+- An app worker (SQLite database) SIGKILLed, then the other: the remaining worker
+  serves, uvicorn starts replacements and a replacement serves.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
@@ -30,10 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import psutil
 import pytest
 
+from core.api.errors import database_unavailable
 from core.settings import PROJECT_ROOT
 from search.local_server import LocalMeilisearch, free_port
 from tests.conftest import FIXTURE_CONTENT
@@ -107,9 +113,10 @@ def content_sync(env: dict[str, str]) -> str:
     return result.stdout
 
 
-def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 20 s; always reaped."""
     if process.poll() is None:
-        process.send_signal(sig)
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -176,7 +183,11 @@ class App:
         return self.log.read_text(errors="replace")[-5000:]
 
     def stop(self) -> None:
+        workers = self.workers()
         stop_process(self.process)
+        for worker in workers:  # uvicorn stops its workers; make sure none outlives it
+            with contextlib.suppress(psutil.Error):
+                worker.kill()
 
 
 @pytest.fixture
@@ -455,6 +466,26 @@ def test_meilisearch_killed_during_load(
 
 
 # -- (b) PostgreSQL restarted during load ------------------------------------------------
+
+
+def test_only_database_outages_count_as_unavailable() -> None:
+    """What the drill found: connection errors from the driver become 503, the rest not."""
+
+    async def connect_to_nothing() -> None:
+        await asyncpg.connect(host="127.0.0.1", port=free_port(), user="x", timeout=5)
+
+    with pytest.raises(ConnectionRefusedError) as refused:
+        asyncio.run(connect_to_nothing())
+    assert database_unavailable(refused.value)  # raised inside asyncpg: the server is down
+    assert database_unavailable(asyncpg.CannotConnectNowError("the database system is starting up"))
+    assert database_unavailable(asyncpg.AdminShutdownError("terminating connection"))
+    wrapped = RuntimeError("query failed")
+    wrapped.__cause__ = asyncpg.ConnectionDoesNotExistError("connection was closed")
+    assert database_unavailable(wrapped)  # found through the cause
+    assert not database_unavailable(asyncpg.QueryCanceledError("statement timeout"))
+    assert not database_unavailable(asyncpg.UniqueViolationError("duplicate key"))
+    assert not database_unavailable(ConnectionRefusedError("not from the database driver"))
+    assert not database_unavailable(ValueError("a bug"))
 
 
 class PrivateCluster:
