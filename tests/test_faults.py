@@ -521,25 +521,13 @@ class PrivateCluster:
             )
         return result
 
-    def served_by(self, pid: int) -> bool:
-        """Whether worker ``pid`` has answered a request. Every counter of the app has
-        labels, so prometheus_client's multiprocess mode creates a worker's counter file
-        only when the first request's metrics are recorded (the gauges' file at import)."""
-        return (self.metrics_dir / f"counter_{pid}.db").exists()
-
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else "(no log)"
 
     def init(self) -> None:
         self.run(
-            "initdb",
-            "-D",
-            str(self.data),
-            "--auth=trust",
-            "--username=postgres",
-            "--encoding=UTF8",
-            "--locale=C",
-            "--no-sync",
+            *("initdb", "-D", str(self.data), "--auth=trust", "--username=postgres"),
+            *("--encoding=UTF8", "--locale=C", "--no-sync"),
         )
 
     def start(self) -> None:
@@ -548,17 +536,8 @@ class PrivateCluster:
             f"-c unix_socket_directories={self.root}"
         )
         self.run(
-            "pg_ctl",
-            "start",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            options,
+            *("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log)),
+            *("-w", "-t", "60", "-o", options),
         )
 
     def stop(self, mode: str = "fast") -> None:
