@@ -6,6 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
@@ -128,16 +129,67 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Pr
     return problem_response(request, exc.status_code, exc.detail, headers=exc.headers)
 
 
+# PostgreSQL refusing or dropping connections: stopped, restarting, crashed or full.
+# (QueryCanceledError shares the class-57 parent but is a timeout, not an outage.)
+_DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08: connection lost or refused by the server
+    asyncpg.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.AdminShutdownError,  # 57P01: fast or immediate shutdown
+    asyncpg.CrashShutdownError,  # 57P02: another backend crashed
+    asyncpg.TooManyConnectionsError,  # 53300
+)
+_DATABASE_MODULES = ("asyncpg", "piccolo")
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) means the database cannot be reached right now:
+    a PostgreSQL connection error, or a socket error raised inside the database driver."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _DATABASE_DOWN):
+            return True
+        if isinstance(current, ConnectionError | TimeoutError) and _raised_in_driver(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.split(".", 1)[0] in _DATABASE_MODULES:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, RecursionError) and "deserializing" in str(exc):
         # msgspec stops decoding JSON nested deeper than it can follow: the client's fault.
         return problem_response(
             request, 400, "The JSON body is nested too deeply; send answers as flat values."
         )
-    return _on_server_error(request, exc)
-
-
-def _on_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if database_unavailable(exc):
+        # An outage, not a bug: say so, let clients retry, keep the log to one line.
+        log.warning(
+            "Database unavailable on %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            exc,
+        )
+        return problem_response(
+            request,
+            503,
+            "The database is unreachable right now, so this request could not be completed; "
+            "try again in a few seconds (Retry-After). Die Datenbank ist gerade nicht "
+            "erreichbar; bitte in ein paar Sekunden erneut versuchen.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         request, 500, "An unexpected error occurred on the server; it has been logged."
