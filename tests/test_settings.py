@@ -61,6 +61,7 @@ def test_engines_from_urls(tmp_path: Path) -> None:
         "database": "toolbox",
         "user": "app",
         "password": "pw",
+        "timeout": 10,
     }
     assert (
         describe("postgresql://app:pw@db.internal/toolbox")

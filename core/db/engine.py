@@ -24,6 +24,9 @@ from core.settings import database_kind, mask_url
 MIGRATION_LOCK_ID = 402_2026
 
 
+CONNECT_TIMEOUT_SECONDS = 10
+
+
 class MigrationError(RuntimeError):
     """Applying migrations failed; the message carries Piccolo's output."""
 
@@ -49,6 +52,9 @@ def postgres_config(url: str) -> dict[str, Any]:
         "host": parts.hostname,
         "port": parts.port or 5432,
         "database": unquote(parts.path.lstrip("/")),
+        # A server that does not answer at all (not one that refuses) would otherwise hold
+        # each request for asyncpg's default of 60 s before the 503.
+        "timeout": CONNECT_TIMEOUT_SECONDS,
     }
     if parts.username:
         config["user"] = unquote(parts.username)
