@@ -124,6 +124,9 @@ def test_compose_app_waits_for_healthy_services_and_the_migration(
     assert app["environment"]["MENTORING40_RATE_LIMIT_STORE"] == "redis://redis:6379/0"
     assert app["environment"]["MENTORING40_LOG_FORMAT"] == "json"
     assert "--no-access-log" in command  # the app logs each request itself (tokens masked)
+    # /metrics adds up all workers: their files meet in a folder emptied on restart.
+    assert app["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/run/prometheus"
+    assert app["tmpfs"] == ["/run/prometheus"]
     # Every setting the app reads can be set from deploy/.env.
     settable = {var.name for var in VARIABLES} - {"MEILI_URL"}
     assert settable <= set(app["environment"]), settable - set(app["environment"])
