@@ -12,7 +12,8 @@ route on the same counter, and its read-modify-write of a timestamp list is not
 atomic across workers sharing a store.
 
 If Redis cannot be reached, requests are let through (and a warning is logged at most
-once a minute): a broken limiter must not take the toolbox down with it.
+once a minute), and Redis is asked again only after 15 s, so requests do not each wait
+for its timeout: a broken limiter must not take the toolbox down with it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from core.settings import RateLimit, Settings
 
 log = logging.getLogger("mentoring40.ratelimit")
 OPT_KEY = "rate_limit"
+REDIS_RETRY_SECONDS = 15.0
 MESSAGES = {
     "search": "Too many searches from your address",
     "submit": "Too many questionnaire submissions from your address",
@@ -52,6 +54,7 @@ class Limiter:
         self._counts: dict[str, tuple[float, int]] = {}  # key -> (window end, count)
         self._redis: Any = None
         self._warned_at = 0.0
+        self._redis_down_until = 0.0  # after a failure, skip Redis for a while
         if self.store != "memory":
             import redis.asyncio
 
@@ -74,6 +77,8 @@ class Limiter:
         key = f"mentoring40:{self.namespace}:ratelimit:{kind}:{client}:{window}"
         if self._redis is None:
             count = self._count_in_memory(key, window_end, now)
+        elif now < self._redis_down_until:
+            return None  # do not make every request wait for a Redis that just failed
         else:
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
@@ -81,6 +86,7 @@ class Limiter:
                     pipe.expire(key, limit.seconds + 1)
                     count, _ = await pipe.execute()
             except Exception as exc:  # Redis down: serve rather than refuse everybody
+                self._redis_down_until = now + REDIS_RETRY_SECONDS
                 if now - self._warned_at > 60:
                     self._warned_at = now
                     log.warning("Rate limit store unreachable, not limiting: %s", exc)

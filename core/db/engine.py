@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import io
 import os
+import sqlite3
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +26,7 @@ MIGRATION_LOCK_ID = 402_2026
 
 
 CONNECT_TIMEOUT_SECONDS = 10
+SQLITE_BUSY_SECONDS = 30
 
 
 class MigrationError(RuntimeError):
@@ -36,13 +38,27 @@ def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
     if database_kind(url) == "sqlite":
         path = Path(url[len("sqlite:///") :])
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(path))
+        _use_wal(path)
+        # Writers queue for SQLite's single write lock; wait for it rather than fail with
+        # "database is locked" while several workers and a content sync write at once.
+        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_SECONDS)
     # Piccolo's engine connects once on creation to check the server version, and only
     # warns when it cannot; the first real query then fails with the actual reason, which
     # the app (503) and the CLI (a message naming DATABASE_URL) report.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Unable to fetch server version")
         return PostgresEngine(config=postgres_config(url))
+
+
+def _use_wal(path: Path) -> None:
+    """Write-ahead logging: readers never wait for a writer (a sync, a submission), which
+    the embedded default needs with several workers. Stored in the file, set once."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_SECONDS)) as db:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error:
+        pass  # unusable file or folder: the first query reports it where it matters
 
 
 def postgres_config(url: str) -> dict[str, Any]:
