@@ -380,8 +380,8 @@ def rss_by_process(app: subprocess.Popen[bytes]) -> list[tuple[str, float]]:
             if "spawn_main" in " ".join(child.cmdline()):
                 workers += 1
                 name = f"worker {workers}"
-            else:  # multiprocessing's resource tracker
-                name = " ".join(child.cmdline())[-40:]
+            else:
+                name = "multiprocessing resource tracker"
             found.append((name, child.memory_info().rss / 2**20))
     return found
 
