@@ -53,6 +53,7 @@ from search.local_server import LocalMeilisearch, free_port
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORK = PROJECT_ROOT / "var" / "load"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+NODELAY = Path(__file__).resolve().parent / "uvicorn_nodelay.py"
 QUESTIONNAIRE = "quickcheck-reverse-mentoring"
 POSTGRES_ADMIN_URLS = (
     "postgresql://postgres@127.0.0.1:5432/postgres",
@@ -233,6 +234,51 @@ def nginx_conf(folder: Path, port: int, static_root: Path) -> Path:
     return conf
 
 
+def start_app(
+    stack: contextlib.ExitStack, env: dict[str, str], tcp_nodelay: bool
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Migrate, sync the content, start uvicorn as the systemd unit does; wait for the index."""
+    with (WORK / "setup.log").open("wb") as log:
+        for step in (["migrate"], ["content", "sync"]):
+            command = [sys.executable, "-m", "core.cli", *step]
+            if subprocess.run(command, env=env, stdout=log, stderr=log, check=False).returncode:
+                raise SystemExit(f"`mentoring40 {' '.join(step)}` failed; see {log.name}")
+    port = free_port()
+    uvicorn = [str(NODELAY)] if tcp_nodelay else ["-m", "uvicorn"]
+    command = [sys.executable, *uvicorn, "core.app:create_app_from_env", "--factory"]
+    command += ["--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
+    app_log = WORK / "app.log"
+    app = stack.enter_context(running(command, app_log, env))
+    api = f"http://127.0.0.1:{port}"
+    wait_until(lambda: get_json(f"{api}/health")["status"] == "ok", "app up", app, app_log)
+    total = get_json(f"{api}/api/v1/entries")["meta"]["pagination"]["total"]
+    wait_until(
+        lambda: get_json(f"{api}/api/v1/search?q=")["meta"]["pagination"]["total"] == total,
+        "search index filled",
+        app,
+        app_log,
+    )
+    say(f"app on {api}: 2 uvicorn workers, {total} entries indexed")
+    return app, api
+
+
+def start_nginx(
+    stack: contextlib.ExitStack, static_root: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    folder = WORK / "nginx"
+    folder.mkdir()
+    port = free_port()
+    conf = nginx_conf(folder, port, static_root)
+    base = [nginx, "-p", f"{folder}/", "-e", str(folder / "error.log"), "-c", str(conf)]
+    subprocess.run([*base, "-t"], check=True, capture_output=True)
+    process = stack.enter_context(
+        running([*base, "-g", "daemon off;"], folder / "out.log", stop=signal.SIGQUIT)
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
 # -- measuring -------------------------------------------------------------------------------
 
 
@@ -255,6 +301,7 @@ class Run:
     failures: list[str]
     cpu: dict[str, float]  # component -> % of one core over the run
     busy: float  # % of the whole machine busy over the run (everything, not only us)
+    cpu_ms: dict[str, float]  # component -> CPU milliseconds per answered request
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -367,7 +414,11 @@ def locust(
             )
     if result.returncode not in (0, 1) or not rows:  # 1: there were failures, listed above
         failures.append(f"locust exited with {result.returncode}: {result.stderr[-2000:]}")
-    return Run(clients, title, rows, failures, cpu, busy)
+    # Requests answered while all clients ran (locust's rate) over the CPU of the whole run:
+    # a slight overestimate, as the first second's requests are not counted.
+    answered = rows[-1].rate * duration if rows else 0
+    cpu_ms = {name: 1000 * spent(name) / answered for name in groups} if answered else {}
+    return Run(clients, title, rows, failures, cpu, busy, cpu_ms)
 
 
 def rss_by_process(app: subprocess.Popen[bytes]) -> list[tuple[str, float]]:
@@ -425,6 +476,12 @@ def report(
     for run in runs:
         cells = " | ".join(f"{run.cpu[n]:.0f}" for n in names)
         lines.append(f"| {run.clients} | {run.title} | {cells} | {run.busy:.0f} % |")
+    lines += ["", "CPU time per answered request, ms (all processes of each component)", ""]
+    lines += ["| clients | run | " + " | ".join(runs[0].cpu_ms) + " |"]
+    lines += ["|---:|---|" + "---:|" * len(runs[0].cpu_ms)]
+    for run in runs:
+        cells = " | ".join(f"{run.cpu_ms[n]:.2f}" for n in run.cpu_ms)
+        lines.append(f"| {run.clients} | {run.title} | {cells} |")
     lines += ["", "RSS of the uvicorn processes, MiB", "", "| process | after start | at the end |"]
     lines += ["|---|---:|---:|"]
     for (name, start), (_, end) in zip(rss["start"], rss["end"], strict=False):
@@ -438,16 +495,20 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=30, help="seconds per run (default 30)")
     parser.add_argument("--database", default="mentoring40_load", help="database to recreate")
     parser.add_argument("--postgres", help="admin URL (default: postgres@, then root@ on :5432)")
+    parser.add_argument(
+        "--tcp-nodelay",
+        action="store_true",
+        help="start uvicorn through benchmarks/uvicorn_nodelay.py (uvicorn issue #3149 fixed)",
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.access(nginx, os.X_OK):
+    if not os.access(shutil.which("nginx") or "/usr/sbin/nginx", os.X_OK):
         raise SystemExit("nginx not found; `make nginx` installs Debian's nginx (as root)")
     # systemd and `timeout` send SIGTERM: stop everything the same way as on Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     shutil.rmtree(WORK, ignore_errors=True)
-    (WORK / "nginx").mkdir(parents=True)
+    WORK.mkdir(parents=True)
     load_before = os.getloadavg()
     started = datetime.now(UTC)
     admin = (args.postgres,) if args.postgres else POSTGRES_ADMIN_URLS
@@ -459,47 +520,18 @@ def main() -> int:
         meili = stack.enter_context(LocalMeilisearch(WORK / "meili"))
         say(f"Meilisearch on {meili.url}")
         env = production_env(database_url, meili)
-        for step in (["migrate"], ["content", "sync"]):
-            subprocess.run([sys.executable, "-m", "core.cli", *step], env=env, check=True)
-        port = free_port()
-        app_log = WORK / "app.log"
-        command = [sys.executable, "-m", "uvicorn", "core.app:create_app_from_env", "--factory"]
-        command += ["--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
-        app = stack.enter_context(running(command, app_log, env))
-        api = f"http://127.0.0.1:{port}"
-        wait_until(lambda: get_json(f"{api}/health")["status"] == "ok", "app up", app, app_log)
-        total = get_json(f"{api}/api/v1/entries")["meta"]["pagination"]["total"]
-        wait_until(
-            lambda: get_json(f"{api}/api/v1/search?q=")["meta"]["pagination"]["total"] == total,
-            "search index filled",
-            app,
-            app_log,
-        )
-        say(f"app on {api}: 2 uvicorn workers, {total} entries indexed")
+        app, api = start_app(stack, env, args.tcp_nodelay)
         data = prepare_data(api, WORK / "static")
         data_file = WORK / "data.json"
         data_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-
-        nginx_port = free_port()
-        conf = nginx_conf(WORK / "nginx", nginx_port, WORK / "static")
-        base = [nginx, "-p", f"{WORK / 'nginx'}/", "-e", str(WORK / "nginx" / "error.log")]
-        subprocess.run([*base, "-c", str(conf), "-t"], check=True, capture_output=True)
-        ngx = stack.enter_context(
-            running(
-                [*base, "-c", str(conf), "-g", "daemon off;"],
-                WORK / "nginx" / "out.log",
-                stop=signal.SIGQUIT,
-            )
-        )
-        static = f"http://127.0.0.1:{nginx_port}"
+        ngx, static = start_nginx(stack, WORK / "static")
         slug = data["slugs"][0]
         wait_until(
             lambda: (
                 get_json(f"{static}/api/v1/entries/{slug}")
                 == get_json(f"{api}/api/v1/entries/{slug}")
             ),
-            "nginx serves the entries",
+            "nginx serves the entries as the app does",
             ngx,
             WORK / "nginx" / "error.log",
         )
@@ -520,9 +552,9 @@ def main() -> int:
         f"Date: {started:%Y-%m-%d %H:%M} UTC. Machine: {platform.platform()}, "
         f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}.",
-        f"Command: `python benchmarks/load.py --clients {args.clients} "
-        f"--duration {args.duration}`; locust, no think time, all clients started at once, "
-        "statistics from when all run.",
+        f"Command: `python benchmarks/load.py {' '.join(sys.argv[1:])}` (options "
+        f"--clients {args.clients} --duration {args.duration}); locust, no think time, all "
+        "clients started at once, statistics from when all run.",
         f"Load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
         f"after: {' '.join(f'{x:.2f}' for x in load_after)}.",
     ]
