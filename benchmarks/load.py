@@ -504,7 +504,9 @@ def main() -> int:
     levels = [int(c) for c in args.clients.split(",")]
     if not os.access(shutil.which("nginx") or "/usr/sbin/nginx", os.X_OK):
         raise SystemExit("nginx not found; `make nginx` installs Debian's nginx (as root)")
-    # systemd and `timeout` send SIGTERM: stop everything the same way as on Ctrl-C.
+    # Ctrl-C (also when started in the background, where SIGINT comes in ignored) and
+    # SIGTERM (systemd, `timeout`) stop everything through the same cleanup.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     shutil.rmtree(WORK, ignore_errors=True)
@@ -570,4 +572,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        say("interrupted; everything this run started is stopped")
+        sys.exit(130)
