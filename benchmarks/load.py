@@ -554,7 +554,7 @@ def main() -> int:
         f"Date: {started:%Y-%m-%d %H:%M} UTC. Machine: {platform.platform()}, "
         f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}.",
-        f"Command: `python benchmarks/load.py {' '.join(sys.argv[1:])}` (options "
+        f"Command: `{' '.join(['python', 'benchmarks/load.py', *sys.argv[1:]])}` (options "
         f"--clients {args.clients} --duration {args.duration}); locust, no think time, all "
         "clients started at once, statistics from when all run.",
         f"Load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
