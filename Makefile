@@ -83,7 +83,7 @@ bench-pages: install ## Page benchmark: HTML pages vs the JSON API they are buil
 
 # PostgreSQL (127.0.0.1:5432, trust auth), Meilisearch, 2 uvicorn workers and nginx, all
 # started and stopped by the script. Options: make load LOAD_ARGS="--duration 60 --clients 10,100"
-load: install ## Load run: production shape at 10 and 100 clients beside nginx (prints figures, ~5 min)
+load: install ## Load run: production shape at 10 and 100 clients beside nginx (prints figures, ~4 min)
 	$(BIN)/python benchmarks/load.py $(LOAD_ARGS)
 
 clean: ## Remove the virtualenv and local data under var/

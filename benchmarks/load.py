@@ -1,6 +1,6 @@
 """Load run: the production server shape under a realistic mix, beside nginx.
 
-Not a test: it prints figures. Run with `make load` (about five minutes with the
+Not a test: it prints figures. Run with `make load` (about four minutes with the
 defaults). Everything is set up here and stopped at the end, also on Ctrl-C or an error:
 
 1. a fresh PostgreSQL database (default ``mentoring40_load``, dropped and created again on
@@ -39,7 +39,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -302,7 +302,6 @@ class Run:
     cpu: dict[str, float]  # component -> % of one core over the run
     busy: float  # % of the whole machine busy over the run (everything, not only us)
     cpu_ms: dict[str, float]  # component -> CPU milliseconds per answered request
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def processes(groups: dict[str, list[psutil.Process]]) -> dict[str, dict[int, float]]:
