@@ -74,8 +74,8 @@ def recreate_database(admin_urls: tuple[str, ...], name: str) -> str:
     async def run(url: str) -> None:
         conn = await asyncpg.connect(url, timeout=5)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', timeout=60)
+            await conn.execute(f'CREATE DATABASE "{name}"', timeout=60)
         finally:
             await conn.close()
 
@@ -238,11 +238,13 @@ def start_app(
     stack: contextlib.ExitStack, env: dict[str, str], tcp_nodelay: bool
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Migrate, sync the content, start uvicorn as the systemd unit does; wait for the index."""
-    with (WORK / "setup.log").open("wb") as log:
+    setup_log = WORK / "setup.log"
+    with setup_log.open("wb") as log:
         for step in (["migrate"], ["content", "sync"]):
             command = [sys.executable, "-m", "core.cli", *step]
-            if subprocess.run(command, env=env, stdout=log, stderr=log, check=False).returncode:
-                raise SystemExit(f"`mentoring40 {' '.join(step)}` failed; see {log.name}")
+            done = subprocess.run(command, env=env, stdout=log, stderr=log, timeout=300)
+            if done.returncode:
+                raise SystemExit(f"`mentoring40 {' '.join(step)}` failed; see {setup_log}")
     port = free_port()
     uvicorn = [str(NODELAY)] if tcp_nodelay else ["-m", "uvicorn"]
     command = [sys.executable, *uvicorn, "core.app:create_app_from_env", "--factory"]
@@ -272,7 +274,7 @@ def start_nginx(
     port = free_port()
     conf = nginx_conf(folder, port, static_root)
     base = [nginx, "-p", f"{folder}/", "-e", str(folder / "error.log"), "-c", str(conf)]
-    subprocess.run([*base, "-t"], check=True, capture_output=True)
+    subprocess.run([*base, "-t"], check=True, capture_output=True, timeout=30)
     process = stack.enter_context(
         running([*base, "-g", "daemon off;"], folder / "out.log", stop=signal.SIGQUIT)
     )
