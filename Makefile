@@ -8,7 +8,7 @@ PORT   ?= 8000
 CHROMIUM := $(or $(MENTORING40_CHROMIUM),/usr/bin/chromium)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install chromium nginx compose lint typecheck pytest check sync bench bench-pages clean
+.PHONY: help run test install chromium nginx compose lint typecheck pytest check sync bench bench-pages load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,6 +80,11 @@ bench: install ## Search benchmark: our endpoint vs raw Meilisearch, full reinde
 
 bench-pages: install ## Page benchmark: HTML pages vs the JSON API they are built on (prints figures)
 	$(BIN)/python benchmarks/pages_bench.py
+
+# PostgreSQL (127.0.0.1:5432, trust auth), Meilisearch, 2 uvicorn workers and nginx, all
+# started and stopped by the script. Options: make load LOAD_ARGS="--duration 60 --clients 10,100"
+load: install ## Load run: production shape at 10 and 100 clients beside nginx (prints figures, ~4 min)
+	$(BIN)/python benchmarks/load.py $(LOAD_ARGS)
 
 clean: ## Remove the virtualenv and local data under var/
 	rm -rf $(VENV) var
