@@ -53,7 +53,6 @@ from search.local_server import LocalMeilisearch, free_port
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORK = PROJECT_ROOT / "var" / "load"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-NODELAY = Path(__file__).resolve().parent / "uvicorn_nodelay.py"
 QUESTIONNAIRE = "quickcheck-reverse-mentoring"
 POSTGRES_ADMIN_URLS = (
     "postgresql://postgres@127.0.0.1:5432/postgres",
@@ -235,7 +234,7 @@ def nginx_conf(folder: Path, port: int, static_root: Path) -> Path:
 
 
 def start_app(
-    stack: contextlib.ExitStack, env: dict[str, str], tcp_nodelay: bool
+    stack: contextlib.ExitStack, env: dict[str, str], plain_uvicorn: bool
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Migrate, sync the content, start uvicorn as the systemd unit does; wait for the index."""
     setup_log = WORK / "setup.log"
@@ -246,7 +245,8 @@ def start_app(
             if done.returncode:
                 raise SystemExit(f"`mentoring40 {' '.join(step)}` failed; see {setup_log}")
     port = free_port()
-    uvicorn = [str(NODELAY)] if tcp_nodelay else ["-m", "uvicorn"]
+    # As deployed: core.server (uvicorn with its TCP_NODELAY fix); --plain-uvicorn: before.
+    uvicorn = ["-m", "uvicorn"] if plain_uvicorn else ["-m", "core.server"]
     command = [sys.executable, *uvicorn, "core.app:create_app_from_env", "--factory"]
     command += ["--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
@@ -497,9 +497,10 @@ def main() -> int:
     parser.add_argument("--database", default="mentoring40_load", help="database to recreate")
     parser.add_argument("--postgres", help="admin URL (default: postgres@, then root@ on :5432)")
     parser.add_argument(
-        "--tcp-nodelay",
+        "--plain-uvicorn",
         action="store_true",
-        help="start uvicorn through benchmarks/uvicorn_nodelay.py (uvicorn issue #3149 fixed)",
+        help="start plain uvicorn instead of core.server (without its TCP_NODELAY fix, "
+        "uvicorn issue #3149): the 'before' of that fix",
     )
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
@@ -523,7 +524,7 @@ def main() -> int:
         meili = stack.enter_context(LocalMeilisearch(WORK / "meili"))
         say(f"Meilisearch on {meili.url}")
         env = production_env(database_url, meili)
-        app, api = start_app(stack, env, args.tcp_nodelay)
+        app, api = start_app(stack, env, args.plain_uvicorn)
         data = prepare_data(api, WORK / "static")
         data_file = WORK / "data.json"
         data_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")

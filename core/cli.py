@@ -85,7 +85,11 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
     # so the finally below stops it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        # The app writes its own access lines (request id, result tokens masked).
         if workers > 1:
+            from core.server import install
+
+            install()  # TCP_NODELAY with several workers (see core/server.py)
             uvicorn.run(
                 "core.app:create_app_from_env",
                 factory=True,
@@ -93,9 +97,16 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
                 port=port,
                 workers=workers,
                 log_level="info",
+                access_log=False,
             )
         else:
-            uvicorn.run(create_app(settings, registry), host=host, port=port, log_level="info")
+            uvicorn.run(
+                create_app(settings, registry),
+                host=host,
+                port=port,
+                log_level="info",
+                access_log=False,
+            )
     finally:
         if local is not None:
             local.stop()

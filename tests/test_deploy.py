@@ -273,7 +273,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with app_log.open("wb") as out:
         app = subprocess.Popen(
             [
-                *(sys.executable, "-m", "uvicorn", "core.app:create_app_from_env", "--factory"),
+                *(sys.executable, "-m", "core.server", "core.app:create_app_from_env", "--factory"),
                 *("--workers", "2", "--host", "127.0.0.1", "--port", str(app_port)),
                 *("--proxy-headers", "--no-access-log"),
             ],

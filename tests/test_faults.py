@@ -138,7 +138,7 @@ class App:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [
-                    *(sys.executable, "-m", "uvicorn", "core.app:create_app_from_env"),
+                    *(sys.executable, "-m", "core.server", "core.app:create_app_from_env"),
                     *("--factory", "--workers", "2", "--host", "127.0.0.1"),
                     *("--port", str(self.port), "--no-access-log"),
                 ],

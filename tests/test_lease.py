@@ -127,7 +127,7 @@ def test_one_of_two_workers_indexes_and_another_takes_over_when_it_is_killed(
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [
-                *(sys.executable, "-m", "uvicorn", "core.app:create_app_from_env", "--factory"),
+                *(sys.executable, "-m", "core.server", "core.app:create_app_from_env", "--factory"),
                 *("--workers", "2", "--host", "127.0.0.1", "--port", str(port)),
                 "--no-access-log",
             ],

@@ -60,7 +60,7 @@ def test_production_logs_are_json_lines_with_request_ids_and_no_secrets(
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [
-                *(sys.executable, "-m", "uvicorn", "core.app:create_app_from_env", "--factory"),
+                *(sys.executable, "-m", "core.server", "core.app:create_app_from_env", "--factory"),
                 *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
             ],
             env=env,
