@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from compound_split import char_split  # type: ignore[import-untyped]
-
 MIN_WORD = 8  # shorter words are rarely compounds worth splitting
 MIN_PART = 4
 MIN_SCORE = 0.7
@@ -33,6 +31,10 @@ def compound_parts(word: str) -> tuple[str, ...]:
     # but the model would cut them ("Mento" + "Ring").
     if len(word) < MIN_WORD or word.lower().endswith("ing"):
         return ()
+    # Imported here, not at module level: the model takes about 320 MiB, and only the
+    # worker that builds search documents (the indexer) needs it.
+    from compound_split import char_split  # type: ignore[import-untyped]
+
     score, head, tail = char_split.split_compound(word)[0]
     if score < MIN_SCORE or len(head) < MIN_PART or len(tail) < MIN_PART:
         return ()

@@ -235,3 +235,17 @@ def test_a_second_migrator_waits_until_the_first_is_done(database_url: str) -> N
     assert f"Applied {len(shipped_migrations())} migration(s)." in output
     names = [row["name"] for row in run(Migration.select(Migration.name).run())]
     assert sorted(names) == sorted(shipped_migrations())
+
+
+def test_a_worker_loads_the_compound_model_only_to_build_documents() -> None:
+    """About 320 MiB per worker: only the indexer needs it (docs/PERFORMANCE.md)."""
+    probe = (
+        "import sys, core.app, search.worker, search.documents;"
+        "print('compound_split' in sys.modules);"
+        "from search.german import compound_parts; compound_parts('Wissensdatenbank');"
+        "print('compound_split' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert result.stdout.split() == ["False", "True"]
