@@ -98,7 +98,14 @@ def _until(what: str, check: Callable[[], Any], timeout: float = 40) -> Any:
 
 def _workers(master: psutil.Process) -> list[int]:
     """uvicorn's worker processes (not multiprocessing's resource tracker)."""
-    return [child.pid for child in master.children() if "spawn_main" in " ".join(child.cmdline())]
+    pids = []
+    for child in master.children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                pids.append(child.pid)
+        except psutil.Error:  # a killed worker that uvicorn has not reaped yet
+            continue
+    return pids
 
 
 def _search_titles(base: str, query: str) -> list[str]:
