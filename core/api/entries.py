@@ -10,8 +10,8 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
-from core.api.caching import cached_json
-from core.api.errors import ProblemError, bad_request
+from core.api.caching import NOT_MODIFIED, cached_json
+from core.api.errors import ProblemError, bad_request, problem_responses
 from core.api.schemas import (
     EntryDetail,
     EntryList,
@@ -47,6 +47,7 @@ class EntryController(Controller):
             "parameters), sorted and paged. `page_size` is at most "
             f"{MAX_PAGE_SIZE}; more is a 400. Unknown parameters and values are a 400."
         ),
+        responses={**NOT_MODIFIED, **problem_responses(400)},
     )
     async def list_entries(
         self,
@@ -88,7 +89,14 @@ class EntryController(Controller):
             request, EntryList(data=data, meta=ListMeta(pagination=pagination)), settings
         )
 
-    @get("/{slug:str}", summary="One toolbox entry with its body and links")
+    @get(
+        "/{slug:str}",
+        summary="One toolbox entry with its body and links",
+        responses={
+            **NOT_MODIFIED,
+            **problem_responses(400, (404, "There is no published entry with this slug.")),
+        },
+    )
     async def get_entry(
         self,
         request: Request[Any, Any, Any],

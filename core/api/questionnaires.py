@@ -10,8 +10,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from core.api.caching import cached_json
-from core.api.errors import InvalidParam, ProblemError, bad_request
+from core.api.caching import NOT_MODIFIED, cached_json
+from core.api.errors import InvalidParam, ProblemError, bad_request, problem_responses
 from core.api.metrics import QUICKCHECK_SUBMISSIONS
 from core.auth import require_scope
 from core.quickcheck import engine, store
@@ -33,6 +33,7 @@ from core.quickcheck.tandem import CriterionResult, ExclusionResult, fit
 from core.settings import Settings
 
 NO_STORE = {"Cache-Control": "no-store"}
+NO_QUESTIONNAIRE = (404, "There is no such questionnaire, or not this version of it.")
 Lang = Annotated[
     str | None,
     QueryParameter(description="Language of the texts (e.g. de, en); missing texts are German."),
@@ -216,7 +217,11 @@ class QuestionnaireController(Controller):
     path = "/api/v1/questionnaires"
     tags = ("Quickcheck",)
 
-    @get("/", summary="Published questionnaires with their perspectives and versions")
+    @get(
+        "/",
+        summary="Published questionnaires with their perspectives and versions",
+        responses={**NOT_MODIFIED, **problem_responses(400)},
+    )
     async def list_questionnaires(
         self,
         request: Request[Any, Any, Any],
@@ -249,6 +254,7 @@ class QuestionnaireController(Controller):
         summary="One questionnaire definition",
         description="The latest published version, or `version`; with `perspective` the "
         "items and wording of that perspective only.",
+        responses={**NOT_MODIFIED, **problem_responses(400, NO_QUESTIONNAIRE)},
     )
     async def get_questionnaire(
         self,
@@ -281,6 +287,7 @@ class QuestionnaireController(Controller):
         "identifying is stored (no IP address, no user agent, only the day). Responses with "
         'mode "test" never enter the statistics.',
         status_code=201,
+        responses=problem_responses(400, NO_QUESTIONNAIRE, 413, 422),
     )
     async def submit(
         self, questionnaire_id: FromPath[str], data: JSONBody[ResponseIn], lang: Lang = None
@@ -307,6 +314,7 @@ class QuestionnaireController(Controller):
         "(default 5) are withheld, including groups that could be derived by subtraction. "
         "Ranking items are ranked by Borda count.",
         guards=[require_scope("stats:read")],
+        responses=problem_responses(400, 401, 403, NO_QUESTIONNAIRE, 422),
     )
     async def stats(
         self,
@@ -330,6 +338,7 @@ class QuestionnaireController(Controller):
         summary="Raw anonymous responses as CSV (API key with scope responses:export)",
         media_type="text/csv",
         guards=[require_scope("responses:export")],
+        responses=problem_responses(400, 401, 403, NO_QUESTIONNAIRE),
     )
     async def export(
         self,
@@ -353,6 +362,9 @@ class QuestionnaireController(Controller):
     "/api/v1/results/{token:str}",
     tags=["Quickcheck"],
     summary="A result again, by its token",
+    responses=problem_responses(
+        400, (404, "There is no result with this token (or its questionnaire version).")
+    ),
 )
 async def get_result(token: FromPath[str], lang: Lang = None) -> Response[ResultOne]:
     lang_ = language(lang)
@@ -376,6 +388,7 @@ async def get_result(token: FromPath[str], lang: Lang = None) -> Response[Result
     "returns a fit score 0–100 with a self-explaining breakdown per criterion; exclusions "
     "(e.g. a direct reporting line) rule the pair out whatever the score. Nothing is stored.",
     status_code=200,
+    responses=problem_responses(400, 413, 422),
 )
 async def tandem_check(data: JSONBody[TandemIn], lang: Lang = None) -> Response[TandemOne]:
     lang_ = language(lang)

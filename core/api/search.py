@@ -10,7 +10,7 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 
 from core.api.entries import LIST_PARAMS, Filter, parse_entry_query
-from core.api.errors import ProblemError, bad_request
+from core.api.errors import ProblemError, bad_request, problem_responses
 from core.api.metrics import timed_search
 from core.api.schemas import Pagination
 from search.query import FACET_ATTRIBUTES, search_entries
@@ -54,6 +54,14 @@ class SearchResult(msgspec.Struct, frozen=True):
         "counts ignore its own filter. `title_html` and `summary_html` are escaped HTML whose "
         "only markup is `<mark>`. When the search engine is unreachable the answer is a 503 "
         "problem document with `Retry-After`."
+    ),
+    responses=problem_responses(
+        400,
+        (
+            503,
+            "The search engine is unreachable (with `Retry-After`) or not configured on this "
+            "server; GET /api/v1/entries works without it.",
+        ),
     ),
 )
 async def search(
