@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import msgspec
@@ -28,6 +29,22 @@ from core.settings import Settings
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 LIST_PARAMS = frozenset({*queries.FILTER_DIMENSIONS, "sort", "page", "page_size"})
+
+
+def word_list_pattern(words: Iterable[str], *, prefix: str = "", skip_empty: bool = False) -> str:
+    """A regular expression (for the OpenAPI document) of a comma-separated list of
+    ``words``, each optionally preceded by ``prefix``, with spaces around them; with
+    ``skip_empty`` empty items (``a,,b``) are allowed too, as the parser skips them."""
+    word = f"{prefix}({'|'.join(words)})"
+    if skip_empty:
+        return rf"^[\s,]*({word}(\s*,[\s,]*{word})*)?[\s,]*$"
+    return rf"^\s*({word}\s*(,\s*{word}\s*)*)?$"
+
+
+SORT_PATTERN = word_list_pattern(queries.SORT_COLUMNS, prefix="-?")
+# What _positive_int accepts, in the OpenAPI document.
+PAGE = {"minimum": 1}
+PAGE_SIZE = {"minimum": 1, "maximum": MAX_PAGE_SIZE}
 
 Filter = Annotated[
     list[str] | None,
@@ -63,14 +80,18 @@ class EntryController(Controller):
             str | None,
             QueryParameter(
                 description="Comma-separated fields; `-` for descending. "
-                "Fields: title, updated_at, slug. Default: title."
+                "Fields: title, updated_at, slug. Default: title.",
+                schema_extra={"pattern": SORT_PATTERN},
             ),
         ] = None,
-        page: Annotated[int | None, QueryParameter(description="1-based page number.")] = None,
+        page: Annotated[
+            int | None, QueryParameter(description="1-based page number.", schema_extra=PAGE)
+        ] = None,
         page_size: Annotated[
             int | None,
             QueryParameter(
-                description=f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."
+                description=f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).",
+                schema_extra=PAGE_SIZE,
             ),
         ] = None,
     ) -> Response[EntryList]:

@@ -34,9 +34,13 @@ from core.settings import Settings
 
 NO_STORE = {"Cache-Control": "no-store"}
 NO_QUESTIONNAIRE = (404, "There is no such questionnaire, or not this version of it.")
+_LANG_RE = re.compile(r"^[a-z]{2}$")
 Lang = Annotated[
     str | None,
-    QueryParameter(description="Language of the texts (e.g. de, en); missing texts are German."),
+    QueryParameter(
+        description="Language of the texts (e.g. de, en); missing texts are German.",
+        schema_extra={"pattern": _LANG_RE.pattern},
+    ),
 ]
 
 
@@ -105,9 +109,6 @@ class TandemDoc(msgspec.Struct, frozen=True, kw_only=True):
 class TandemOne(msgspec.Struct, frozen=True):
     data: TandemDoc
     meta: dict[str, Any] = {}
-
-
-_LANG_RE = re.compile(r"^[a-z]{2}$")
 
 
 def language(lang: str | None) -> str:

@@ -9,7 +9,14 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.params import QueryParameter
 
-from core.api.entries import LIST_PARAMS, Filter, parse_entry_query
+from core.api.entries import (
+    LIST_PARAMS,
+    PAGE,
+    PAGE_SIZE,
+    Filter,
+    parse_entry_query,
+    word_list_pattern,
+)
 from core.api.errors import ProblemError, bad_request, problem_responses
 from core.api.metrics import timed_search
 from core.api.schemas import Pagination
@@ -19,6 +26,7 @@ log = logging.getLogger("mentoring40.search")
 
 SEARCH_PARAMS = (LIST_PARAMS - {"sort", "tag"}) | {"q", "facets"}
 RETRY_AFTER_SECONDS = 30
+FACETS_PATTERN = word_list_pattern(FACET_ATTRIBUTES, skip_empty=True)
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,10 +84,17 @@ async def search(
     source: Filter = None,
     facets: Annotated[
         str | None,
-        QueryParameter(description="Comma-separated: topic, phase, audience, kind, source."),
+        QueryParameter(
+            description="Comma-separated: topic, phase, audience, kind, source.",
+            schema_extra={"pattern": FACETS_PATTERN},
+        ),
     ] = None,
-    page: Annotated[int | None, QueryParameter(description="1-based page number.")] = None,
-    page_size: Annotated[int | None, QueryParameter(description="Hits per page, 1–100.")] = None,
+    page: Annotated[
+        int | None, QueryParameter(description="1-based page number.", schema_extra=PAGE)
+    ] = None,
+    page_size: Annotated[
+        int | None, QueryParameter(description="Hits per page, 1–100.", schema_extra=PAGE_SIZE)
+    ] = None,
 ) -> Response[SearchResult]:
     query = await parse_entry_query(request, SEARCH_PARAMS)
     wanted = [f.strip() for f in (facets or "").split(",") if f.strip()]
