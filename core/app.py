@@ -21,6 +21,7 @@ from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health, ready
 from core.api.metrics import PROMETHEUS, metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
+from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
 from core.api.security import security_headers
 from core.api.taxonomy import get_taxonomy
@@ -98,6 +99,7 @@ def create_app(
         middleware=[security_headers, PROMETHEUS.middleware],
         request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[StrictStructSchemaPlugin()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="mentoring40 API",
