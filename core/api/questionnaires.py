@@ -165,6 +165,16 @@ def _perspective(d: Questionnaire, perspective: str | None, *, name: str) -> str
     return perspective
 
 
+def check_perspective_param(d: Questionnaire, perspective: str | None) -> None:
+    """The ``perspective`` query parameter names one of the questionnaire's (400 if not)."""
+    if perspective is not None and perspective not in {p.id for p in d.perspectives}:
+        raise bad_request(
+            "perspective",
+            f"{d.id!r} has no perspective {perspective!r}; it has: "
+            + ", ".join(p.id for p in d.perspectives),
+        )
+
+
 async def submit_answers(
     questionnaire_id: str,
     *,
@@ -269,12 +279,7 @@ class QuestionnaireController(Controller):
         lang_ = language(lang)
         found = await find_version(questionnaire_id, version)
         d = found.definition
-        if perspective is not None and perspective not in {p.id for p in d.perspectives}:
-            raise bad_request(
-                "perspective",
-                f"{d.id!r} has no perspective {perspective!r}; it has: "
-                + ", ".join(p.id for p in d.perspectives),
-            )
+        check_perspective_param(d, perspective)
         versions = (await store.version_overview())[questionnaire_id]
         doc = definition_doc(d, found.hash, found.status, versions, lang_, perspective)
         return cached_json(request, QuestionnaireOne(data=doc), settings)
@@ -315,7 +320,7 @@ class QuestionnaireController(Controller):
         "(default 5) are withheld, including groups that could be derived by subtraction. "
         "Ranking items are ranked by Borda count.",
         guards=[require_scope("stats:read")],
-        responses=problem_responses(400, 401, 403, NO_QUESTIONNAIRE, 422),
+        responses=problem_responses(400, 401, 403, NO_QUESTIONNAIRE),
     )
     async def stats(
         self,
@@ -328,8 +333,7 @@ class QuestionnaireController(Controller):
         lang_ = language(lang)
         found = await find_version(questionnaire_id, version)
         d = found.definition
-        if perspective is not None:
-            _perspective(d, perspective, name="perspective")
+        check_perspective_param(d, perspective)
         rows = await store.responses(questionnaire_id, d.version)
         doc = compute_stats(d, rows, perspective, settings.stats_min_group, lang_)
         return Response(StatsOne(data=doc), headers=NO_STORE)
