@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components
 from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__
@@ -25,6 +26,7 @@ from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
 from core.api.security import security_headers
 from core.api.taxonomy import get_taxonomy
+from core.auth import SECURITY_SCHEMES
 from core.db.engine import engine_from_url, use_engine
 from core.plugins import PluginError, PluginRegistry, build_registry
 from core.settings import Settings
@@ -109,6 +111,7 @@ def create_app(
                 "envelope {data, meta}; errors are RFC 9457 problem details."
             ),
             path="/schema",
+            components=Components(security_schemes=SECURITY_SCHEMES),
             render_plugins=[ScalarRenderPlugin()],
         ),
         logging_config=LoggingConfig(

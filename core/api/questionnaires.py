@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from core.api.caching import NOT_MODIFIED, cached_json
 from core.api.errors import InvalidParam, ProblemError, bad_request, problem_responses
 from core.api.metrics import QUICKCHECK_SUBMISSIONS
-from core.auth import require_scope
+from core.auth import API_KEY, require_scope
 from core.quickcheck import engine, store
 from core.quickcheck.export import export_csv
 from core.quickcheck.model import AMPEL_LABEL, DEFAULT_LANGUAGE, Questionnaire, text_in
@@ -320,6 +320,7 @@ class QuestionnaireController(Controller):
         "(default 5) are withheld, including groups that could be derived by subtraction. "
         "Ranking items are ranked by Borda count.",
         guards=[require_scope("stats:read")],
+        security=API_KEY,
         responses=problem_responses(400, 401, 403, NO_QUESTIONNAIRE),
     )
     async def stats(
@@ -343,6 +344,7 @@ class QuestionnaireController(Controller):
         summary="Raw anonymous responses as CSV (API key with scope responses:export)",
         media_type="text/csv",
         guards=[require_scope("responses:export")],
+        security=API_KEY,
         responses=problem_responses(400, 401, 403, NO_QUESTIONNAIRE),
     )
     async def export(
