@@ -41,7 +41,7 @@ from search.local_server import LocalMeilisearch
 from tests.conftest import FIXTURE_CONTENT, make_settings, sync
 from tests.web_support import run_cli
 
-EXAMPLES = int(os.environ.get("MENTORING40_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("MENTORING40_FUZZ_EXAMPLES", "20"))
 
 # Query parameters whose values the API checks against stored data (400 naming them):
 # taxonomy filters against the taxonomy, which content and plugins extend; perspective
@@ -191,6 +191,10 @@ def seed_responses(url: str) -> dict[str, Any]:
         "slug": ["ueberblick", "arbeitsablauf", "aufgabenliste"],
         "questionnaire_id": ["probe", "probe-profil"],
         "token": [*tokens, *tandem.values()],
+        # query parameters
+        "perspective": ["mitarbeitende", "unternehmen", "mentor", "mentee"],
+        "lang": ["de", "en"],
+        "topic": ["barrieren", "wissen-sichern"],
     }
     return {"known": known, "tandem": tandem}
 
@@ -241,11 +245,12 @@ def positive_data_accepted(
 
 def use_known_values(case: schemathesis.Case, data: st.DataObject, served: Served) -> None:
     """Now and then, in a request the document allows, a value that exists instead of the
-    generated one: an entry slug, a questionnaire id, a result token, the tandem's tokens,
-    valid answers. (Only in positive cases: a negative case must stay invalid.)"""
+    generated one: an entry slug, a questionnaire id, a result token, a perspective, a
+    language, a topic, the tandem's tokens, valid answers. (Only in positive cases: a negative case must stay invalid.)"""
     for name, values in served.known.items():
-        if name in (case.path_parameters or {}) and data.draw(st.booleans(), label=name):
-            case.path_parameters[name] = data.draw(st.sampled_from(values), label=name)
+        for where in (case.path_parameters, case.query):
+            if where and name in where and data.draw(st.booleans(), label=name):
+                where[name] = data.draw(st.sampled_from(values), label=name)
     label = case.operation.label
     if label == "POST /api/v1/tandem-checks" and data.draw(st.booleans(), label="tandem"):
         case.body = dict(served.tandem)
