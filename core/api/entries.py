@@ -9,10 +9,12 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi.spec import OpenAPIType
+from litestar.params import FromPath
 
 from core.api.caching import NOT_MODIFIED, cached_json
 from core.api.errors import ProblemError, bad_request, problem_responses
+from core.api.params import NUMBER, TEXT, TEXTS, optional_query
 from core.api.schemas import (
     EntryDetail,
     EntryList,
@@ -43,12 +45,14 @@ def word_list_pattern(words: Iterable[str], *, prefix: str = "", skip_empty: boo
 
 SORT_PATTERN = word_list_pattern(queries.SORT_COLUMNS, prefix="-?")
 # What _positive_int accepts, in the OpenAPI document.
-PAGE = {"minimum": 1}
-PAGE_SIZE = {"minimum": 1, "maximum": MAX_PAGE_SIZE}
+PAGE: dict[str, Any] = {"minimum": 1}
+PAGE_SIZE: dict[str, Any] = {"minimum": 1, "maximum": MAX_PAGE_SIZE}
 
 Filter = Annotated[
     list[str] | None,
-    QueryParameter(description="Repeat the parameter (or separate values by commas) for OR."),
+    optional_query(
+        "Repeat the parameter (or separate values by commas) for OR.", OpenAPIType.ARRAY, **TEXTS
+    ),
 ]
 
 
@@ -78,20 +82,20 @@ class EntryController(Controller):
         tag: Filter = None,
         sort: Annotated[
             str | None,
-            QueryParameter(
-                description="Comma-separated fields; `-` for descending. "
+            optional_query(
+                "Comma-separated fields; `-` for descending. "
                 "Fields: title, updated_at, slug. Default: title.",
-                schema_extra={"pattern": SORT_PATTERN},
+                TEXT,
+                pattern=SORT_PATTERN,
             ),
         ] = None,
-        page: Annotated[
-            int | None, QueryParameter(description="1-based page number.", schema_extra=PAGE)
-        ] = None,
+        page: Annotated[int | None, optional_query("1-based page number.", NUMBER, **PAGE)] = None,
         page_size: Annotated[
             int | None,
-            QueryParameter(
-                description=f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).",
-                schema_extra=PAGE_SIZE,
+            optional_query(
+                f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).",
+                NUMBER,
+                **PAGE_SIZE,
             ),
         ] = None,
     ) -> Response[EntryList]:

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from core.api.caching import NOT_MODIFIED, cached_json
 from core.api.errors import InvalidParam, ProblemError, bad_request, problem_responses
 from core.api.metrics import QUICKCHECK_SUBMISSIONS
+from core.api.params import NUMBER, TEXT, optional_query
 from core.auth import API_KEY, require_scope
 from core.quickcheck import engine, store
 from core.quickcheck.export import export_csv
@@ -37,9 +38,10 @@ NO_QUESTIONNAIRE = (404, "There is no such questionnaire, or not this version of
 _LANG_RE = re.compile(r"^[a-z]{2}$")
 Lang = Annotated[
     str | None,
-    QueryParameter(
-        description="Language of the texts (e.g. de, en); missing texts are German.",
-        schema_extra={"pattern": _LANG_RE.pattern},
+    optional_query(
+        "Language of the texts (e.g. de, en); missing texts are German.",
+        TEXT,
+        pattern=_LANG_RE.pattern,
     ),
 ]
 
@@ -272,8 +274,8 @@ class QuestionnaireController(Controller):
         request: Request[Any, Any, Any],
         settings: NamedDependency[Settings],
         questionnaire_id: FromPath[str],
-        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
-        perspective: Annotated[str | None, QueryParameter(description="A perspective id.")] = None,
+        version: Annotated[int | None, optional_query("A version number.", NUMBER)] = None,
+        perspective: Annotated[str | None, optional_query("A perspective id.", TEXT)] = None,
         lang: Lang = None,
     ) -> Response[QuestionnaireOne]:
         lang_ = language(lang)
@@ -327,8 +329,8 @@ class QuestionnaireController(Controller):
         self,
         settings: NamedDependency[Settings],
         questionnaire_id: FromPath[str],
-        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
-        perspective: Annotated[str | None, QueryParameter(description="A perspective id.")] = None,
+        version: Annotated[int | None, optional_query("A version number.", NUMBER)] = None,
+        perspective: Annotated[str | None, optional_query("A perspective id.", TEXT)] = None,
         lang: Lang = None,
     ) -> Response[StatsOne]:
         lang_ = language(lang)
@@ -350,7 +352,7 @@ class QuestionnaireController(Controller):
     async def export(
         self,
         questionnaire_id: FromPath[str],
-        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
+        version: Annotated[int | None, optional_query("A version number.", NUMBER)] = None,
     ) -> Response[str]:
         found = await find_version(questionnaire_id, version)
         d = found.definition

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.params import QueryParameter
 
 from core.api.entries import (
     LIST_PARAMS,
@@ -19,6 +18,7 @@ from core.api.entries import (
 )
 from core.api.errors import ProblemError, bad_request, problem_responses
 from core.api.metrics import timed_search
+from core.api.params import NUMBER, TEXT, optional_query
 from core.api.schemas import Pagination
 from search.query import FACET_ATTRIBUTES, search_entries
 
@@ -74,9 +74,7 @@ class SearchResult(msgspec.Struct, frozen=True):
 )
 async def search(
     request: Request[Any, Any, Any],
-    q: Annotated[
-        str | None, QueryParameter(description="What to search for; empty lists all.")
-    ] = None,
+    q: Annotated[str | None, optional_query("What to search for; empty lists all.", TEXT)] = None,
     topic: Filter = None,
     phase: Filter = None,
     audience: Filter = None,
@@ -84,16 +82,13 @@ async def search(
     source: Filter = None,
     facets: Annotated[
         str | None,
-        QueryParameter(
-            description="Comma-separated: topic, phase, audience, kind, source.",
-            schema_extra={"pattern": FACETS_PATTERN},
+        optional_query(
+            "Comma-separated: topic, phase, audience, kind, source.", TEXT, pattern=FACETS_PATTERN
         ),
     ] = None,
-    page: Annotated[
-        int | None, QueryParameter(description="1-based page number.", schema_extra=PAGE)
-    ] = None,
+    page: Annotated[int | None, optional_query("1-based page number.", NUMBER, **PAGE)] = None,
     page_size: Annotated[
-        int | None, QueryParameter(description="Hits per page, 1–100.", schema_extra=PAGE_SIZE)
+        int | None, optional_query("Hits per page, 1–100.", NUMBER, **PAGE_SIZE)
     ] = None,
 ) -> Response[SearchResult]:
     query = await parse_entry_query(request, SEARCH_PARAMS)
