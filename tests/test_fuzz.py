@@ -41,7 +41,7 @@ from search.local_server import LocalMeilisearch
 from tests.conftest import FIXTURE_CONTENT, make_settings, sync
 from tests.web_support import run_cli
 
-EXAMPLES = int(os.environ.get("MENTORING40_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("MENTORING40_FUZZ_EXAMPLES", "30"))
 
 # Query parameters whose values the API checks against stored data (400 naming them):
 # taxonomy filters against the taxonomy, which content and plugins extend; perspective
@@ -81,7 +81,7 @@ class Served:
     key: str
     # Values that exist, mixed into the generated path parameters and tandem bodies so that
     # the fuzzer reaches past 404 and 422 (entries, questionnaires, result tokens).
-    known: dict[str, list[str]]
+    known: dict[str, list[Any]]
     tandem: dict[str, str]
 
 
@@ -195,6 +195,7 @@ def seed_responses(url: str) -> dict[str, Any]:
         "perspective": ["mitarbeitende", "unternehmen", "mentor", "mentee"],
         "lang": ["de", "en"],
         "topic": ["barrieren", "wissen-sichern"],
+        "version": [1],
     }
     return {"known": known, "tandem": tandem}
 
@@ -244,18 +245,22 @@ def positive_data_accepted(
 
 
 def use_known_values(case: schemathesis.Case, data: st.DataObject, served: Served) -> None:
-    """Now and then, in a request the document allows, a value that exists instead of the
-    generated one: an entry slug, a questionnaire id, a result token, a perspective, a
-    language, a topic, the tandem's tokens, valid answers. (Only in positive cases: a negative case must stay invalid.)"""
+    """Often, in a request the document allows, a value that exists instead of the generated
+    one (3 times in 4): an entry slug, a questionnaire id, a result token, a perspective, a
+    language, a topic, a version, the tandem's tokens, valid answers. Only in positive
+    cases: a negative case must stay invalid."""
+
+    def often(label: str) -> bool:
+        return data.draw(st.integers(0, 3), label=label) > 0
+
     for name, values in served.known.items():
         for where in (case.path_parameters, case.query):
-            if where and name in where and data.draw(st.booleans(), label=name):
+            if where and name in where and often(name):
                 where[name] = data.draw(st.sampled_from(values), label=name)
     label = case.operation.label
-    if label == "POST /api/v1/tandem-checks" and data.draw(st.booleans(), label="tandem"):
+    if label == "POST /api/v1/tandem-checks" and often("tandem"):
         case.body = dict(served.tandem)
-    responses = "POST /api/v1/questionnaires/{questionnaire_id}/responses"
-    if label == responses and data.draw(st.booleans(), label="answers"):
+    if label == "POST /api/v1/questionnaires/{questionnaire_id}/responses" and often("answers"):
         case.path_parameters = {"questionnaire_id": "probe"}
         mode = data.draw(st.sampled_from(["real", "test"]), label="mode")
         case.body = {"version": 1, "perspective": "mitarbeitende", "mode": mode, "answers": PROBE}
