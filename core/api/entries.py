@@ -29,6 +29,9 @@ from core.content.markdown import entry_url
 from core.settings import Settings
 
 MAX_PAGE_SIZE = 100
+# Far beyond any real list; a larger page number overflows the database's and the search
+# engine's integers (a 500 and a false "search engine unreachable" before this limit).
+MAX_PAGE = 10_000
 DEFAULT_PAGE_SIZE = 20
 LIST_PARAMS = frozenset({*queries.FILTER_DIMENSIONS, "sort", "page", "page_size"})
 
@@ -45,7 +48,7 @@ def word_list_pattern(words: Iterable[str], *, prefix: str = "", skip_empty: boo
 
 SORT_PATTERN = word_list_pattern(queries.SORT_COLUMNS, prefix="-?")
 # What _positive_int accepts, in the OpenAPI document.
-PAGE: dict[str, Any] = {"minimum": 1}
+PAGE: dict[str, Any] = {"minimum": 1, "maximum": MAX_PAGE}
 PAGE_SIZE: dict[str, Any] = {"minimum": 1, "maximum": MAX_PAGE_SIZE}
 
 Filter = Annotated[
@@ -187,7 +190,7 @@ async def parse_entry_query(
     return queries.EntryQuery(
         filters=filters,
         sort=_parse_sort(params.get("sort")),
-        page=_positive_int(params, "page", 1, None),
+        page=_positive_int(params, "page", 1, MAX_PAGE),
         page_size=_positive_int(params, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
     )
 
