@@ -60,6 +60,7 @@ PROBLEM_MEANINGS: dict[int, str] = {
     413: "The request body is larger than the server accepts.",
     422: "The body is well-formed but its content is not acceptable; `invalid_params` lists "
     "each problem.",
+    429: "Too many requests from this client; try again after `Retry-After` seconds.",
     503: "A service this route needs is unavailable; try again later.",
 }
 
