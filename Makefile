@@ -5,10 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+FUZZ_EXAMPLES ?= 300
 CHROMIUM := $(or $(MENTORING40_CHROMIUM),/usr/bin/chromium)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install chromium nginx compose lint typecheck pytest check sync bench bench-pages load clean
+.PHONY: help run test install chromium nginx compose lint typecheck pytest fuzz check sync bench bench-pages load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +69,10 @@ typecheck: install ## mypy on core/
 
 pytest: install ## The test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest
+
+# The fuzz test of the suite (tests/test_fuzz.py) with many more examples; docs/FUZZING.md.
+fuzz: install ## Fuzz the API longer: FUZZ_EXAMPLES requests per operation (default 300)
+	MENTORING40_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_fuzz.py -p no:cacheprovider
 
 check: install ## Validate all content (core and plugins)
 	$(BIN)/mentoring40 content check

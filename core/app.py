@@ -12,6 +12,7 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components
 from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__
@@ -21,10 +22,11 @@ from core.api.health import health, ready
 from core.api.metrics import PROMETHEUS, metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.ratelimit import Limiter, rate_limit
+from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
 from core.api.security import security_headers
 from core.api.taxonomy import get_taxonomy
-from core.auth import known_scopes, scope_guard, unknown_route_scopes
+from core.auth import SECURITY_SCHEMES, known_scopes, scope_guard, unknown_route_scopes
 from core.db.engine import engine_from_url, use_engine
 from core.logs import configure_logging
 from core.plugins import PluginError, PluginRegistry, build_registry
@@ -105,6 +107,7 @@ def create_app(
         middleware=[PROMETHEUS.middleware, rate_limit],
         request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[StrictStructSchemaPlugin()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="mentoring40 API",
@@ -114,6 +117,7 @@ def create_app(
                 "envelope {data, meta}; errors are RFC 9457 problem details."
             ),
             path="/schema",
+            components=Components(security_schemes=SECURITY_SCHEMES),
             render_plugins=[ScalarRenderPlugin()],
         ),
         # core.logs configures logging (JSON or text, request ids); unexpected errors are

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 
 from core.api.errors import ProblemError
 from core.db.tables import ApiKey
@@ -33,6 +34,17 @@ SCOPES: dict[str, str] = {
 }
 TOKEN_PREFIX = "m40_"
 SCOPE_OPT = "scope"  # a route's opt key naming the scope it needs
+
+# The OpenAPI document: the scheme (components) and what a protected route requires.
+SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
+    "apiKey": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="An API key from `mentoring40 keys create`, sent as "
+        "`Authorization: Bearer <token>`; each protected route names the scope it needs.",
+    )
+}
+API_KEY: list[SecurityRequirement] = [{"apiKey": []}]
 
 
 class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):

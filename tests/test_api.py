@@ -96,6 +96,9 @@ def test_bad_parameters_are_400_problems_that_say_what_is_allowed(fixture_client
     assert_problem(get("/api/v1/entries?page_size=101"), 400, "at most 100")
     assert_problem(get("/api/v1/entries?page_size=0"), 400, "at least 1")
     assert_problem(get("/api/v1/entries?page=abc"), 400, "'page'")
+    # Found by the fuzzer: a page number beyond SQLite's integers was a 500.
+    assert_problem(get("/api/v1/entries?page=91422327836845214269440"), 400, "at most 10000")
+    assert_problem(get("/api/v1/search?page=10001"), 400, "at most 10000")
 
 
 def test_unknown_slug_and_unknown_path_are_404_problems(fixture_client: Client) -> None:

@@ -8,8 +8,17 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
 
 from core.settings import Settings
+
+# For the OpenAPI document of every route that answers with cached_json.
+NOT_MODIFIED: dict[int, ResponseSpec] = {
+    304: ResponseSpec(
+        data_container=None,
+        description="Not modified: `If-None-Match` names the current `ETag`; no body.",
+    )
+}
 
 
 def etag_for(body: bytes) -> str:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi.spec import OpenAPIType
+from litestar.params import FromPath
 
-from core.api.caching import cached_json
-from core.api.errors import ProblemError, bad_request
+from core.api.caching import NOT_MODIFIED, cached_json
+from core.api.errors import ProblemError, bad_request, problem_responses
+from core.api.params import NUMBER, TEXT, TEXTS, optional_query
 from core.api.schemas import (
     EntryDetail,
     EntryList,
@@ -26,12 +29,33 @@ from core.content.markdown import entry_url
 from core.settings import Settings
 
 MAX_PAGE_SIZE = 100
+# Far beyond any real list; a larger page number overflows the database's and the search
+# engine's integers (a 500 and a false "search engine unreachable" before this limit).
+MAX_PAGE = 10_000
 DEFAULT_PAGE_SIZE = 20
 LIST_PARAMS = frozenset({*queries.FILTER_DIMENSIONS, "sort", "page", "page_size"})
 
+
+def word_list_pattern(words: Iterable[str], *, prefix: str = "", skip_empty: bool = False) -> str:
+    """A regular expression (for the OpenAPI document) of a comma-separated list of
+    ``words``, each optionally preceded by ``prefix``, with spaces around them; with
+    ``skip_empty`` empty items (``a,,b``) are allowed too, as the parser skips them."""
+    word = f"{prefix}({'|'.join(words)})"
+    if skip_empty:
+        return rf"^[\s,]*({word}(\s*,[\s,]*{word})*)?[\s,]*$"
+    return rf"^\s*({word}\s*(,\s*{word}\s*)*)?$"
+
+
+SORT_PATTERN = word_list_pattern(queries.SORT_COLUMNS, prefix="-?")
+# What _positive_int accepts, in the OpenAPI document.
+PAGE: dict[str, Any] = {"minimum": 1, "maximum": MAX_PAGE}
+PAGE_SIZE: dict[str, Any] = {"minimum": 1, "maximum": MAX_PAGE_SIZE}
+
 Filter = Annotated[
     list[str] | None,
-    QueryParameter(description="Repeat the parameter (or separate values by commas) for OR."),
+    optional_query(
+        "Repeat the parameter (or separate values by commas) for OR.", OpenAPIType.ARRAY, **TEXTS
+    ),
 ]
 
 
@@ -47,6 +71,7 @@ class EntryController(Controller):
             "parameters), sorted and paged. `page_size` is at most "
             f"{MAX_PAGE_SIZE}; more is a 400. Unknown parameters and values are a 400."
         ),
+        responses={**NOT_MODIFIED, **problem_responses(400)},
     )
     async def list_entries(
         self,
@@ -60,16 +85,20 @@ class EntryController(Controller):
         tag: Filter = None,
         sort: Annotated[
             str | None,
-            QueryParameter(
-                description="Comma-separated fields; `-` for descending. "
-                "Fields: title, updated_at, slug. Default: title."
+            optional_query(
+                "Comma-separated fields; `-` for descending. "
+                "Fields: title, updated_at, slug. Default: title.",
+                TEXT,
+                pattern=SORT_PATTERN,
             ),
         ] = None,
-        page: Annotated[int | None, QueryParameter(description="1-based page number.")] = None,
+        page: Annotated[int | None, optional_query("1-based page number.", NUMBER, **PAGE)] = None,
         page_size: Annotated[
             int | None,
-            QueryParameter(
-                description=f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."
+            optional_query(
+                f"Entries per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).",
+                NUMBER,
+                **PAGE_SIZE,
             ),
         ] = None,
     ) -> Response[EntryList]:
@@ -88,7 +117,14 @@ class EntryController(Controller):
             request, EntryList(data=data, meta=ListMeta(pagination=pagination)), settings
         )
 
-    @get("/{slug:str}", summary="One toolbox entry with its body and links")
+    @get(
+        "/{slug:str}",
+        summary="One toolbox entry with its body and links",
+        responses={
+            **NOT_MODIFIED,
+            **problem_responses(400, (404, "There is no published entry with this slug.")),
+        },
+    )
     async def get_entry(
         self,
         request: Request[Any, Any, Any],
@@ -154,7 +190,7 @@ async def parse_entry_query(
     return queries.EntryQuery(
         filters=filters,
         sort=_parse_sort(params.get("sort")),
-        page=_positive_int(params, "page", 1, None),
+        page=_positive_int(params, "page", 1, MAX_PAGE),
         page_size=_positive_int(params, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
     )
 

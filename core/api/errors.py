@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("mentoring40.api")
@@ -47,6 +48,37 @@ class ProblemError(Exception):
         self.detail = detail
         self.invalid_params = invalid_params or []
         self.headers = headers or {}
+
+
+# What each problem status means, for the OpenAPI document; routes may say it more exactly.
+PROBLEM_MEANINGS: dict[int, str] = {
+    400: "A parameter or the body is invalid; `invalid_params` names each one and says what "
+    "is allowed.",
+    401: "No valid API key (missing, unknown, revoked or expired); send "
+    "`Authorization: Bearer <token>`.",
+    403: "The API key does not have the scope this route needs.",
+    404: "There is nothing with this identifier.",
+    413: "The request body is larger than the server accepts.",
+    422: "The body is well-formed but its content is not acceptable; `invalid_params` lists "
+    "each problem.",
+    429: "Too many requests from this client; try again after `Retry-After` seconds.",
+    503: "A service this route needs is unavailable; try again later.",
+}
+
+
+def problem_responses(*statuses: int | tuple[int, str]) -> dict[int, ResponseSpec]:
+    """``responses=`` for a route: each status (or ``(status, meaning)``) is documented as
+    an RFC 9457 problem document, the way EXCEPTION_HANDLERS answers it."""
+    specs = {}
+    for item in statuses:
+        status, meaning = item if isinstance(item, tuple) else (item, PROBLEM_MEANINGS[item])
+        specs[status] = ResponseSpec(
+            data_container=ProblemDetails,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=meaning,
+            generate_examples=False,
+        )
+    return specs
 
 
 def bad_request(name: str, reason: str) -> ProblemError:

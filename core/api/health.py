@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from core import __version__
 from core.api.schemas import Health
@@ -19,7 +20,17 @@ log = logging.getLogger("mentoring40.health")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@get("/health", tags=["Betrieb"], summary="Liveness and database check", cache_control=None)
+@get(
+    "/health",
+    tags=["Betrieb"],
+    summary="Liveness and database check",
+    cache_control=None,
+    responses={
+        503: ResponseSpec(
+            Health, description="The database cannot be read.", generate_examples=False
+        )
+    },
+)
 async def health() -> Response[Health]:
     try:
         entries = await queries.entry_count()
@@ -50,6 +61,13 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     "says what is wrong. The outbox check fails when a change has waited longer than "
     "MENTORING40_READY_MAX_OUTBOX_AGE seconds to reach the search index.",
     cache_control=None,
+    responses={
+        503: ResponseSpec(
+            Readiness,
+            description="Not ready: at least one check failed; each says what is wrong.",
+            generate_examples=False,
+        )
+    },
 )
 async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
     settings = request.app.state.settings

@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
-from core.api.caching import cached_json
-from core.api.errors import InvalidParam, ProblemError, bad_request
+from core.api.caching import NOT_MODIFIED, cached_json
+from core.api.errors import InvalidParam, ProblemError, bad_request, problem_responses
 from core.api.metrics import QUICKCHECK_SUBMISSIONS
+from core.api.params import NUMBER, TEXT, optional_query
+from core.auth import API_KEY
 from core.quickcheck import engine, store
 from core.quickcheck.export import export_csv
 from core.quickcheck.model import AMPEL_LABEL, DEFAULT_LANGUAGE, Questionnaire, text_in
@@ -32,9 +34,15 @@ from core.quickcheck.tandem import CriterionResult, ExclusionResult, fit
 from core.settings import Settings
 
 NO_STORE = {"Cache-Control": "no-store"}
+NO_QUESTIONNAIRE = (404, "There is no such questionnaire, or not this version of it.")
+_LANG_RE = re.compile(r"^[a-z]{2}$")
 Lang = Annotated[
     str | None,
-    QueryParameter(description="Language of the texts (e.g. de, en); missing texts are German."),
+    optional_query(
+        "Language of the texts (e.g. de, en); missing texts are German.",
+        TEXT,
+        pattern=_LANG_RE.pattern,
+    ),
 ]
 
 
@@ -110,9 +118,6 @@ class TandemOne(msgspec.Struct, frozen=True):
     meta: dict[str, Any] = {}
 
 
-_LANG_RE = re.compile(r"^[a-z]{2}$")
-
-
 def language(lang: str | None) -> str:
     if lang is None:
         return DEFAULT_LANGUAGE
@@ -165,6 +170,16 @@ def _perspective(d: Questionnaire, perspective: str | None, *, name: str) -> str
             invalid_params=[InvalidParam(name, f"unknown; one of: {', '.join(ids)}")],
         )
     return perspective
+
+
+def check_perspective_param(d: Questionnaire, perspective: str | None) -> None:
+    """The ``perspective`` query parameter names one of the questionnaire's (400 if not)."""
+    if perspective is not None and perspective not in {p.id for p in d.perspectives}:
+        raise bad_request(
+            "perspective",
+            f"{d.id!r} has no perspective {perspective!r}; it has: "
+            + ", ".join(p.id for p in d.perspectives),
+        )
 
 
 async def submit_answers(
@@ -220,7 +235,11 @@ class QuestionnaireController(Controller):
     path = "/api/v1/questionnaires"
     tags = ("Quickcheck",)
 
-    @get("/", summary="Published questionnaires with their perspectives and versions")
+    @get(
+        "/",
+        summary="Published questionnaires with their perspectives and versions",
+        responses={**NOT_MODIFIED, **problem_responses(400)},
+    )
     async def list_questionnaires(
         self,
         request: Request[Any, Any, Any],
@@ -253,25 +272,21 @@ class QuestionnaireController(Controller):
         summary="One questionnaire definition",
         description="The latest published version, or `version`; with `perspective` the "
         "items and wording of that perspective only.",
+        responses={**NOT_MODIFIED, **problem_responses(400, NO_QUESTIONNAIRE)},
     )
     async def get_questionnaire(
         self,
         request: Request[Any, Any, Any],
         settings: NamedDependency[Settings],
         questionnaire_id: FromPath[str],
-        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
-        perspective: Annotated[str | None, QueryParameter(description="A perspective id.")] = None,
+        version: Annotated[int | None, optional_query("A version number.", NUMBER)] = None,
+        perspective: Annotated[str | None, optional_query("A perspective id.", TEXT)] = None,
         lang: Lang = None,
     ) -> Response[QuestionnaireOne]:
         lang_ = language(lang)
         found = await find_version(questionnaire_id, version)
         d = found.definition
-        if perspective is not None and perspective not in {p.id for p in d.perspectives}:
-            raise bad_request(
-                "perspective",
-                f"{d.id!r} has no perspective {perspective!r}; it has: "
-                + ", ".join(p.id for p in d.perspectives),
-            )
+        check_perspective_param(d, perspective)
         versions = (await store.version_overview())[questionnaire_id]
         doc = definition_doc(d, found.hash, found.status, versions, lang_, perspective)
         return cached_json(request, QuestionnaireOne(data=doc), settings)
@@ -287,6 +302,7 @@ class QuestionnaireController(Controller):
         "(MENTORING40_RATE_LIMIT_SUBMIT); over the limit the answer is 429 with `Retry-After`.",
         status_code=201,
         opt={"rate_limit": "submit"},
+        responses=problem_responses(400, NO_QUESTIONNAIRE, 413, 422, 429),
     )
     async def submit(
         self, questionnaire_id: FromPath[str], data: JSONBody[ResponseIn], lang: Lang = None
@@ -313,20 +329,21 @@ class QuestionnaireController(Controller):
         "(default 5) are withheld, including groups that could be derived by subtraction. "
         "Ranking items are ranked by Borda count.",
         opt={"scope": "stats:read"},
+        security=API_KEY,
+        responses=problem_responses(400, 401, 403, NO_QUESTIONNAIRE),
     )
     async def stats(
         self,
         settings: NamedDependency[Settings],
         questionnaire_id: FromPath[str],
-        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
-        perspective: Annotated[str | None, QueryParameter(description="A perspective id.")] = None,
+        version: Annotated[int | None, optional_query("A version number.", NUMBER)] = None,
+        perspective: Annotated[str | None, optional_query("A perspective id.", TEXT)] = None,
         lang: Lang = None,
     ) -> Response[StatsOne]:
         lang_ = language(lang)
         found = await find_version(questionnaire_id, version)
         d = found.definition
-        if perspective is not None:
-            _perspective(d, perspective, name="perspective")
+        check_perspective_param(d, perspective)
         rows = await store.responses(questionnaire_id, d.version)
         doc = compute_stats(d, rows, perspective, settings.stats_min_group, lang_)
         return Response(StatsOne(data=doc), headers=NO_STORE)
@@ -336,11 +353,13 @@ class QuestionnaireController(Controller):
         summary="Raw anonymous responses as CSV (API key with scope responses:export)",
         media_type="text/csv",
         opt={"scope": "responses:export"},
+        security=API_KEY,
+        responses=problem_responses(400, 401, 403, NO_QUESTIONNAIRE),
     )
     async def export(
         self,
         questionnaire_id: FromPath[str],
-        version: Annotated[int | None, QueryParameter(description="A version number.")] = None,
+        version: Annotated[int | None, optional_query("A version number.", NUMBER)] = None,
     ) -> Response[str]:
         found = await find_version(questionnaire_id, version)
         d = found.definition
@@ -359,6 +378,9 @@ class QuestionnaireController(Controller):
     "/api/v1/results/{token:str}",
     tags=["Quickcheck"],
     summary="A result again, by its token",
+    responses=problem_responses(
+        400, (404, "There is no result with this token (or its questionnaire version).")
+    ),
 )
 async def get_result(token: FromPath[str], lang: Lang = None) -> Response[ResultOne]:
     lang_ = language(lang)
@@ -384,6 +406,7 @@ async def get_result(token: FromPath[str], lang: Lang = None) -> Response[Result
     "Limited per client like submissions (429 with `Retry-After`).",
     status_code=200,
     opt={"rate_limit": "submit"},
+    responses=problem_responses(400, 413, 422, 429),
 )
 async def tandem_check(data: JSONBody[TandemIn], lang: Lang = None) -> Response[TandemOne]:
     lang_ = language(lang)

@@ -7,11 +7,18 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.params import QueryParameter
 
-from core.api.entries import LIST_PARAMS, Filter, parse_entry_query
-from core.api.errors import ProblemError, bad_request
+from core.api.entries import (
+    LIST_PARAMS,
+    PAGE,
+    PAGE_SIZE,
+    Filter,
+    parse_entry_query,
+    word_list_pattern,
+)
+from core.api.errors import ProblemError, bad_request, problem_responses
 from core.api.metrics import timed_search
+from core.api.params import NUMBER, TEXT, optional_query
 from core.api.schemas import Pagination
 from search.query import FACET_ATTRIBUTES, search_entries
 
@@ -19,6 +26,7 @@ log = logging.getLogger("mentoring40.search")
 
 SEARCH_PARAMS = (LIST_PARAMS - {"sort", "tag"}) | {"q", "facets"}
 RETRY_AFTER_SECONDS = 30
+FACETS_PATTERN = word_list_pattern(FACET_ATTRIBUTES, skip_empty=True)
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,12 +65,19 @@ class SearchResult(msgspec.Struct, frozen=True):
         "(MENTORING40_RATE_LIMIT_SEARCH); over the limit the answer is 429 with `Retry-After`."
     ),
     opt={"rate_limit": "search"},
+    responses=problem_responses(
+        400,
+        429,
+        (
+            503,
+            "The search engine is unreachable (with `Retry-After`) or not configured on this "
+            "server; GET /api/v1/entries works without it.",
+        ),
+    ),
 )
 async def search(
     request: Request[Any, Any, Any],
-    q: Annotated[
-        str | None, QueryParameter(description="What to search for; empty lists all.")
-    ] = None,
+    q: Annotated[str | None, optional_query("What to search for; empty lists all.", TEXT)] = None,
     topic: Filter = None,
     phase: Filter = None,
     audience: Filter = None,
@@ -70,10 +85,14 @@ async def search(
     source: Filter = None,
     facets: Annotated[
         str | None,
-        QueryParameter(description="Comma-separated: topic, phase, audience, kind, source."),
+        optional_query(
+            "Comma-separated: topic, phase, audience, kind, source.", TEXT, pattern=FACETS_PATTERN
+        ),
     ] = None,
-    page: Annotated[int | None, QueryParameter(description="1-based page number.")] = None,
-    page_size: Annotated[int | None, QueryParameter(description="Hits per page, 1–100.")] = None,
+    page: Annotated[int | None, optional_query("1-based page number.", NUMBER, **PAGE)] = None,
+    page_size: Annotated[
+        int | None, optional_query("Hits per page, 1–100.", NUMBER, **PAGE_SIZE)
+    ] = None,
 ) -> Response[SearchResult]:
     query = await parse_entry_query(request, SEARCH_PARAMS)
     wanted = [f.strip() for f in (facets or "").split(",") if f.strip()]

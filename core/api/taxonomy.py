@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
-from core.api.caching import cached_json
+from core.api.caching import NOT_MODIFIED, cached_json
 from core.api.schemas import Taxonomy, TaxonomyOne
 from core.content import queries
 from core.settings import Settings
@@ -18,6 +18,7 @@ from core.settings import Settings
     "/api/v1/taxonomy",
     tags=["Werkzeugkasten"],
     summary="Topics, phases, audiences, kinds and sources with entry counts",
+    responses=NOT_MODIFIED,
 )
 async def get_taxonomy(
     request: Request[Any, Any, Any], settings: NamedDependency[Settings]
