@@ -26,7 +26,7 @@ from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
 from core.api.security import security_headers
 from core.api.taxonomy import get_taxonomy
-from core.auth import SECURITY_SCHEMES, known_scopes, scope_guard, unknown_route_scopes
+from core.auth import SECURITY_SCHEMES, check_route_scopes, known_scopes, scope_guard
 from core.db.engine import engine_from_url, use_engine
 from core.logs import configure_logging
 from core.plugins import PluginError, PluginRegistry, build_registry
@@ -125,7 +125,7 @@ def create_app(
         logging_config=None,
         debug=settings.debug,
     )
-    if unknown := unknown_route_scopes(app.routes, scopes):
+    if unknown := check_route_scopes(app.routes, scopes):
         raise PluginError(
             "Routes ask for API-key scopes that no plugin declares (hook api_scopes): "
             + "; ".join(unknown)

@@ -173,14 +173,20 @@ _UNAUTHORIZED = ProblemError(
 )
 
 
-def unknown_route_scopes(routes: list[Any], known: dict[str, str]) -> list[str]:
-    """``"<path>: <scope>"`` for each route handler whose ``opt`` names an unknown scope."""
+def check_route_scopes(routes: list[Any], known: dict[str, str]) -> list[str]:
+    """Return ``"<path>: <scope>"`` for each route handler whose ``opt`` names an unknown scope.
+    Protected routes that do not say so in the OpenAPI document (plugin routes) are marked
+    as needing the API key on the way."""
     bad = []
     for route in routes:
         for handler in getattr(route, "route_handlers", []):
             scope = handler.opt.get(SCOPE_OPT)
-            if scope is not None and scope not in known:
+            if scope is None:
+                continue
+            if scope not in known:
                 bad.append(f"{route.path}: {scope!r}")
+            if not handler.security:
+                handler.security = API_KEY
     return sorted(set(bad))
 
 

@@ -74,6 +74,9 @@ def test_a_plugin_route_is_guarded_by_its_own_scope(fixture_settings: Settings) 
         assert (right.status_code, right.json()) == (200, {"reports": 3})
         # ... and the key for the plugin's route opens nothing of the core.
         assert client.get(STATS, headers=bearer(reports)).status_code == 403
+        # The OpenAPI document says the plugin's route needs the key, like the core's.
+        paths = client.get("/schema/openapi.json").json()["paths"]
+        assert paths["/api/v1/region/reports"]["get"]["security"] == [{"apiKey": []}]
 
 
 def test_a_route_with_an_undeclared_scope_stops_startup(fixture_settings: Settings) -> None:
