@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pluggy
 import pytest
@@ -115,6 +116,31 @@ def test_search_engine_down_is_a_503_with_retry_after_and_reads_keep_working(
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "search engine is unreachable" in response.json()["detail"]
     assert search_client.get("/api/v1/entries/aufgabenliste").status_code == 200
+
+
+def test_a_query_meilisearch_refuses_is_a_500_not_a_false_outage(
+    search_client: Client, meili: LocalMeilisearch
+) -> None:
+    """Someone removed the index's filterable attributes by hand: Meilisearch answers 400
+    to our filter. That is a defect to fix (logged as an error), not "unreachable"."""
+    uid = search_client.app.state.settings.meili_index
+    headers = {"Authorization": f"Bearer {meili.master_key}"}
+    changed = httpx.patch(
+        f"{meili.url}/indexes/{uid}/settings", json={"filterableAttributes": []}, headers=headers
+    )
+    task = changed.json()["taskUid"]
+    deadline = time.monotonic() + 20
+    while httpx.get(f"{meili.url}/tasks/{task}", headers=headers).json()["status"] != "succeeded":
+        assert time.monotonic() < deadline, "settings task did not finish"
+        time.sleep(0.1)
+    refused = search_client.get("/api/v1/search", params={"q": "Liste", "topic": "barrieren"})
+    assert refused.status_code == 500
+    assert "unreachable" not in refused.text
+    # An index that does not exist (yet) is a passing state: 503, try again.
+    search_client.app.state.search.uid = "gibt_es_noch_nicht"
+    building = search_client.get("/api/v1/search", params={"q": "Liste"})
+    assert building.status_code == 503
+    assert building.headers["retry-after"] == "30"
 
 
 def test_synonyms_from_content_and_plugin_hooks_shape_the_index(

@@ -114,14 +114,16 @@ async def search(
                 service.searcher, service.uid, q=(q or "").strip(), filters=query.filters,
                 page=query.page, page_size=query.page_size, facets=list(dict.fromkeys(wanted)),
             )  # fmt: skip
-    except Exception as exc:  # engine down or failing: say so, never a 500 or a stale answer
-        log.warning("Search engine unavailable: %s", exc)
-        raise ProblemError(
-            503,
-            "The search engine is unreachable right now; try again shortly. Content stays "
-            "available through GET /api/v1/entries.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        ) from exc
+    except Exception as exc:
+        # Meilisearch's client raises its HTTP library's status error (httpx2, not httpx).
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        if response is None or not isinstance(status, int):
+            raise _unavailable(exc) from exc  # engine down: say so, never a stale answer
+        if status >= 500 or "index_not_found" in response.text:
+            raise _unavailable(exc) from exc  # failing, or the index is still being built
+        # Meilisearch refused the query we built: our bug, not an outage (logged as such).
+        raise RuntimeError(f"Meilisearch refused the search query: {response.text}") from exc
     return Response(
         SearchResult(
             data=[SearchHit(**hit) for hit in result["hits"]],
@@ -132,4 +134,14 @@ async def search(
             ),
         ),
         headers={"Cache-Control": "no-store"},
+    )
+
+
+def _unavailable(exc: Exception) -> ProblemError:
+    log.warning("Search engine unavailable: %s", exc)
+    return ProblemError(
+        503,
+        "The search engine is unreachable right now; try again shortly. Content stays "
+        "available through GET /api/v1/entries.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
