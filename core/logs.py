@@ -107,8 +107,11 @@ def configure_logging(settings: Settings) -> None:
     root.addHandler(handler)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
-        logger.handlers = []
-        logger.propagate = True
+        # uvicorn's --no-access-log leaves uvicorn.access without handlers and not
+        # propagating: keep it off. Otherwise its lines come through here, in our format.
+        if logger.handlers or logger.propagate:
+            logger.handlers = []
+            logger.propagate = True
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
 

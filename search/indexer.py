@@ -9,6 +9,7 @@ the error and a later ``next_attempt_at`` (exponential backoff).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -105,7 +106,9 @@ async def drain_outbox(
         .where(Entry.slug.is_in(slugs) & (Entry.status == PUBLISHED))
         .output(load_json=True)
     )
-    documents = [build_document(row, enrich) for row in current]
+    # Building documents is CPU work (compound splitting; the model loads on first use):
+    # off the event loop, so requests and the indexer's lease heartbeat are not held up.
+    documents = await asyncio.to_thread(lambda: [build_document(row, enrich) for row in current])
     gone = sorted(set(slugs) - {doc["slug"] for doc in documents})
     index = client.index(uid)
     try:

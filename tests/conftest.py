@@ -23,6 +23,9 @@ from core.settings import PROJECT_ROOT, Settings
 
 T = TypeVar("T")
 
+# The `apps` fixture: the app as deployed, as real processes (tests/processes.py).
+pytest_plugins = ["tests.processes"]
+
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 SHIPPED_CONTENT = PROJECT_ROOT / "content"
 BROKEN_DIR = Path(__file__).parent / "fixtures" / "broken"

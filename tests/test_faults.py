@@ -18,11 +18,9 @@ against a generous deadline, and every process started here is stopped, also on 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,6 +41,7 @@ from core.api.errors import database_unavailable
 from core.settings import PROJECT_ROOT
 from search.local_server import LocalMeilisearch, free_port
 from tests.conftest import FIXTURE_CONTENT
+from tests.processes import App, wait_until
 from tests.test_quickcheck_api import ANSWERS
 
 CLIENT_TIMEOUT = 15.0  # no request may take longer: an outage must not turn into a hang
@@ -55,24 +54,6 @@ def missing(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI requires the fault drills)")
     pytest.skip(reason)
-
-
-def wait_until(
-    what: str, check: Callable[[], Any], timeout: float = 60, interval: float = 0.2
-) -> Any:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except httpx.HTTPError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    pytest.fail(f"{what}: not reached within {timeout:.0f} s (last: {last!r})")
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -114,99 +95,6 @@ def content_sync(env: dict[str, str]) -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 20 s; always reaped."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait(timeout=20)
-
-
-class App:
-    """`uvicorn core.app:create_app_from_env --factory --workers 2` on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.metrics_dir = Path(env["PROMETHEUS_MULTIPROC_DIR"])
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "core.server", "core.app:create_app_from_env"),
-                    *("--factory", "--workers", "2", "--host", "127.0.0.1"),
-                    *("--port", str(self.port), "--no-access-log"),
-                ],
-                env=env,
-                cwd=PROJECT_ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_healthy(self, timeout: float = 90) -> None:
-        """Wait until two workers run and each has answered a request."""
-
-        def healthy() -> bool:
-            if self.process.poll() is not None:
-                pytest.fail(f"uvicorn exited with {self.process.returncode}:\n{self.log_text()}")
-            # A fresh connection each time, so that the kernel hands it to any worker.
-            ok = httpx.get(f"{self.url}/health", timeout=5).status_code == 200
-            workers = self.workers()
-            return ok and len(workers) == 2 and all(self.served_by(w.pid) for w in workers)
-
-        wait_until("both workers answer /health with 200", healthy, timeout, interval=0.05)
-
-    def workers(self) -> list[psutil.Process]:
-        """The worker processes: children of the uvicorn master started by multiprocessing
-        (not its resource tracker)."""
-        try:
-            children = psutil.Process(self.process.pid).children()
-        except psutil.NoSuchProcess:
-            return []
-        found = []
-        for child in children:
-            with contextlib.suppress(psutil.Error):
-                spawned = any("spawn_main" in part for part in child.cmdline())
-                if spawned and child.status() != psutil.STATUS_ZOMBIE:
-                    found.append(child)
-        return found
-
-    def served_by(self, pid: int) -> bool:
-        """Whether worker ``pid`` has answered a request. Every counter of the app has
-        labels, so prometheus_client's multiprocess mode creates a worker's counter file
-        only when the first request's metrics are recorded (the gauges' file at import)."""
-        return (self.metrics_dir / f"counter_{pid}.db").exists()
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")[-5000:]
-
-    def stop(self) -> None:
-        workers = self.workers()
-        stop_process(self.process)
-        for worker in workers:  # uvicorn stops its workers; make sure none outlives it
-            with contextlib.suppress(psutil.Error):
-                worker.kill()
-
-
-@pytest.fixture
-def apps() -> Iterator[Callable[[dict[str, str], Path], App]]:
-    """Start apps; every one is stopped at the end, also when the test fails."""
-    started: list[App] = []
-
-    def start(env: dict[str, str], log: Path) -> App:
-        app = App(env, log)
-        started.append(app)
-        app.wait_healthy()
-        return app
-
-    yield start
-    for app in started:
-        app.stop()
 
 
 # -- load --------------------------------------------------------------------------------

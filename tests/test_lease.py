@@ -19,7 +19,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import psutil
 import pytest
 from click.testing import CliRunner
 from piccolo.apps.migrations.tables import Migration
@@ -34,8 +33,9 @@ from core.db.engine import (
     use_engine,
 )
 from core.settings import PROJECT_ROOT, Settings
-from search.local_server import LocalMeilisearch, free_port
+from search.local_server import LocalMeilisearch
 from tests.conftest import run, sync
+from tests.processes import App, wait_until
 
 
 def _use(settings: Settings) -> None:
@@ -85,29 +85,6 @@ def _holder_pid(settings: Settings) -> int | None:
     return int(held[0].split(":")[1]) if held else None
 
 
-def _until(what: str, check: Callable[[], Any], timeout: float = 40) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.2)
-
-
-def _workers(master: psutil.Process) -> list[int]:
-    """uvicorn's worker processes (not multiprocessing's resource tracker)."""
-    pids = []
-    for child in master.children():
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
-                pids.append(child.pid)
-        except psutil.Error:  # a killed worker that uvicorn has not reaped yet
-            continue
-    return pids
-
-
 def _search_titles(base: str, query: str) -> list[str]:
     response = httpx.get(f"{base}/api/v1/search", params={"q": query}, timeout=10)
     if response.status_code != 200:
@@ -116,10 +93,14 @@ def _search_titles(base: str, query: str) -> list[str]:
 
 
 def test_one_of_two_workers_indexes_and_another_takes_over_when_it_is_killed(
-    fixture_settings: Settings, content_dir: Path, meili: LocalMeilisearch, tmp_path: Path
+    fixture_settings: Settings,
+    content_dir: Path,
+    meili: LocalMeilisearch,
+    tmp_path: Path,
+    apps: Callable[..., App],
 ) -> None:
     sync(fixture_settings)
-    port = free_port()
+    (tmp_path / "metrics").mkdir()
     env = {
         **os.environ,
         "DATABASE_URL": fixture_settings.database_url,
@@ -129,65 +110,41 @@ def test_one_of_two_workers_indexes_and_another_takes_over_when_it_is_killed(
         "MEILI_ADMIN_KEY": str(meili.master_key),
         "MEILI_INDEX": f"lease_{uuid.uuid4().hex[:10]}",
         "MENTORING40_INDEXER_LEASE_SECONDS": "3",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    log_path = tmp_path / "app.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "core.server", "core.app:create_app_from_env", "--factory"),
-                *("--workers", "2", "--host", "127.0.0.1", "--port", str(port)),
-                "--no-access-log",
-            ],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        master = psutil.Process(server.pid)
-        workers = _until("two workers", lambda: len(_workers(master)) == 2 and _workers(master))
-        first = _until("an indexer", lambda: _holder_pid(fixture_settings))
-        assert first in workers
-        _until("a searchable index", lambda: "Aufgabenliste" in _search_titles(base, "Aufgaben"))
+    app = apps(env, tmp_path / "app.log", workers=2)
+    first = wait_until("an indexer", lambda: _holder_pid(fixture_settings))
+    assert first in {w.pid for w in app.workers()}
+    wait_until("a searchable index", lambda: "Aufgabenliste" in _search_titles(app.url, "Aufgaben"))
 
-        # Renewals keep the same holder; the other worker never takes over while it lives.
-        for _ in range(10):
-            assert _holder_pid(fixture_settings) == first
-            time.sleep(0.4)
-        log_text = log_path.read_text(encoding="utf-8", errors="replace")
-        assert len(re.findall(r"this worker indexes", log_text)) == 1, log_text
-        status = CliRunner().invoke(main, ["search", "status"], env=env)
-        assert f"Indexer: {socket.gethostname()}:{first}:" in status.output, status.output
+    # Renewals keep the same holder; the other worker never takes over while it lives.
+    for _ in range(10):
+        assert _holder_pid(fixture_settings) == first
+        time.sleep(0.4)
+    assert len(re.findall(r"this worker indexes", app.log_text())) == 1, app.log_text()
+    status = CliRunner().invoke(main, ["search", "status"], env=env)
+    assert f"Indexer: {socket.gethostname()}:{first}:" in status.output, status.output
 
-        os.kill(first, signal.SIGKILL)  # no clean shutdown: the lease is not released
-        second = _until(
-            "another indexer",
-            lambda: (pid := _holder_pid(fixture_settings)) not in (None, first) and pid,
-        )
-        assert psutil.pid_exists(second)
-        assert second in _workers(master)
+    os.kill(first, signal.SIGKILL)  # no clean shutdown: the lease is not released
+    second = wait_until(
+        "another indexer",
+        lambda: (pid := _holder_pid(fixture_settings)) not in (None, first) and pid,
+    )
+    assert second in {w.pid for w in app.workers()}
 
-        # The new indexer carries changes into the index.
-        entry = content_dir / "entries" / "aufgabenliste.md"
-        entry.write_text(
-            entry.read_text(encoding="utf-8").replace(
-                "title: Aufgabenliste", "title: Aufgabenliste für Tandems"
-            ),
-            encoding="utf-8",
-        )
-        sync(fixture_settings)
-        _until(
-            "the changed title in search",
-            lambda: "Aufgabenliste für Tandems" in _search_titles(base, "Aufgabenliste"),
-        )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    # The new indexer carries changes into the index.
+    entry = content_dir / "entries" / "aufgabenliste.md"
+    entry.write_text(
+        entry.read_text(encoding="utf-8").replace(
+            "title: Aufgabenliste", "title: Aufgabenliste für Tandems"
+        ),
+        encoding="utf-8",
+    )
+    sync(fixture_settings)
+    wait_until(
+        "the changed title in search",
+        lambda: "Aufgabenliste für Tandems" in _search_titles(app.url, "Aufgabenliste"),
+    )
 
 
 def _flock_waiters(path: Path) -> bool:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +16,20 @@ from litestar.testing import TestClient
 from core import logs
 from core.app import create_app
 from core.plugins import build_registry
-from core.settings import PROJECT_ROOT, Settings
+from core.settings import Settings
 from search.local_server import free_port
 from tests.conftest import make_settings, sync
+from tests.processes import App, wait_until
 
 MASTER_KEY = "never-log-this-meilisearch-key-4711"
 TOKEN = "never-log-this-result-token-0815"
 
 
-def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, "the server exited"
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.2)
-
-
 def test_production_logs_are_json_lines_with_request_ids_and_no_secrets(
-    tmp_path: Path, content_dir: Path
+    tmp_path: Path, content_dir: Path, apps: Callable[..., App]
 ) -> None:
     settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", content_dir)
     sync(settings)
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -56,28 +41,16 @@ def test_production_logs_are_json_lines_with_request_ids_and_no_secrets(
         "MEILI_MASTER_KEY": MASTER_KEY,
     }
     log_path = tmp_path / "server.log"
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "core.server", "core.app:create_app_from_env", "--factory"),
-                *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
-            ],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_up(base, server)
-        listed = httpx.get(f"{base}/api/v1/entries", headers={"X-Request-ID": "lotse-req-0001"})
-        assert listed.headers["x-request-id"] == "lotse-req-0001"
-        assert httpx.get(f"{base}/api/v1/results/{TOKEN}").status_code == 404
-        assert httpx.get(f"{base}/results/{TOKEN}").status_code == 404
-        time.sleep(1.5)  # let the search worker try (and fail) to reach Meilisearch
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    app = apps(env, log_path, workers=1)
+    listed = httpx.get(f"{app.url}/api/v1/entries", headers={"X-Request-ID": "lotse-req-0001"})
+    assert listed.headers["x-request-id"] == "lotse-req-0001"
+    assert httpx.get(f"{app.url}/api/v1/results/{TOKEN}").status_code == 404
+    assert httpx.get(f"{app.url}/results/{TOKEN}").status_code == 404
+    wait_until(
+        "the search worker's warning about Meilisearch",
+        lambda: "Search index not reachable" in log_path.read_text(encoding="utf-8"),
+    )
+    app.stop()  # its last lines are written on the way out
 
     text = log_path.read_text(encoding="utf-8")
     assert MASTER_KEY not in text
