@@ -109,7 +109,7 @@ def test_one_of_two_workers_indexes_and_another_takes_over_when_it_is_killed(
         "MEILI_URL": meili.url,
         "MEILI_ADMIN_KEY": str(meili.master_key),
         "MEILI_INDEX": f"lease_{uuid.uuid4().hex[:10]}",
-        "MENTORING40_INDEXER_LEASE_SECONDS": "3",
+        "MENTORING40_INDEXER_LEASE_SECONDS": "6",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     app = apps(env, tmp_path / "app.log", workers=2)
