@@ -98,6 +98,7 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
                 workers=workers,
                 log_level="info",
                 access_log=False,
+                log_config=None,  # core.logs formats every line (uvicorn's too)
             )
         else:
             uvicorn.run(
@@ -106,6 +107,7 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
                 port=port,
                 log_level="info",
                 access_log=False,
+                log_config=None,
             )
     finally:
         if local is not None:
