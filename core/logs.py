@@ -15,12 +15,11 @@ import datetime as dt
 import json
 import logging
 import queue
-import re
 import sys
 from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
-from core.api.security import request_id
+from core.api.security import mask_path, request_id
 from core.settings import Settings
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged.
@@ -30,15 +29,9 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "request_id",
     "taskName",
 }
-_TOKEN_IN_PATH = re.compile(r"(/results/)[^/?\s]+")
 _installed: tuple[QueueHandler, QueueListener] | None = None
 # The HTTP clients log every request to Meilisearch at INFO, Piccolo each engine start.
 QUIET = ("httpx", "httpx2", "httpcore", "piccolo")
-
-
-def mask_path(path: str) -> str:
-    """``path`` with result tokens replaced by ``***``."""
-    return _TOKEN_IN_PATH.sub(r"\1***", path)
 
 
 class RequestIdFilter(logging.Filter):
@@ -129,4 +122,4 @@ def _stop() -> None:
 atexit.register(_stop)
 
 
-__all__ = ["JsonFormatter", "configure_logging", "mask_path"]
+__all__ = ["JsonFormatter", "configure_logging"]

@@ -22,6 +22,7 @@ access_log = logging.getLogger("mentoring40.access")
 # Polled by load balancers and Prometheus: logged only at DEBUG.
 QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 REQUEST_ID_HEADER = "x-request-id"
+_TOKEN_IN_PATH = re.compile(r"(/results/)[^/?\s]+")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -70,9 +71,12 @@ def security_headers(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def _log_access(scope: Scope, path: str, status: int, seconds: float) -> None:
-    from core.logs import mask_path
+def mask_path(path: str) -> str:
+    """``path`` with result tokens (bearer secrets) replaced by ``***``, for logs."""
+    return _TOKEN_IN_PATH.sub(r"\1***", path)
 
+
+def _log_access(scope: Scope, path: str, status: int, seconds: float) -> None:
     level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
     if not access_log.isEnabledFor(level):
         return
@@ -98,4 +102,4 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-__all__: list[Any] = ["request_id", "security_headers"]
+__all__: list[Any] = ["mask_path", "request_id", "security_headers"]
