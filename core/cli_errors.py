@@ -12,20 +12,19 @@ from typing import Any, TypeVar
 import asyncpg
 import click
 
+from core.api.errors import database_unavailable
 from core.db.engine import MigrationError, describe
 from core.plugins import PluginError
 from core.settings import Settings, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Refused or unresolvable connections, timeouts, and what the drivers raise.
-DATABASE_ERRORS = (
-    ConnectionError,
-    socket.gaierror,
-    TimeoutError,
-    sqlite3.Error,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-)
+# What the drivers raise (a wrong password or database name too), and unresolvable hosts;
+# refused or lost connections are recognised as the app recognises them (503).
+DATABASE_ERRORS = (socket.gaierror, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _database_error(exc: BaseException) -> bool:
+    return isinstance(exc, DATABASE_ERRORS) or database_unavailable(exc)
 
 
 def friendly_errors(func: F) -> F:
@@ -43,7 +42,9 @@ def friendly_errors(func: F) -> F:
             raise click.ClickException(f"Plugin error: {exc}") from exc
         except (MigrationError, SearchConfigError, WebConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
-        except DATABASE_ERRORS as exc:
+        except Exception as exc:
+            if not _database_error(exc):
+                raise
             raise click.ClickException(
                 f"The database {describe(Settings.from_env().database_url)} cannot be used: "
                 f"{type(exc).__name__}: {exc}. Check DATABASE_URL and that the database "

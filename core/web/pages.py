@@ -24,6 +24,7 @@ from litestar.response import File
 from core.api.errors import ProblemError
 from core.api.metrics import timed_search
 from core.api.questionnaires import find_version, submit_answers
+from core.api.security import request_id
 from core.content import queries
 from core.quickcheck import engine, store
 from core.quickcheck.model import text_in
@@ -126,8 +127,6 @@ UNEXPECTED = (
 
 def error_page(request: Req, status: int, headers: dict[str, str] | None = None) -> Response[str]:
     """A themed HTML page for an error status (used by core.api.errors for browsers)."""
-    from core.api.security import request_id
-
     title, message = ERROR_TEXTS.get(status, UNEXPECTED)
     retry = (headers or {}).get("Retry-After", "60")
     message = message.format(retry=retry, request_id=request_id.get())
@@ -142,15 +141,12 @@ def error_page(request: Req, status: int, headers: dict[str, str] | None = None)
 
 
 def _unknown_site(request: Req, site_id: str) -> Response[str]:
-    page = _workspace(request)
-    return html_response(
-        page.renderer.render(
-            page,
-            "error.html",
-            title="Unbekannte Partnerseite",
-            message=f"Es gibt keine Partnerseite „{site_id}“.",
-        ),
+    return _render(
+        _workspace(request),
+        "error.html",
         status=404,
+        title="Unbekannte Partnerseite",
+        message=f"Es gibt keine Partnerseite „{site_id}“.",
     )
 
 
