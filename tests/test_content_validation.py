@@ -166,3 +166,23 @@ def test_unknown_field_in_a_taxonomy_term_lists_the_term_fields(content_dir: Pat
     assert problem.field == "topics[1].farbe"
     assert problem.line == 8
     assert problem.message == "unknown field; allowed fields are: slug, label, description"
+
+
+def test_a_link_to_an_unknown_questionnaire_is_reported(
+    content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = content_dir / "entries" / "aufgabenliste.md"
+    entry.write_text(
+        entry.read_text(encoding="utf-8")
+        + "\nOnline: [Probe](../questionnaires/probe.yaml), "
+        + "[Alt](../questionnaires/gibt-es-nicht.yaml)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MENTORING40_CONTENT_DIR", str(content_dir))
+    monkeypatch.setenv("MENTORING40_LOAD_PLUGINS", "")
+    result = CliRunner().invoke(main, ["content", "check"])
+    assert result.exit_code == 1, result.output
+    # The existing questionnaire is fine; only the unknown one is named.
+    assert "'gibt-es-nicht'" in result.output
+    assert "aufgabenliste.md" in result.output
+    assert "'probe'" not in result.output

@@ -363,6 +363,21 @@ def test_every_shipped_entry_page_renders_with_working_links(shipped_client: Cli
         assert shipped_client.get(href).status_code == 200, href
 
 
+def test_the_paper_feedback_form_and_the_feedback_questionnaire_link_to_each_other(
+    shipped_client: Client,
+) -> None:
+    entry = page_of(shipped_client.get("/entries/feedbackbogen-durchlauf"))
+    assert "/quickcheck/feedback-durchlauf" in entry.links()
+    form = page_of(shipped_client.get("/quickcheck/feedback-durchlauf"))
+    print_versions = form.find("p", data_print_versions="")
+    assert print_versions.links() == ["/entries/feedbackbogen-durchlauf"]
+    assert "Feedbackbogen nach jedem Durchlauf" in print_versions.text()
+    # A partner site that does not offer the questionnaire keeps the text, not the link.
+    embedded = page_of(shipped_client.get("/embed/musterverband/entries/feedbackbogen-durchlauf"))
+    assert not [h for h in embedded.links() if "quickcheck/feedback-durchlauf" in h]
+    assert "Feedback nach dem Durchlauf" in embedded.find("main").text()
+
+
 def test_page_numbers_walk_through_every_shipped_entry(shipped_client: Client) -> None:
     expected = api_slugs(shipped_client)
     count = -(-len(expected) // PAGE_SIZE)

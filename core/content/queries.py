@@ -121,6 +121,19 @@ async def entry_summaries(slugs: list[str]) -> dict[str, dict[str, Any]]:
     return {row["slug"]: row for row in rows}
 
 
+async def entries_linking_questionnaire(questionnaire_id: str) -> list[dict[str, Any]]:
+    """Published entries (list columns) whose text links to the questionnaire, by title;
+    e.g. the paper version of a questionnaire."""
+    # The rendered HTML marks such links with data-questionnaire (core.content.markdown).
+    marker = f'%data-questionnaire="{questionnaire_id}"%'
+    return list(
+        await EntryRow.select(*_SUMMARY_COLUMNS)
+        .where((EntryRow.status == PUBLISHED) & EntryRow.body_html.like(marker))
+        .order_by(EntryRow.title_sort)
+        .output(load_json=True)
+    )
+
+
 async def _refs(slugs: list[str]) -> dict[str, dict[str, Any]]:
     if not slugs:
         return {}

@@ -31,7 +31,14 @@ from core.quickcheck.model import text_in
 from core.quickcheck.present import definition_doc, result_doc
 from core.web import Web
 from core.web.quickcheck import FormState, german_reason, parse_form
-from core.web.render import Page, Renderer, html_response, unlink_entries
+from core.web.render import (
+    Page,
+    Renderer,
+    html_response,
+    linked_questionnaires,
+    unlink_entries,
+    unlink_questionnaires,
+)
 from core.web.sites import Site
 from search.query import search_entries
 
@@ -306,6 +313,10 @@ async def _entry_context(page: Page, slug: str) -> dict[str, Any] | None:
     site = page.site
     hidden = {s for s in entry["links"] if s not in linked or (site and not site.shows(linked[s]))}
     entry["body_html"] = unlink_entries(entry["body_html"], hidden)
+    # Likewise links to questionnaires this page does not offer (a site may name its own).
+    if questionnaires := linked_questionnaires(entry["body_html"]):
+        offered = {q["id"] for q in await _offered(page)}
+        entry["body_html"] = unlink_questionnaires(entry["body_html"], questionnaires - offered)
     related = [linked[s] for s in entry["related"] if s in linked]
     if page.site is not None:
         related = [r for r in related if page.site.shows(r)]
@@ -390,6 +401,12 @@ async def _quickcheck_form(
     versions = (await store.version_overview())[questionnaire_id]
     doc = definition_doc(d, found.hash, found.status, versions, page.lang, chosen)
     dimensions = {dim.id: dim for dim in doc.dimensions}
+    # Entries that link to this questionnaire, e.g. its paper version to print.
+    print_versions = [
+        e
+        for e in await queries.entries_linking_questionnaire(questionnaire_id)
+        if page.site is None or page.site.shows(e)
+    ]
     return _render(
         page,
         "quickcheck.html",
@@ -402,6 +419,7 @@ async def _quickcheck_form(
         message=message,
         trial=trial,
         condition_json=_condition_json,
+        print_versions=print_versions,
     )
 
 

@@ -23,6 +23,7 @@ from core.web.themes import Theme
 # Litestar appends "; charset=utf-8" to text/* types itself.
 HTML = "text/html"
 _API_ENTRY_LINK = re.compile(r'href="/api/v1/entries/([a-z0-9-]+)((?:#[^"]*)?)"')
+_API_QUESTIONNAIRE_LINK = re.compile(r'href="/api/v1/questionnaires/([a-z0-9-]+)"')
 
 
 @dataclass
@@ -137,7 +138,8 @@ def entry_links_filter(html: str, page: Page) -> Markup:
     ``html`` comes from the content pipeline (markdown-it without raw HTML, cleaned by
     nh3); only the href of entry links is rewritten."""
     base = page.base
-    return Markup(_API_ENTRY_LINK.sub(lambda m: f'href="{base}/entries/{m[1]}{m[2]}"', html))
+    html = _API_ENTRY_LINK.sub(lambda m: f'href="{base}/entries/{m[1]}{m[2]}"', html)
+    return Markup(_API_QUESTIONNAIRE_LINK.sub(lambda m: f'href="{page.quickcheck(m[1])}"', html))
 
 
 _API_ENTRY_ANCHOR = re.compile(
@@ -151,6 +153,23 @@ def unlink_entries(html: str, slugs: set[str]) -> str:
     if not slugs:
         return html
     return _API_ENTRY_ANCHOR.sub(lambda m: m[2] if m[1] in slugs else m[0], html)
+
+
+_API_QUESTIONNAIRE_ANCHOR = re.compile(
+    r'<a href="/api/v1/questionnaires/([a-z0-9-]+)"[^>]*>(.*?)</a>', re.DOTALL
+)
+
+
+def linked_questionnaires(html: str) -> set[str]:
+    """The questionnaire ids sanitised entry HTML links to."""
+    return {m[1] for m in _API_QUESTIONNAIRE_ANCHOR.finditer(html)}
+
+
+def unlink_questionnaires(html: str, ids: set[str]) -> str:
+    """Replace the links to these questionnaires by their text (ones a page does not offer)."""
+    if not ids:
+        return html
+    return _API_QUESTIONNAIRE_ANCHOR.sub(lambda m: m[2] if m[1] in ids else m[0], html)
 
 
 _HEADING = re.compile(r"<(/?)h([1-6])>")
