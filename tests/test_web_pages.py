@@ -346,6 +346,27 @@ def test_a_fragment_lists_what_the_embed_page_lists(client: Client) -> None:
     assert body.find("p", "m40-summary").text() == SUMMARY
 
 
+# -- Leichte Sprache (BITV 2.0, § 4) ------------------------------------------------------------
+
+
+def test_the_start_page_links_an_explanation_in_leichte_sprache(client: Client) -> None:
+    start = page_of(client.get("/"))
+    assert "/leichte-sprache" in start.links()
+    page = page_of(client.get("/leichte-sprache"))
+    assert page.find("h1").text() == "Leichte Sprache"
+    sentences = [p.text() for p in page.find("main").find_all("p")]
+    assert len(sentences) >= 20
+    # The rules a machine can check: one statement per line, short sentences.
+    for sentence in sentences:
+        assert len(re.findall(r"[.!?:](?:\s|$)", sentence)) <= 2, sentence
+        assert len(sentence.split()) <= 12, sentence
+    # The hard words are explained.
+    text = page.find("main").text()
+    for word in ("Reverse Mentoring", "Tandem", "Mentee", "Lotsin oder ein Lotse", "Quickcheck"):
+        assert word in text
+    assert {"/", "/quickcheck", "/merkliste"} <= set(page.links())
+
+
 # -- shipped content ----------------------------------------------------------------------------
 
 

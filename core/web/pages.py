@@ -574,6 +574,12 @@ async def workspace_result(request: Req, token: FromPath[str]) -> Response[str]:
     return await _result_page(_workspace(request), token)
 
 
+@get("/leichte-sprache", include_in_schema=False)
+async def workspace_easy_language(request: Req) -> Response[str]:
+    """What the toolbox is and how to use it, in Leichte Sprache (BITV 2.0, § 4)."""
+    return _render(_workspace(request), "leichte_sprache.html")
+
+
 @get("/sites", include_in_schema=False)
 async def site_list(request: Req) -> Response[str]:
     web, _ = _web(request)
@@ -808,6 +814,7 @@ ROUTES: list[Any] = [
     workspace_quickcheck,
     workspace_quickcheck_submit,
     workspace_result,
+    workspace_easy_language,
     site_list,
     site_snippets,
     embed_search,
