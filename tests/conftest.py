@@ -39,6 +39,17 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+@pytest.fixture(autouse=True)
+def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test keeps its state in its own folder, never in the checkout's var/: a
+    `make run` serving from var/ in another terminal must not change what a test sees
+    (its database, or the running.json that tells `search status` where Meilisearch is).
+    Commands and processes a test starts inherit these; a test's own values win."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{state / 'mentoring40.sqlite'}")
+    monkeypatch.setenv("MENTORING40_SEARCH_DATA", str(state / "meilisearch"))
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
