@@ -106,7 +106,7 @@ def master_key_for(data_dir: Path) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)  # hex: never starts with "-", safe on any command line
+    key = secrets.token_hex(32)  # hex: safe in an environment variable and a file
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
