@@ -261,7 +261,11 @@ def signal_and_check(
     assert wait_all_gone(started) == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=str)
+def named(value: object) -> str:
+    return value.name if isinstance(value, signal.Signals) else f"{value}-workers"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=named)
 def test_search_serve_leaves_nothing_behind_and_starts_again(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
@@ -297,7 +301,7 @@ def test_search_serve_leaves_nothing_behind_and_starts_again(
         (signal.SIGTERM, 2),
         (signal.SIGKILL, 2),
     ],
-    ids=str,
+    ids=named,
 )
 def test_serve_leaves_nothing_behind_and_starts_again(
     tmp_path: Path, sig: signal.Signals, workers: int
