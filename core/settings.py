@@ -26,6 +26,7 @@ import msgspec
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'mentoring40.sqlite'}"
 DEFAULT_CONTENT_DIR = PROJECT_ROOT / "content"
+DEFAULT_SEARCH_DATA = PROJECT_ROOT / "var" / "meilisearch"
 SETTINGS_FILE_VARIABLE = "MENTORING40_SETTINGS_FILE"
 # Read by the deployment (compose, systemd), not by the app; allowed in a settings file.
 DEPLOYMENT_ONLY = frozenset(
@@ -80,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     meili_admin_key: str | None = None
     meili_search_key: str | None = None
     meili_index: str = "entries"
+    # The embedded Meilisearch's data, log, master key and running.json (which tells
+    # `search status` and `search reindex` where it answers).
+    search_data: Path = DEFAULT_SEARCH_DATA
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={value!r}" for name, value in self.public().items())
@@ -218,6 +222,13 @@ def _directory(text: str) -> Path:
         raise SettingsError(
             "is not a directory; point it at a folder that holds taxonomy.yaml and entries/."
         )
+    return path
+
+
+def _folder(text: str) -> Path:
+    path = Path(text).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise SettingsError("is a file; point it at a folder (it is created if missing).")
     return path
 
 
@@ -397,6 +408,12 @@ VARIABLES: tuple[Variable, ...] = (
         "meili_index",
         _pattern(r"[A-Za-z0-9_-]+", "it may contain only letters, digits, - and _"),
         "index name",
+    ),
+    Variable(
+        "MENTORING40_SEARCH_DATA",
+        "search_data",
+        _folder,
+        "folder of the embedded Meilisearch (data, log, master key) when MEILI_URL is unset",
     ),
 )
 KNOWN = frozenset({SETTINGS_FILE_VARIABLE} | {n for v in VARIABLES for n in v.names})

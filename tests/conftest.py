@@ -39,6 +39,29 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+def keep_state_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every setting that defaults to the checkout's var/ at ``folder``."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{folder / 'mentoring40.sqlite'}")
+    monkeypatch.setenv("MENTORING40_SEARCH_DATA", str(folder / "meilisearch"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same for session and module fixtures, which are set up before a test's own."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        keep_state_in(tmp_path_factory.mktemp("state"), monkeypatch)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test keeps its state in its own folder, never in the checkout's var/: a
+    `make run` serving from var/ in another terminal must not change what a test sees
+    (its database, or the running.json that tells `search status` where Meilisearch is).
+    Commands and processes a test starts inherit these; a test's own values win."""
+    keep_state_in(tmp_path / "state", monkeypatch)
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""

@@ -4,6 +4,9 @@ refused without touching the database; the content export round-trips."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
 import tarfile
 import uuid
 from pathlib import Path
@@ -324,3 +327,31 @@ def test_content_export_round_trips(fixture_settings: Settings, tmp_path: Path) 
     wipe(fixture_settings.database_url)
     sync(exported_settings)
     assert _stored_entries(fixture_settings.database_url) == original  # content hashes too
+
+
+def test_database_and_backups_are_created_readable_only_by_their_owner(
+    tmp_path: Path, content_dir: Path
+) -> None:
+    """The database holds questionnaire responses and API key hashes: no other local user
+    may read it, its write-ahead log, a backup archive or a restored copy."""
+    previous = os.umask(0o022)  # the usual umask, under which files are world-readable
+    try:
+        settings = make_settings(f"sqlite:///{tmp_path / 'db' / 'm40.sqlite'}", content_dir)
+        sync(settings)
+        path = Path(settings.database_url[len("sqlite:///") :])
+        # SQLite keeps -wal and -shm while a connection is open and has written.
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("CREATE TABLE probe (x INTEGER)")
+            db.commit()
+            files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+            modes = {f.name: oct(f.stat().st_mode & 0o777) for f in files}
+        archive = tmp_path / "backups" / "m40.tar.gz"
+        assert cli(settings, "backup", "create", "-o", str(archive)).exit_code == 0
+        modes[archive.name] = oct(archive.stat().st_mode & 0o777)
+        restored = make_settings(f"sqlite:///{tmp_path / 'restored.sqlite'}", content_dir)
+        result = cli(restored, "backup", "restore", str(archive))
+        assert result.exit_code == 0, result.output
+        modes["restored.sqlite"] = oct((tmp_path / "restored.sqlite").stat().st_mode & 0o777)
+    finally:
+        os.umask(previous)
+    assert modes == dict.fromkeys(modes, "0o600")

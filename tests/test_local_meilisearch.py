@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,19 +15,25 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
+from click.testing import CliRunner
 
-from core.settings import PROJECT_ROOT
+from core.cli import main
+from core.settings import PROJECT_ROOT, Settings
 from search.local_server import (
     MEILISEARCH_VERSION,
+    STATE_FILE,
     LocalMeilisearch,
     MeilisearchError,
     free_port,
     install_binary,
     master_key_for,
+    running_embedded,
+    running_state,
     verify_binary,
 )
-from tests.conftest import FIXTURE_CONTENT
+from tests.conftest import FIXTURE_CONTENT, make_settings, sync
 
 
 def get(url: str, key: str | None = None) -> tuple[int, dict[str, object]]:
@@ -97,47 +104,232 @@ def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
     assert "meilisearch.log" in str(info.value)
 
 
-def test_serve_stops_its_embedded_meilisearch_on_sigterm(tmp_path: Path) -> None:
-    """A service manager stops `serve` with SIGTERM: the Meilisearch it started must go too
-    (uvicorn re-raises SIGTERM after shutting down, which used to skip our cleanup)."""
+def test_the_master_key_is_passed_in_the_environment_not_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """Every local user can read a process's command line (``ps``); only its owner can
+    read its environment."""
+    with LocalMeilisearch(tmp_path / "meili") as server:
+        assert server.process is not None
+        assert server.master_key is not None
+        cmdline = Path(f"/proc/{server.process.pid}/cmdline").read_bytes()
+        assert server.master_key.encode() not in cmdline
+        assert b"master-key" not in cmdline
+        assert get(f"{server.url}/version", server.master_key)[0] == 200  # the key applies
+        assert get(f"{server.url}/version")[0] == 401
+
+
+def test_a_state_file_whose_process_is_gone_is_ignored_and_removed(tmp_path: Path) -> None:
     data = tmp_path / "meili"
-    port = free_port()
+    data.mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a PID that no longer runs
+    state = {"url": "http://127.0.0.1:9", "pid": gone.pid, "owner_pid": os.getpid()}
+    (data / STATE_FILE).write_text(json.dumps(state))
+    (data / "url").write_text("http://127.0.0.1:9\n")  # an earlier version's state file
+    assert running_embedded(data) is None
+    assert sorted(p.name for p in data.iterdir()) == []
+
+
+def test_a_second_server_on_the_same_data_folder_names_the_running_one(tmp_path: Path) -> None:
+    with LocalMeilisearch(tmp_path / "meili") as first:
+        assert first.process is not None
+        with pytest.raises(MeilisearchError, match="already runs on the data folder") as info:
+            LocalMeilisearch(tmp_path / "meili").start()
+        assert f"PID {first.process.pid} on {first.url}" in str(info.value)
+        assert running_embedded(tmp_path / "meili") == (first.url, first.master_key)
+    assert not (tmp_path / "meili" / STATE_FILE).exists()  # stop() removes it
+
+
+def test_search_status_finds_the_embedded_meilisearch_in_the_search_data_folder(
+    tmp_path: Path, content_dir: Path
+) -> None:
+    """`search status` and `search reindex` find the embedded Meilisearch through
+    MENTORING40_SEARCH_DATA (not always the checkout's var/), and only while it runs."""
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", content_dir)
+    sync(settings)
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "MENTORING40_CONTENT_DIR": str(content_dir),
+        "MENTORING40_LOAD_PLUGINS": "",
+        "MENTORING40_SEARCH_DATA": str(tmp_path / "meili"),
+        "MEILI_URL": None,
+        "MEILI_ADMIN_KEY": None,
+        "MEILI_MASTER_KEY": None,
+        "MEILI_INDEX": "status_probe",
+    }
+    with LocalMeilisearch(tmp_path / "meili"):
+        reindex = CliRunner().invoke(main, ["search", "reindex"], env=env)
+        assert reindex.exit_code == 0, reindex.output
+        status = CliRunner().invoke(main, ["search", "status"], env=env)
+        assert "Documents in index 'status_probe': 3" in status.output, status.output
+    status = CliRunner().invoke(main, ["search", "status"], env=env)
+    assert "no MEILI_URL set and no embedded Meilisearch running" in status.output
+
+
+def test_tests_keep_their_state_out_of_the_checkout() -> None:
+    """With `make run` serving from var/, `make test` must not read or change that state
+    (tests/conftest.py gives each test its own)."""
+    settings = Settings.from_env()
+    checkout_state = PROJECT_ROOT / "var"
+    assert not Path(settings.database_url[len("sqlite:///") :]).is_relative_to(checkout_state)
+    assert not settings.search_data.is_relative_to(checkout_state)
+
+
+# -- what happens when a command that started Meilisearch is stopped or killed ------------
+
+
+def command_env(tmp_path: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}",
         "MENTORING40_CONTENT_DIR": str(FIXTURE_CONTENT),
         "MENTORING40_LOAD_PLUGINS": "",
     }
-    env.pop("MEILI_URL", None)
-    command = [sys.executable, "-m", "core.cli", "serve", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--search-data", str(data)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    for name in ("MEILI_URL", "MEILI_ADMIN_KEY", "MEILI_MASTER_KEY", "MEILI_SEARCH_KEY"):
+        env.pop(name, None)
+    return env
+
+
+def start_command(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "core.cli", *args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_running(
+    process: subprocess.Popen[bytes], data: Path, log: Path, app_port: int | None = None
+) -> int:
+    """Wait until the command's Meilisearch (and app, if any) answer; its Meilisearch PID."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        found = running_embedded(data)
+        if found is not None and (app_port is None or answers(app_port)):
+            state = running_state(data)
+            assert state is not None
+            return state.pid
+        time.sleep(0.2)
+    pytest.fail(f"not running within 90 s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def answers(port: int) -> bool:
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                status, _ = get(f"http://127.0.0.1:{port}/health")
-                if status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        assert meilisearch_pids(data), "serve did not start its Meilisearch"
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
-        deadline = time.monotonic() + 15
-        while meilisearch_pids(data) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert meilisearch_pids(data) == []
+        return get(f"http://127.0.0.1:{port}/health")[0] == 200
+    except OSError:
+        return False
+
+
+def family(pid: int) -> list[psutil.Process]:
+    """The process and everything it started (workers, Meilisearch, helpers)."""
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def wait_all_gone(processes: list[psutil.Process], timeout: float = 30) -> list[str]:
+    """Wait until none of ``processes`` runs (a zombie has ended); what still runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for p in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    left.append(f"{p.pid} {' '.join(p.cmdline())[:120]}")
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def stop_for_good(processes: list[psutil.Process]) -> None:
+    for p in processes:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+def signal_and_check(
+    process: subprocess.Popen[bytes], started: list[psutil.Process], sig: signal.Signals
+) -> None:
+    process.send_signal(sig)
+    code = process.wait(timeout=60)
+    if sig != signal.SIGKILL:
+        assert code == 0
+    assert wait_all_gone(started) == []
+
+
+def named(value: object) -> str:
+    return value.name if isinstance(value, signal.Signals) else f"{value}-workers"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=named)
+def test_search_serve_leaves_nothing_behind_and_starts_again(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Stopped (SIGTERM, Ctrl-C) or killed (SIGKILL), `search serve` takes its
+    Meilisearch along, and a second start on the same port and data folder works."""
+    data, port, env = tmp_path / "meili", free_port(), command_env(tmp_path)
+    args = ["search", "serve", "--port", str(port), "--data-dir", str(data)]
+    log = tmp_path / "search-serve.log"
+    first = start_command(args, env, log)
+    started = [psutil.Process(first.pid)]
+    try:
+        started.append(psutil.Process(wait_running(first, data, log)))
+        signal_and_check(first, started, sig)
+        if sig != signal.SIGKILL:  # SIGKILL leaves it; the next reader removes it
+            assert not (data / STATE_FILE).exists()
+        assert running_embedded(data) is None
+        assert not (data / STATE_FILE).exists()
+
+        second = start_command(args, env, log)
+        started.append(psutil.Process(second.pid))
+        started.append(psutil.Process(wait_running(second, data, log)))
+        signal_and_check(second, started, signal.SIGTERM)
     finally:
-        if server.poll() is None:
-            server.kill()
-        for pid in meilisearch_pids(data):
-            os.kill(pid, signal.SIGKILL)
+        stop_for_good(started)
+
+
+@pytest.mark.parametrize(
+    ("sig", "workers"),
+    [
+        (signal.SIGTERM, 1),
+        (signal.SIGINT, 1),
+        (signal.SIGKILL, 1),
+        (signal.SIGTERM, 2),
+        (signal.SIGKILL, 2),
+    ],
+    ids=named,
+)
+def test_serve_leaves_nothing_behind_and_starts_again(
+    tmp_path: Path, sig: signal.Signals, workers: int
+) -> None:
+    """A service manager stops `serve` with SIGTERM, a person with Ctrl-C, the OOM killer
+    with SIGKILL: its Meilisearch and its uvicorn workers go too, its state file describes
+    no dead process, and the next start on the same port and data folder works."""
+    data, port, env = tmp_path / "meili", free_port(), command_env(tmp_path)
+    args = ["serve", "--port", str(port), "--workers", str(workers), "--search-data", str(data)]
+    log = tmp_path / "serve.log"
+    first = start_command(args, env, log)
+    started = [psutil.Process(first.pid)]
+    try:
+        wait_running(first, data, log, app_port=port)
+        started = family(first.pid)
+        assert len(started) >= 1 + workers  # serve and Meilisearch (and the workers)
+        signal_and_check(first, started, sig)
+        assert running_embedded(data) is None
+        assert not (data / STATE_FILE).exists()
+        assert not answers(port)
+
+        second = start_command(args, env, log)
+        started.append(psutil.Process(second.pid))
+        wait_running(second, data, log, app_port=port)
+        started = [*started, *family(second.pid)]
+        signal_and_check(second, started, signal.SIGTERM)
+    finally:
+        stop_for_good(started)
 
 
 def meilisearch_pids(data: Path) -> list[int]:

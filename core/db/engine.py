@@ -38,6 +38,7 @@ def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
     if database_kind(url) == "sqlite":
         path = Path(url[len("sqlite:///") :])
         path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         _use_wal(path)
         # Writers queue for SQLite's single write lock; wait for it rather than fail with
         # "database is locked" while several workers and a content sync write at once.
@@ -48,6 +49,13 @@ def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Unable to fetch server version")
         return PostgresEngine(config=postgres_config(url))
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable only by its owner: it holds questionnaire
+    responses and API key hashes. SQLite gives its -wal and -shm files the same mode."""
+    with contextlib.suppress(OSError):  # unusable folder: the first query reports it
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _use_wal(path: Path) -> None:
