@@ -6,11 +6,11 @@ A plugin needs nothing from here but the marker, and may even build it itself:
 
 from importlib.metadata import PackageNotFoundError, version
 
-import pluggy
-
 PROJECT_NAME = "mentoring40"
 
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+# The marker lives beside the hook specifications; re-exported for plugins that
+# already write ``from core import hookimpl``.
+from core.hookspecs import hookimpl  # noqa: E402  (needs PROJECT_NAME above)
 
 try:
     __version__ = version(PROJECT_NAME)

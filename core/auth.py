@@ -27,7 +27,8 @@ from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 from core.api.errors import ProblemError
 from core.db.tables import ApiKey
 
-# The core's scopes, with what they allow; plugins add theirs (``known_scopes``).
+# The core's scopes, with what they allow. They reach the app like every plugin's, through
+# the ``api_scopes`` hook (the built-in plugin ``core.api``); see ``known_scopes``.
 SCOPES: dict[str, str] = {
     "stats:read": "aggregate questionnaire statistics (GET /api/v1/questionnaires/{id}/stats)",
     "responses:export": "raw anonymous responses as CSV (GET /api/v1/questionnaires/{id}/export)",
@@ -72,10 +73,11 @@ def _hash(token: str) -> str:
 
 
 def known_scopes(registry: Any, settings: Any) -> dict[str, str]:
-    """The core's scopes and every loaded plugin's (``api_scopes`` hook)."""
+    """Every scope declared through the ``api_scopes`` hook: the core's (its built-in
+    plugin) and each loaded plugin's."""
     from core.plugins import PluginError
 
-    known = dict(SCOPES)
+    known: dict[str, str] = {}
     for plugin, scopes in registry.call("api_scopes", settings=settings):
         if not isinstance(scopes, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in scopes.items()

@@ -3,8 +3,13 @@
 Hooks are always called with keyword arguments; an implementation may accept
 any subset of them. Built-in behaviour is implemented on these same hooks (see
 ``core.plugins.DEFAULT_PLUGINS``), so a third-party plugin can do everything
-the core does. A plugin marks its functions with
-``pluggy.HookimplMarker("mentoring40")`` (also importable as ``core.hookimpl``).
+the core does — with one difference: the core's own routes are mounted by the app
+factory, a plugin's through ``register_routes``; both pass the same scope guard and
+appear in the same OpenAPI document. A plugin marks its functions with
+``pluggy.HookimplMarker("mentoring40")``, the ``hookimpl`` below (also importable as
+``core.hookimpl``). Implementations return their contribution; ``tryfirst`` and
+``trylast`` order them; ``wrapper``/``hookwrapper`` implementations are refused when
+the plugin is registered.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec

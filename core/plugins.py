@@ -22,7 +22,7 @@ from core.settings import Settings
 
 # Built-in behaviour, registered on the same hooks third parties use. Each is a
 # module of hook implementations; they are named "core.<last part>".
-DEFAULT_PLUGINS: tuple[str, ...] = ("core.builtin.content", "core.builtin.web")
+DEFAULT_PLUGINS: tuple[str, ...] = ("core.builtin.content", "core.builtin.web", "core.builtin.api")
 
 
 class PluginError(RuntimeError):
@@ -61,9 +61,12 @@ class PluginRegistry:
         try:
             self.manager.register(plugin, name=name)
             self.manager.check_pending()
-        except (pluggy.PluginValidationError, ValueError) as exc:
+            _refuse_wrappers(self.manager, plugin, name)
+        except (pluggy.PluginValidationError, ValueError, PluginError) as exc:
             if self.manager.is_registered(plugin):
                 self.manager.unregister(plugin)
+            if isinstance(exc, PluginError):
+                raise
             raise PluginError(f"Plugin {name!r} cannot be registered: {exc}") from exc
         hooks = tuple(sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or []))
         module = getattr(plugin, "__name__", type(plugin).__module__)
@@ -85,7 +88,10 @@ class PluginRegistry:
 
         Results are in pluggy's call order (last registered first, ``tryfirst``/
         ``trylast`` respected); ``None`` results are dropped. A raising hook becomes a
-        PluginError naming the plugin and hook.
+        PluginError naming the plugin and hook. We run the implementations ourselves,
+        not through pluggy's caller, because pluggy's results carry no plugin name;
+        wrapper implementations, which only pluggy's caller would run, are refused at
+        registration (``_refuse_wrappers``).
         """
         caller = getattr(self.manager.hook, hook_name)
         results: list[tuple[str, Any]] = []
@@ -134,6 +140,22 @@ class PluginRegistry:
                 found.append((not builtin, plugin, Path(raw)))
         found.sort(key=lambda s: (s[0], s[1]))
         return [(plugin, path) for _, plugin, path in found]
+
+
+def _refuse_wrappers(manager: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """``call`` runs each implementation itself (to name the plugin behind every result
+    and every failure), so pluggy's wrappers would silently never run: refuse them here,
+    where the plugin author sees it, instead of ignoring them at call time."""
+    for caller in manager.get_hookcallers(plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                kind = "hookwrapper=True" if impl.hookwrapper else "wrapper=True"
+                raise PluginError(
+                    f"Plugin {name!r} cannot be registered: its implementation of hook "
+                    f"{caller.name!r} is marked {kind}, which mentoring40 does not support. "
+                    "Hooks return values that the core collects; drop the marker and "
+                    "return your contribution (use tryfirst/trylast for ordering)."
+                )
 
 
 async def _await(value: Awaitable[Any]) -> Any:

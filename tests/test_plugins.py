@@ -163,6 +163,59 @@ def test_a_plugin_with_an_unknown_hook_is_refused() -> None:
     assert registry.plugins() == []
 
 
+@pytest.mark.parametrize("marker", [{"wrapper": True}, {"hookwrapper": True}])
+def test_a_wrapper_implementation_is_refused_with_the_plugin_and_hook_named(
+    marker: dict[str, bool],
+) -> None:
+    class Wrapping:
+        @hookimpl(**marker)
+        def content_packs(self) -> Any:
+            yield
+
+    registry = new_registry()
+    with pytest.raises(PluginError) as info:
+        registry.register(Wrapping(), name="wrapping")
+    kind = next(iter(marker))
+    assert str(info.value).startswith(
+        f"Plugin 'wrapping' cannot be registered: its implementation of hook "
+        f"'content_packs' is marked {kind}=True"
+    )
+    assert registry.plugins() == []
+    assert registry.manager.get_plugins() == set()
+
+
+def test_tryfirst_and_trylast_order_the_results_of_a_hook() -> None:
+    class Early:
+        @hookimpl(tryfirst=True)
+        def api_scopes(self) -> dict[str, str]:
+            return {"early": "first"}
+
+    class Plain:
+        @hookimpl
+        def api_scopes(self) -> dict[str, str]:
+            return {"plain": "middle"}
+
+    class Late:
+        @hookimpl(trylast=True)
+        def api_scopes(self) -> dict[str, str]:
+            return {"late": "last"}
+
+    registry = new_registry()
+    for plugin, name in ((Late(), "late"), (Plain(), "plain"), (Early(), "early")):
+        registry.register(plugin, name=name)
+    assert [name for name, _ in registry.call("api_scopes")] == ["early", "plain", "late"]
+
+
+def test_core_scopes_come_through_the_api_scopes_hook(offline_settings: Settings) -> None:
+    from core.auth import known_scopes
+
+    without_builtins = new_registry()
+    assert known_scopes(without_builtins, offline_settings) == {}
+    builtins = build_registry(offline_settings, load_installed=False)
+    assert set(known_scopes(builtins, offline_settings)) == {"stats:read", "responses:export"}
+    assert builtins.infos["core.api"].hooks == ("api_scopes",)
+
+
 def test_a_plugin_that_fails_to_import_is_named() -> None:
     ep = EntryPoint(name="ghost", value="mentoring40_ghost_does_not_exist", group="mentoring40")
     with pytest.raises(PluginError) as info:
@@ -174,10 +227,10 @@ def test_a_plugin_that_fails_to_import_is_named() -> None:
 
 def test_load_plugins_setting_selects_and_rejects_unknown_names(content_dir: Path) -> None:
     none = build_registry(Settings(content_dir=content_dir, load_plugins=()))
-    assert [p.name for p in none.plugins()] == ["core.content", "core.web"]
+    assert [p.name for p in none.plugins()] == ["core.api", "core.content", "core.web"]
     assert none.disabled == ["nrw"]
     only_nrw = build_registry(Settings(content_dir=content_dir, load_plugins=("nrw",)))
-    assert [p.name for p in only_nrw.plugins()] == ["core.content", "core.web", "nrw"]
+    assert [p.name for p in only_nrw.plugins()] == ["core.api", "core.content", "core.web", "nrw"]
     with pytest.raises(
         PluginError, match="names 'nope', which is not installed; installed plugins: nrw"
     ):
@@ -188,6 +241,8 @@ def test_plugins_command_lists_builtins_and_installed_with_versions_and_hooks() 
     result = CliRunner().invoke(main, ["plugins"], env={"MENTORING40_LOAD_PLUGINS": None})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
+    assert lines[0].split() == ["core.api", "built-in", "hooks:", "api_scopes"]
+    lines = lines[1:]
     assert lines[0].split() == [
         "core.content",
         "built-in",
@@ -208,7 +263,7 @@ def test_plugins_command_lists_builtins_and_installed_with_versions_and_hooks() 
 
     as_json = CliRunner().invoke(main, ["plugins", "--json"], env={"MENTORING40_LOAD_PLUGINS": ""})
     data = json.loads(as_json.output)
-    assert [p["name"] for p in data["plugins"]] == ["core.content", "core.web"]
+    assert [p["name"] for p in data["plugins"]] == ["core.api", "core.content", "core.web"]
     assert data["disabled"] == ["nrw"]
     disabled = CliRunner().invoke(main, ["plugins"], env={"MENTORING40_LOAD_PLUGINS": ""})
     assert re.search(r"^nrw\s+disabled", disabled.output, re.MULTILINE)

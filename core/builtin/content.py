@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import hookimpl
 from core.content.model import CORE_SOURCE, ContentPack
+from core.hookspecs import hookimpl
 from core.settings import Settings
 
 

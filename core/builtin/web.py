@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import hookimpl
+from core.hookspecs import hookimpl
 from core.settings import PROJECT_ROOT, Settings
 
 THEMES_DIR = PROJECT_ROOT / "themes"
