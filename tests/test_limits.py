@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from litestar.testing import TestClient
@@ -19,6 +21,7 @@ from core.plugins import build_registry
 from core.settings import RateLimit, Settings
 from search.local_server import free_port
 from tests.conftest import make_settings, run, sync
+from tests.processes import App
 from tests.test_quickcheck_api import submit
 from tests.test_web_quickcheck import COMPLETE
 from tests.web_support import page_of
@@ -101,6 +104,41 @@ def test_off_means_no_limit(settings: Settings) -> None:
     unlimited = msgspec.structs.replace(settings, rate_limit_submit=None)
     with client_for(unlimited) as client:
         assert {submit(client).status_code for _ in range(8)} == {201}
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_limit_unless_a_proxy_is_trusted(
+    settings: Settings, tmp_path: Path, apps: Callable[..., App]
+) -> None:
+    """Real servers on loopback, as deployed (core.server): a program on the same host
+    cannot choose its address by sending X-Forwarded-For; a configured proxy can."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "MENTORING40_CONTENT_DIR": str(settings.content_dir),
+        "MENTORING40_LOAD_PLUGINS": "",
+        "MENTORING40_RATE_LIMIT_SEARCH": "2/hour",
+    }
+    for name in ("MEILI_URL", "MEILI_ADMIN_KEY", "MEILI_MASTER_KEY", "MENTORING40_SETTINGS_FILE"):
+        env.pop(name, None)  # without Meilisearch a search is a 503, counted all the same
+    env.pop("MENTORING40_TRUSTED_PROXIES", None)
+
+    app = apps(env, tmp_path / "default.log", workers=1)
+
+    def search(url: str, forwarded_for: str) -> int:
+        headers = {"X-Forwarded-For": forwarded_for}
+        return httpx.get(f"{url}/api/v1/search?q=Liste", headers=headers).status_code
+
+    # By default the header is ignored: three "different" clients are one, on 127.0.0.1.
+    assert [search(app.url, f"203.0.113.{i}") for i in (1, 2, 3)] == [503, 503, 429]
+    app.stop()
+
+    proxied = apps({**env, "MENTORING40_TRUSTED_PROXIES": "127.0.0.1"}, tmp_path / "p.log", 1)
+    assert [search(proxied.url, "203.0.113.7") for _ in range(3)] == [503, 503, 429]
+    assert search(proxied.url, "203.0.113.8") == 503  # another client, its own budget
+    # Only the right-most address that is not the proxy counts; the client's own part of
+    # the header (on the left) cannot move it to a fresh budget.
+    assert search(proxied.url, "198.51.100.1, 203.0.113.7") == 429
+    assert search(proxied.url, "203.0.113.9, 127.0.0.1") == 503  # a second hop of ours
 
 
 def redis_reachable() -> None:
