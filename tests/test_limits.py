@@ -14,6 +14,7 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from core.api.proxies import TrustedProxies
 from core.app import create_app
 from core.db.engine import engine_from_url, use_engine
 from core.db.tables import QuestionnaireResponse
@@ -139,6 +140,26 @@ def test_a_forged_forwarded_for_does_not_escape_the_limit_unless_a_proxy_is_trus
     # the header (on the left) cannot move it to a fresh budget.
     assert search(proxied.url, "198.51.100.1, 203.0.113.7") == 429
     assert search(proxied.url, "203.0.113.9, 127.0.0.1") == 503  # a second hop of ours
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        ("127.0.0.1", ["203.0.113.7"], "203.0.113.7"),
+        ("127.0.0.1", ["1.1.1.1, 203.0.113.7, 10.0.0.5"], "203.0.113.7"),  # two hops of ours
+        ("127.0.0.1", ["1.1.1.1", "203.0.113.7"], "203.0.113.7"),  # two header lines
+        ("127.0.0.1", ["203.0.113.7:50123"], "203.0.113.7"),  # a port is not a new client
+        ("::ffff:127.0.0.1", ["[2001:DB8::1]:443"], "2001:db8::1"),
+        ("127.0.0.1", ["10.0.0.9, 127.0.0.1"], "10.0.0.9"),  # all ours: the first named
+        ("127.0.0.1", [], "127.0.0.1"),
+        ("198.51.100.2", ["203.0.113.7"], "198.51.100.2"),  # not a proxy of ours
+    ],
+)
+def test_the_client_is_the_right_most_address_not_written_by_the_client(
+    peer: str, forwarded_for: list[str], client: str
+) -> None:
+    assert TrustedProxies(["127.0.0.1", "10.0.0.0/8"]).client(peer, forwarded_for) == client
+    assert TrustedProxies([]).client(peer, forwarded_for) == peer
 
 
 def redis_reachable() -> None:

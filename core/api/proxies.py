@@ -34,13 +34,8 @@ class TrustedProxies:
         self.networks: tuple[Network, ...] = tuple(ipaddress.ip_network(n) for n in networks)
 
     def __contains__(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False  # "testclient", a Unix socket path, garbage: not a proxy of ours
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 on a dual-stack socket is 127.0.0.1
-        return any(ip in network for network in self.networks)
+        ip = _ip(address)
+        return ip is not None and any(ip in network for network in self.networks)
 
     def client(self, peer: str, forwarded_for: list[str]) -> str:
         """The client's address, given the connection's ``peer`` and the values of every
@@ -51,9 +46,28 @@ class TrustedProxies:
         hops = [hop for hop in hops if hop]
         for hop in reversed(hops):
             if hop not in self:
-                return hop[:100]  # one of our proxies wrote it; bounded all the same
+                # One of our proxies wrote it. As an address (1.2.3.4:5678 -> 1.2.3.4, so a
+                # new port is not a new budget); if it is none, bounded all the same.
+                ip = _ip(hop)
+                return hop[:100] if ip is None else str(ip)
         # Every hop is one of our proxies (a request from inside): the first one it names.
         return hops[0] if hops else peer
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address in ``text`` (also ``1.2.3.4:80`` and ``[::1]:80``), IPv4-mapped IPv6
+    as IPv4; None for anything else ("testclient", a Unix socket path, garbage)."""
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped  # ::ffff:127.0.0.1 on a dual-stack socket is 127.0.0.1
+    return ip
 
 
 def forwarded(app: ASGIApp, proxies: TrustedProxies) -> ASGIApp:
