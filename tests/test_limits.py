@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from core.api.proxies import TrustedProxies
+from core.api.proxies import TrustedProxies, forwarded
 from core.app import create_app
 from core.db.engine import engine_from_url, use_engine
 from core.db.tables import QuestionnaireResponse
@@ -160,6 +160,29 @@ def test_the_client_is_the_right_most_address_not_written_by_the_client(
 ) -> None:
     assert TrustedProxies(["127.0.0.1", "10.0.0.0/8"]).client(peer, forwarded_for) == client
     assert TrustedProxies([]).client(peer, forwarded_for) == peer
+
+
+@pytest.mark.parametrize(
+    ("peer", "proto", "seen"),
+    [
+        ("127.0.0.1", b"https", (("203.0.113.7", 0), "https")),
+        ("127.0.0.1", b"gopher", (("203.0.113.7", 0), "http")),  # not a scheme: ignored
+        ("198.51.100.2", b"https", (("198.51.100.2", 4711), "http")),  # not our proxy
+    ],
+)
+def test_only_a_trusted_proxy_sets_client_and_scheme_for_the_app(
+    peer: str, proto: bytes, seen: tuple[tuple[str, int], str]
+) -> None:
+    """What every layer of the app sees (rate limits, base_url of pages behind TLS)."""
+    found: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        found.update(scope)
+
+    headers = [(b"x-forwarded-for", b"203.0.113.7"), (b"x-forwarded-proto", proto)]
+    scope = {"type": "http", "client": (peer, 4711), "scheme": "http", "headers": headers}
+    run(forwarded(app, TrustedProxies(["127.0.0.1"]))(scope, None, None))  # type: ignore[arg-type]
+    assert (found["client"], found["scheme"]) == seen
 
 
 def redis_reachable() -> None:
