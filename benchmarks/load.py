@@ -249,7 +249,8 @@ def start_app(
     uvicorn = ["-m", "uvicorn"] if plain_uvicorn else ["-m", "core.server"]
     command = [sys.executable, *uvicorn, "core.app:create_app_from_env", "--factory"]
     command += ["--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
+    if plain_uvicorn:  # core.server leaves X-Forwarded-For to the app (trusted proxies)
+        command += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
     app_log = WORK / "app.log"
     app = stack.enter_context(running(command, app_log, env))
     api = f"http://127.0.0.1:{port}"

@@ -20,6 +20,7 @@ from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health, ready
 from core.api.metrics import PROMETHEUS, metrics
+from core.api.proxies import TrustedProxies, forwarded
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.ratelimit import Limiter, rate_limit
 from core.api.schemas import StrictStructSchemaPlugin
@@ -133,6 +134,8 @@ def create_app(
     # Outermost, around Litestar's router: unmatched paths, CORS preflights and errors
     # raised in middleware get the security headers, a request id and an access log line.
     app.asgi_handler = security_headers(app.asgi_handler)
+    # Outside that: every layer sees the client as a trusted proxy forwarded it.
+    app.asgi_handler = forwarded(app.asgi_handler, TrustedProxies(settings.trusted_proxies))
     app.state.settings = settings
     app.state.registry = registry
     app.state.web = web

@@ -5,7 +5,8 @@ Records go through a queue, so a slow terminal or log collector never blocks the
 loop; the request id is taken in the logging thread of the request (a filter on the
 queue handler) before the record crosses over. uvicorn's own loggers are routed here
 too, so every line of a worker has the same shape. Result tokens in paths are masked:
-they are bearer secrets (whoever has one can read the result).
+they are bearer secrets (whoever has one can read the result). Control characters in
+messages and values are escaped, so a request cannot forge a line or drive a terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import queue
+import re
 import sys
 from logging.handlers import QueueHandler, QueueListener
 from typing import Any
@@ -45,12 +47,32 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# Characters a request can put into a logged path or value (percent-encoded) that would
+# start a new line (a forged log line), drive the terminal (ANSI escape sequences start
+# with ESC or the C1 control CSI) or reorder what is shown (bidirectional controls).
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control, line-separator and bidi characters written as ``\\xNN`` or
+    ``\\uNNNN``, so that one record stays one line and shows what it contains."""
+    return _UNSAFE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 class _QueueHandler(QueueHandler):
-    """Like QueueHandler, but keeps the traceback apart from the message (for ``exc``)."""
+    """Like QueueHandler, but keeps the traceback apart from the message (for ``exc``) and
+    escapes control characters in the message and in every text passed with ``extra=``
+    (in both formats: the text format would break the line, and JSON leaves C1 controls
+    and line separators as they are). The traceback keeps its lines."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = logging.makeLogRecord(vars(record))
-        record.message = record.getMessage()
+        record.message = escape_controls(record.getMessage())
+        for key, value in vars(record).items():
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, escape_controls(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.msg, record.args = record.message, None
@@ -122,4 +144,4 @@ def _stop() -> None:
 atexit.register(_stop)
 
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "configure_logging", "escape_controls"]

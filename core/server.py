@@ -1,7 +1,8 @@
 """Run the app the way it is deployed: ``python -m core.server core.app:create_app_from_env
---factory --workers 2 …`` takes uvicorn's command line unchanged.
+--factory --workers 2 …`` takes uvicorn's command line, with uvicorn's proxy headers off
+(the app reads X-Forwarded-For itself, see ``proxy_headers_off``).
 
-It exists for one fix. With ``--workers N`` uvicorn binds the listening socket itself
+It exists for that and for one fix. With ``--workers N`` uvicorn binds the listening socket itself
 with protocol 0; accepted connections inherit that, and asyncio switches Nagle's
 algorithm off (TCP_NODELAY) only for sockets that say IPPROTO_TCP. Every response on a
 kept-alive connection after the first, which is every request nginx forwards, then
@@ -33,11 +34,28 @@ def install() -> None:
     uvicorn.config.Config.bind_socket = bind_socket  # type: ignore[method-assign]
 
 
+def proxy_headers_off(argv: list[str]) -> list[str]:
+    """``argv`` with uvicorn's own X-Forwarded-For handling switched off.
+
+    By default uvicorn believes the header from 127.0.0.1, so anything on the host could
+    pick its address and escape the rate limits; the app decides instead, from
+    MENTORING40_TRUSTED_PROXIES (core.api.proxies). Asking uvicorn for it is an error, so
+    that two lists of trusted proxies cannot disagree."""
+    given = [a for a in argv if a in {"--proxy-headers", "--forwarded-allow-ips"}]
+    given += [a for a in argv if a.startswith("--forwarded-allow-ips=")]
+    if given:
+        raise SystemExit(
+            f"core.server: {given[0]} is not used; the app reads X-Forwarded-For itself, "
+            "from the proxies listed in MENTORING40_TRUSTED_PROXIES."
+        )
+    return [*argv, "--no-proxy-headers"]
+
+
 def main() -> None:
     from uvicorn.main import main as uvicorn_main
 
     install()
-    sys.exit(uvicorn_main())
+    sys.exit(uvicorn_main(args=proxy_headers_off(sys.argv[1:])))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Environment variables win over the file.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -75,6 +76,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_submit: RateLimit | None = RateLimit(30, 60)
     # "memory" (per process) or a redis:// URL (shared by all workers and instances).
     rate_limit_store: str = "memory"
+    # Addresses and networks of reverse proxies whose X-Forwarded-For is believed (see
+    # core.api.proxies). Empty: the header is ignored; the connection's peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
     # Meilisearch. No URL: search is off, except that `mentoring40 serve` starts the
     # embedded one and fills these in. Production sets MEILI_URL and keys.
     meili_url: str | None = None
@@ -296,6 +300,20 @@ def _store(text: str) -> str:
     return text
 
 
+def _networks(text: str) -> tuple[str, ...]:
+    networks = []
+    for part in _names(text):
+        try:
+            network = ipaddress.ip_network(part)
+        except ValueError as exc:
+            raise SettingsError(
+                f"has {part!r}, which is not an IP address or network ({exc}); list the "
+                "reverse proxies' addresses or networks, e.g. 127.0.0.1,10.0.0.0/8"
+            ) from None
+        networks.append(str(network.network_address if network.num_addresses == 1 else network))
+    return tuple(networks)
+
+
 @dataclass(frozen=True)
 class Variable:
     name: str
@@ -389,6 +407,13 @@ VARIABLES: tuple[Variable, ...] = (
         "rate_limit_store",
         _store,
         "memory (per process) or redis://host:port/db (shared)",
+    ),
+    Variable(
+        "MENTORING40_TRUSTED_PROXIES",
+        "trusted_proxies",
+        _networks,
+        "comma-separated addresses/networks of reverse proxies whose X-Forwarded-For "
+        "names the client; empty: none (the connection's address is the client)",
     ),
     Variable("MENTORING40_DEBUG", "debug", _boolean, "Litestar debug mode"),
     Variable("MEILI_URL", "meili_url", _http_url, "an external Meilisearch"),

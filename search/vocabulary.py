@@ -9,8 +9,10 @@ from typing import Any
 import msgspec
 import yaml
 
+from core.content.files import read_content_file
 from core.content.loader import display_path
 from core.content.model import ContentPack, Problem
+from core.content.yamlfile import MAX_DEPTH, too_deep
 
 
 class VocabularyFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -31,7 +33,7 @@ def load_vocabulary(packs: Iterable[ContentPack]) -> tuple[Vocabulary, list[Prob
     problems: list[Problem] = []
     for pack in packs:
         for path in sorted((pack.path / "search").glob("*.yaml")):
-            parsed = _read(path, problems)
+            parsed = _read(path, pack.path, problems)
             if parsed is None:
                 continue
             for index, group in enumerate(parsed.groups):
@@ -52,9 +54,18 @@ def load_vocabulary(packs: Iterable[ContentPack]) -> tuple[Vocabulary, list[Prob
     return vocabulary, problems
 
 
-def _read(path: Path, problems: list[Problem]) -> VocabularyFile | None:
+def _read(path: Path, folder: Path, problems: list[Problem]) -> VocabularyFile | None:
+    shown = display_path(path)
+    text = read_content_file(path, folder, shown, problems)
+    if text is None:
+        return None
+    if (deep := too_deep(text)) is not None:
+        problems.append(
+            Problem(file=shown, line=deep + 1, message=f"is nested more than {MAX_DEPTH} levels")
+        )
+        return None
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data: Any = yaml.safe_load(text) or {}
         return msgspec.convert(data, VocabularyFile)
     except (yaml.YAMLError, msgspec.ValidationError) as exc:
         problems.append(

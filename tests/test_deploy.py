@@ -118,7 +118,10 @@ def test_compose_app_waits_for_healthy_services_and_the_migration(
     }
     command = " ".join(app["command"])
     assert "core.app:create_app_from_env --factory --workers" in command
-    assert "--proxy-headers" in command
+    # The app, not uvicorn, reads X-Forwarded-For, and only from the host's nginx.
+    assert "--proxy-headers" not in command
+    assert "--forwarded-allow-ips" not in command
+    assert app["environment"]["MENTORING40_TRUSTED_PROXIES"] == "172.16.0.0/12,192.168.0.0/16"
     assert app["environment"]["MEILI_URL"] == "http://meilisearch:7700"
     # The workers share one rate-limit budget per client through Redis; logs are JSON.
     assert app["environment"]["MENTORING40_RATE_LIMIT_STORE"] == "redis://redis:6379/0"
@@ -258,6 +261,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}",
         "MENTORING40_CONTENT_DIR": str(FIXTURE_CONTENT),
         "MENTORING40_LOAD_PLUGINS": "",
+        "MENTORING40_TRUSTED_PROXIES": "127.0.0.1",  # nginx, as in deploy/.env.example
     }
     for name in ("MEILI_URL", "MEILI_ADMIN_KEY", "MEILI_MASTER_KEY", "MEILI_SEARCH_KEY"):
         env.pop(name, None)
@@ -275,7 +279,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             [
                 *(sys.executable, "-m", "core.server", "core.app:create_app_from_env", "--factory"),
                 *("--workers", "2", "--host", "127.0.0.1", "--port", str(app_port)),
-                *("--proxy-headers", "--no-access-log"),
+                "--no-access-log",
             ],
             env=env,
             cwd=PROJECT_ROOT,

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from core.api.proxies import TrustedProxies, forwarded
 from core.app import create_app
 from core.db.engine import engine_from_url, use_engine
 from core.db.tables import QuestionnaireResponse
@@ -19,6 +22,7 @@ from core.plugins import build_registry
 from core.settings import RateLimit, Settings
 from search.local_server import free_port
 from tests.conftest import make_settings, run, sync
+from tests.processes import App
 from tests.test_quickcheck_api import submit
 from tests.test_web_quickcheck import COMPLETE
 from tests.web_support import page_of
@@ -101,6 +105,84 @@ def test_off_means_no_limit(settings: Settings) -> None:
     unlimited = msgspec.structs.replace(settings, rate_limit_submit=None)
     with client_for(unlimited) as client:
         assert {submit(client).status_code for _ in range(8)} == {201}
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_limit_unless_a_proxy_is_trusted(
+    settings: Settings, tmp_path: Path, apps: Callable[..., App]
+) -> None:
+    """Real servers on loopback, as deployed (core.server): a program on the same host
+    cannot choose its address by sending X-Forwarded-For; a configured proxy can."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "MENTORING40_CONTENT_DIR": str(settings.content_dir),
+        "MENTORING40_LOAD_PLUGINS": "",
+        "MENTORING40_RATE_LIMIT_SEARCH": "2/hour",
+    }
+    for name in ("MEILI_URL", "MEILI_ADMIN_KEY", "MEILI_MASTER_KEY", "MENTORING40_SETTINGS_FILE"):
+        env.pop(name, None)  # without Meilisearch a search is a 503, counted all the same
+    env.pop("MENTORING40_TRUSTED_PROXIES", None)
+
+    app = apps(env, tmp_path / "default.log", workers=1)
+
+    def search(url: str, forwarded_for: str) -> int:
+        headers = {"X-Forwarded-For": forwarded_for}
+        return httpx.get(f"{url}/api/v1/search?q=Liste", headers=headers).status_code
+
+    # By default the header is ignored: three "different" clients are one, on 127.0.0.1.
+    assert [search(app.url, f"203.0.113.{i}") for i in (1, 2, 3)] == [503, 503, 429]
+    app.stop()
+
+    proxied = apps({**env, "MENTORING40_TRUSTED_PROXIES": "127.0.0.1"}, tmp_path / "p.log", 1)
+    assert [search(proxied.url, "203.0.113.7") for _ in range(3)] == [503, 503, 429]
+    assert search(proxied.url, "203.0.113.8") == 503  # another client, its own budget
+    # Only the right-most address that is not the proxy counts; the client's own part of
+    # the header (on the left) cannot move it to a fresh budget.
+    assert search(proxied.url, "198.51.100.1, 203.0.113.7") == 429
+    assert search(proxied.url, "203.0.113.9, 127.0.0.1") == 503  # a second hop of ours
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        ("127.0.0.1", ["203.0.113.7"], "203.0.113.7"),
+        ("127.0.0.1", ["1.1.1.1, 203.0.113.7, 10.0.0.5"], "203.0.113.7"),  # two hops of ours
+        ("127.0.0.1", ["1.1.1.1", "203.0.113.7"], "203.0.113.7"),  # two header lines
+        ("127.0.0.1", ["203.0.113.7:50123"], "203.0.113.7"),  # a port is not a new client
+        ("::ffff:127.0.0.1", ["[2001:DB8::1]:443"], "2001:db8::1"),
+        ("127.0.0.1", ["10.0.0.9, 127.0.0.1"], "10.0.0.9"),  # all ours: the first named
+        ("127.0.0.1", [], "127.0.0.1"),
+        ("198.51.100.2", ["203.0.113.7"], "198.51.100.2"),  # not a proxy of ours
+    ],
+)
+def test_the_client_is_the_right_most_address_not_written_by_the_client(
+    peer: str, forwarded_for: list[str], client: str
+) -> None:
+    assert TrustedProxies(["127.0.0.1", "10.0.0.0/8"]).client(peer, forwarded_for) == client
+    assert TrustedProxies([]).client(peer, forwarded_for) == peer
+
+
+@pytest.mark.parametrize(
+    ("peer", "proto", "seen"),
+    [
+        ("127.0.0.1", b"https", (("203.0.113.7", 0), "https")),
+        ("127.0.0.1", b"gopher", (("203.0.113.7", 0), "http")),  # not a scheme: ignored
+        ("198.51.100.2", b"https", (("198.51.100.2", 4711), "http")),  # not our proxy
+    ],
+)
+def test_only_a_trusted_proxy_sets_client_and_scheme_for_the_app(
+    peer: str, proto: bytes, seen: tuple[tuple[str, int], str]
+) -> None:
+    """What every layer of the app sees (rate limits, base_url of pages behind TLS)."""
+    found: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        found.update(scope)
+
+    headers = [(b"x-forwarded-for", b"203.0.113.7"), (b"x-forwarded-proto", proto)]
+    scope = {"type": "http", "client": (peer, 4711), "scheme": "http", "headers": headers}
+    run(forwarded(app, TrustedProxies(["127.0.0.1"]))(scope, None, None))  # type: ignore[arg-type]
+    assert (found["client"], found["scheme"]) == seen
 
 
 def redis_reachable() -> None:

@@ -20,6 +20,7 @@ from core.settings import Settings
 from search.local_server import free_port
 from tests.conftest import make_settings, sync
 from tests.processes import App, wait_until
+from tests.test_quickcheck_api import ANSWERS
 
 MASTER_KEY = "never-log-this-meilisearch-key-4711"
 TOKEN = "never-log-this-result-token-0815"
@@ -81,6 +82,86 @@ def test_development_logs_are_readable_lines_with_the_request_id(
     logs._stop()  # flush the queue
     line = next(x for x in capfd.readouterr().err.splitlines() if "lotse-req-0002" in x)
     assert "INFO    mentoring40.access [lotse-req-0002] GET /api/v1/entries 200" in line
+
+
+def logged_lines(
+    settings: Settings, capfd: pytest.CaptureFixture[str], requests: Callable[[Any], None]
+) -> list[str]:
+    """The lines the app writes to stderr while ``requests`` runs against it."""
+    app = create_app(settings, build_registry(settings, load_installed=False))
+    capfd.readouterr()
+    with TestClient(app) as client:
+        requests(client)
+    logs._stop()  # flush the queue
+    return capfd.readouterr().err.splitlines()
+
+
+FORGED = "2026-11-30 12:00:00,000 INFO    mentoring40.access [lotse-req-0003] GET /admin 200"
+
+
+def test_a_request_cannot_forge_log_lines_or_drive_the_terminal(
+    tmp_path: Path, content_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", content_dir)
+    sync(settings)
+    forged = FORGED.replace(" ", "%20")
+
+    def requests(client: Any) -> None:
+        client.get(f"/entries/x%0a{forged}", headers={"X-Request-ID": "lotse-req-0004"})
+        client.get("/entries/%1b[2J%1b[31mrot%e2%80%a8%e2%80%aeumgedreht")
+
+    lines = logged_lines(settings, capfd, requests)
+    assert not any(line.startswith(FORGED) for line in lines)  # no line of the caller's
+    first = next(line for line in lines if "lotse-req-0004" in line)
+    assert first.endswith(f"GET /entries/x\\n{FORGED} 404 " + first.split(" 404 ")[-1])
+    second = next(line for line in lines if "rot" in line)
+    assert "GET /entries/\\x1b[2J\\x1b[31mrot\\u2028\\u202eumgedreht 404" in second
+    assert not any(char in "".join(lines) for char in "\x1b\u2028\u202e")
+
+
+def test_json_logs_escape_c1_controls_and_line_separators_too(
+    tmp_path: Path, content_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", content_dir, log_format="json")
+    sync(settings)
+    lines = logged_lines(
+        settings, capfd, lambda client: client.get("/entries/a%c2%9b31mb%e2%80%a8c%0ad")
+    )
+    access = [json.loads(line) for line in lines if "mentoring40.access" in line]
+    assert [e["path"] for e in access] == ["/entries/a\\x9b31mb\\u2028c\\nd"]
+    assert all(char not in "".join(lines) for char in "\x9b\u2028")
+
+
+def test_a_result_token_is_masked_in_any_path_shape_that_reaches_the_result(
+    tmp_path: Path, content_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The router collapses repeated slashes (as nginx does), so /api/v1/results//TOKEN
+    answers like /api/v1/results/TOKEN; the token is masked by the route it matched."""
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", content_dir)
+    sync(settings)
+    tokens: list[str] = []
+
+    def requests(client: Any) -> None:
+        body = {"version": 1, "perspective": "mitarbeitende", "answers": ANSWERS}
+        created = client.post("/api/v1/questionnaires/probe/responses", json=body)
+        tokens.append(created.json()["data"]["token"])
+        token = tokens[0]
+        for path in (
+            f"/api/v1/results//{token}",
+            f"/api/v1/results/{token}/",
+            f"/api//v1/results/{token}",
+            f"/api/v1/results/%2F{token}",
+            f"/results//{token}",
+        ):
+            assert client.get(path).status_code in {200, 404}, path
+        assert client.get(f"/api/v1/results//{token}").status_code == 200
+
+    lines = logged_lines(settings, capfd, requests)
+    (token,) = tokens
+    assert not any(token in line for line in lines), [x for x in lines if token in x]
+    access = [line.split("] ", 1)[1] for line in lines if "mentoring40.access" in line]
+    assert any(line.startswith("GET /api/v1/results//*** 200") for line in access), access
+    assert any(line.startswith("GET /results//*** ") for line in access), access
 
 
 def test_settings_never_show_secrets() -> None:

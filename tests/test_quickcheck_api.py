@@ -4,10 +4,12 @@ statistics with small groups withheld, export and the tandem check."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
@@ -15,9 +17,12 @@ from litestar.testing import TestClient
 from core.app import create_app
 from core.cli import main
 from core.plugins import build_registry
+from core.quickcheck import engine
+from core.quickcheck.export import export_csv
 from core.settings import Settings
 from tests.conftest import sync
 from tests.test_api import assert_problem
+from tests.test_quickcheck_engine import load_fixture
 
 Client = TestClient[Any]
 
@@ -387,6 +392,59 @@ def test_export_is_csv_of_real_responses(
     assert result.exit_code == 0
     assert "Exported 2 response(s)." in result.stderr
     assert len(list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))) == 2
+
+
+def test_export_hides_the_order_of_submissions_and_fullwidth_formulas(
+    client: Client, keys: dict[str, str]
+) -> None:
+    # Submitted in this order on one day; the file must not tell which came first.
+    notes = ["Zweitens", "Erstens", "Drittens", '＝HYPERLINK("x")', "＋1", "－1", "＠SUMME(A1)"]
+    for note in notes:
+        assert submit(client, {**ANSWERS, "anmerkung": note}).status_code == 201
+    response = client.get("/api/v1/questionnaires/probe/export", headers=bearer(keys["export"]))
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    exported = [row["item:anmerkung"] for row in rows]
+    assert [n for n in exported if n[:1] != "'"] == ["Drittens", "Erstens", "Zweitens"]
+    assert sorted(n for n in exported if n[:1] == "'") == sorted(f"'{n}" for n in notes[3:])
+    assert {row["submitted_on"] for row in rows} == {rows[0]["submitted_on"]}  # a day, no time
+    assert len(rows[0]["submitted_on"]) == len("2026-11-30")
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["\x00=1+1", "\x01=1+1", "\t=1+1", "\r=1+1", "\n=1+1", "\u200b=1+1", "\u202e@SUMME(A1)",
+     "\u00a0=1+1", " ＝1+1", "\x00"],
+)  # fmt: skip
+def test_export_neutralises_formulas_hidden_behind_control_characters(note: str) -> None:
+    """Straight from stored rows to the file: a spreadsheet may drop leading control and
+    invisible characters, so what follows them must not become a formula."""
+    exported = export_one(note)
+    assert exported["item:anmerkung"] == f"'{note}"
+    assert exported["score:technik"] == "100.0"  # numbers stay numbers
+
+
+def test_export_keeps_line_breaks_inside_their_cell() -> None:
+    # A bare CR used to be written unquoted: spreadsheets began a new row (and formula).
+    assert export_one("Gut.\r=1+1")["item:anmerkung"] == "Gut.\r=1+1"
+    assert export_one("Gut.\n@SUMME(A1)")["item:anmerkung"] == "Gut.\n@SUMME(A1)"
+
+
+def export_one(note: str) -> dict[str, str]:
+    """The one CSV row that export_csv writes for a stored response with this note."""
+    loaded = load_fixture("probe")
+    d = loaded.definition
+    answers = {**ANSWERS, "anmerkung": note}
+    row = {
+        "definition_hash": loaded.hash,
+        "engine_version": engine.ENGINE_VERSION,
+        "perspective": "mitarbeitende",
+        "mode": "real",
+        "submitted_on": dt.date(2026, 11, 30),
+        "answers": answers,
+        "result": msgspec.to_builtins(engine.score(d, "mitarbeitende", answers)),
+    }
+    (exported,) = csv.DictReader(io.StringIO(export_csv(d, [row]), newline=""))
+    return exported
 
 
 def test_verify_recomputes_stored_results(client: Client, fixture_settings: Settings) -> None:

@@ -144,6 +144,15 @@ def test_rates_and_off() -> None:
     assert settings.rate_limit_submit == RateLimit(5, 1)
 
 
+def test_trusted_proxies_are_addresses_or_networks_and_none_by_default() -> None:
+    assert Settings.from_env({}).trusted_proxies == ()
+    settings = Settings.from_env({"MENTORING40_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1"})
+    assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
+    for wrong in ("localhost", "10.0.0.1/8", "127.0.0.1;10.0.0.1"):
+        with pytest.raises(SettingsError, match=r"MENTORING40_TRUSTED_PROXIES.*not an IP"):
+            Settings.from_env({"MENTORING40_TRUSTED_PROXIES": wrong})
+
+
 def test_errors_never_echo_a_password() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"DATABASE_URL": "postgresql://app:hunter2-secret@db"})

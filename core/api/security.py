@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -22,7 +23,12 @@ access_log = logging.getLogger("mentoring40.access")
 # Polled by load balancers and Prometheus: logged only at DEBUG.
 QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 REQUEST_ID_HEADER = "x-request-id"
-_TOKEN_IN_PATH = re.compile(r"(/results/)[^/?\s]+")
+# For paths that matched no route: whatever follows /results/ (one slash or several).
+_TOKEN_IN_PATH = re.compile(r"(/results/+)[^/?]+")
+# A path parameter with one of these names is a bearer secret (the result token): its
+# value is masked wherever it appears in the logged path, whatever shape the path has
+# (the router also matches /results//TOKEN, /results/TOKEN/ or %2F-encoded slashes).
+SECRET_PATH_PARAMS = frozenset({"token"})
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -71,8 +77,14 @@ def security_headers(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def mask_path(path: str) -> str:
-    """``path`` with result tokens (bearer secrets) replaced by ``***``, for logs."""
+def mask_path(path: str, path_params: Mapping[str, Any] | None = None) -> str:
+    """``path`` with result tokens (bearer secrets) replaced by ``***``, for logs: the
+    values of the matched route's secret parameters (``path_params``), and anything after
+    ``/results/`` in a path no route matched."""
+    for name in SECRET_PATH_PARAMS & set(path_params or {}):
+        value = str((path_params or {})[name])
+        if value:
+            path = path.replace(value, "***")
     return _TOKEN_IN_PATH.sub(r"\1***", path)
 
 
@@ -81,7 +93,8 @@ def _log_access(scope: Scope, path: str, status: int, seconds: float) -> None:
     if not access_log.isEnabledFor(level):
         return
     method = scope.get("method", "")
-    shown = mask_path(path)
+    # The router has filled in path_params by now (same scope), when a route matched.
+    shown = mask_path(path, scope.get("path_params"))
     ms = round(seconds * 1000, 1)
     access_log.log(
         level,

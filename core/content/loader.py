@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from core.content.files import read_content_file
 from core.content.markdown import entry_links, render_markdown
 from core.content.model import (
     CORE_SOURCE,
@@ -119,10 +120,13 @@ def _load_taxonomy(
     pack: ContentPack, earlier: list[TaxonomyTerm], problems: list[Problem]
 ) -> list[TaxonomyTerm]:
     path = pack.path / "taxonomy.yaml"
-    if not path.exists():
+    if not os.path.lexists(path):  # a broken link is reported, not taken for "no file"
         return []
     shown = display_path(path)
-    parsed = parse_yaml(path.read_text(encoding="utf-8"), shown, problems, line_offset=0)
+    text = read_content_file(path, pack.path, shown, problems)
+    if text is None:
+        return []
+    parsed = parse_yaml(text, shown, problems, line_offset=0)
     if parsed is None:
         return []
     data, root = parsed
@@ -203,10 +207,8 @@ def _load_entry(
             )
         )
         return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(file=shown, message=f"is not valid UTF-8 text ({exc.reason})"))
+    text = read_content_file(path, pack.path, shown, problems)
+    if text is None:
         return None
     match = FRONT_MATTER_RE.match(text)
     if not match:

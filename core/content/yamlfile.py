@@ -22,9 +22,43 @@ _UNKNOWN_FIELD_RE = re.compile(r"unknown field `(?P<name>[^`]+)`")
 _MISSING_FIELD_RE = re.compile(r"missing required field `(?P<name>[^`]+)`")
 
 
+# No content format nests deeper than about 6 levels. PyYAML builds nodes recursively, so
+# a file nested a few hundred levels deep ends in a RecursionError, not a YAML error.
+MAX_DEPTH = 40
+
+
+def too_deep(text: str) -> int | None:
+    """The 0-based line where ``text`` nests collections deeper than MAX_DEPTH, else None.
+
+    Walks PyYAML's event stream, which is produced without recursion, before anything
+    recursive sees the text. Syntax errors are left to the caller's full parse."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return 0 if event.start_mark is None else int(event.start_mark.line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def parse_yaml(
     text: str, shown: str, problems: list[Problem], *, line_offset: int
 ) -> tuple[Any, Any] | None:
+    if (deep := too_deep(text)) is not None:
+        problems.append(
+            Problem(
+                file=shown,
+                line=deep + 1 + line_offset,
+                message=f"is nested more than {MAX_DEPTH} levels deep (lists or mappings "
+                "inside each other); no content needs that, check the brackets and indentation",
+            )
+        )
+        return None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -7,10 +7,12 @@ recommended entries, duplicate option codes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from core.content.files import read_content_file
 from core.content.loader import display_path
 from core.content.model import Problem
 from core.content.yamlfile import decode, format_path, line_of, parse_yaml
@@ -34,14 +36,15 @@ from core.quickcheck.model import (
 Path_ = list[str | int]
 
 
-def questionnaire_files(sources: Iterable[tuple[str, Path]]) -> list[tuple[str, Path]]:
-    """Expand each (plugin, file or folder) into (plugin, YAML file), folders sorted."""
-    files: list[tuple[str, Path]] = []
+def questionnaire_files(sources: Iterable[tuple[str, Path]]) -> list[tuple[str, Path, Path]]:
+    """Expand each (plugin, file or folder) into (plugin, YAML file, the folder it must stay
+    in), folders sorted."""
+    files: list[tuple[str, Path, Path]] = []
     for source, path in sources:
         if path.is_dir():
-            files.extend((source, p) for p in sorted(path.glob("*.yaml")))
+            files.extend((source, p, path) for p in sorted(path.glob("*.yaml")))
         else:
-            files.append((source, path))
+            files.append((source, path, path.parent))
     return files
 
 
@@ -52,12 +55,15 @@ def load_questionnaires(
     loaded: list[LoadedQuestionnaire] = []
     problems: list[Problem] = []
     seen: dict[tuple[str, int], str] = {}
-    for source, path in questionnaire_files(sources):
+    for source, path, folder in questionnaire_files(sources):
         shown = display_path(path)
-        if not path.is_file():
+        if not os.path.lexists(path):
             problems.append(Problem(file=shown, message="questionnaire file does not exist"))
             continue
-        parsed = parse_yaml(path.read_text(encoding="utf-8"), shown, problems, line_offset=0)
+        text = read_content_file(path, folder, shown, problems)
+        if text is None:
+            continue
+        parsed = parse_yaml(text, shown, problems, line_offset=0)
         if parsed is None:
             continue
         data, root = parsed

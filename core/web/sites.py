@@ -8,6 +8,7 @@ embeddable from an origin that no site lists.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from core.content.files import read_content_file
 from core.content.model import Problem
 from core.content.yamlfile import decode, line_of, parse_yaml
 from core.plugins import PluginRegistry
@@ -107,15 +109,15 @@ def load_sites(
     against (the content check passes them; startup checks themes only)."""
     problems: list[Problem] = []
     sites: dict[str, Site] = {}
-    files: list[tuple[str, Path]] = []
+    files: list[tuple[str, Path, Path]] = []  # (plugin, file, the folder it must stay in)
     for plugin, path in sources:
         if path.is_dir():
-            files.extend((plugin, f) for f in sorted(path.glob("*.yaml")))
-        elif path.is_file():
-            files.append((plugin, path))
+            files.extend((plugin, f, path) for f in sorted(path.glob("*.yaml")))
+        elif os.path.lexists(path):  # a file, or something that is reported as not one
+            files.append((plugin, path, path.parent))
         else:
             problems.append(Problem(file=str(path), message="site file or folder does not exist"))
-    for plugin, file in files:
+    for plugin, file, folder in files:
         shown = str(file)
         site_id = file.stem
         if not SITE_ID_RE.match(site_id):
@@ -123,7 +125,10 @@ def load_sites(
                 Problem(file=shown, message=f"{site_id!r} is not a site id (a-z, 0-9 and -)")
             )
             continue
-        parsed = parse_yaml(file.read_text(encoding="utf-8"), shown, problems, line_offset=0)
+        text = read_content_file(file, folder, shown, problems)
+        if text is None:
+            continue
+        parsed = parse_yaml(text, shown, problems, line_offset=0)
         if parsed is None:
             continue
         data, root = parsed

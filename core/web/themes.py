@@ -10,6 +10,7 @@ like content problems (file, field, line) by ``mentoring40 content check``.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from core.content.files import read_content_file
 from core.content.model import Problem
 from core.content.yamlfile import decode, line_of, parse_yaml
 from core.plugins import PluginRegistry
@@ -77,7 +79,9 @@ class Theme:
             return None
         for folder in self.chain:
             candidate = folder / "static" / path
-            if candidate.is_file():
+            # is_file(): regular files only (a named pipe would hang the response); and a
+            # symbolic link must not lead out of the theme (it would serve any file).
+            if candidate.is_file() and candidate.resolve().is_relative_to(folder.resolve()):
                 return candidate
         return None
 
@@ -106,14 +110,15 @@ def load_themes(sources: list[tuple[str, Path]]) -> tuple[dict[str, Theme], list
     for plugin, folder in sources:
         manifest_file = folder / MANIFEST
         shown = str(manifest_file)
-        if not manifest_file.is_file():
+        if not os.path.lexists(manifest_file):
             problems.append(
                 Problem(file=str(folder), message=f"is not a theme folder: {MANIFEST} is missing")
             )
             continue
-        parsed = parse_yaml(
-            manifest_file.read_text(encoding="utf-8"), shown, problems, line_offset=0
-        )
+        text = read_content_file(manifest_file, folder, shown, problems)
+        if text is None:
+            continue
+        parsed = parse_yaml(text, shown, problems, line_offset=0)
         if parsed is None:
             continue
         data, root = parsed
@@ -122,6 +127,7 @@ def load_themes(sources: list[tuple[str, Path]]) -> tuple[dict[str, Theme], list
             continue
         before = len(problems)
         _check_manifest(manifest, folder, root, shown, problems)
+        _check_theme_files(folder, problems)
         if manifest.name in manifests:
             other = manifests[manifest.name][1]
             problems.append(
@@ -201,6 +207,24 @@ def load_themes(sources: list[tuple[str, Path]]) -> tuple[dict[str, Theme], list
             )
         )
     return themes, problems
+
+
+def _check_theme_files(folder: Path, problems: list[Problem]) -> None:
+    """Templates and static files are read when a page asks for them: a named pipe there
+    would hang that request, and a symbolic link out of the theme would serve any file."""
+    base = folder.resolve()
+    for part in ("templates", "static"):
+        for top, dirs, files in os.walk(folder / part):
+            for name in [*dirs, *files]:
+                path = Path(top) / name
+                real = path.resolve()
+                if not real.is_relative_to(base):
+                    message = f"is a symbolic link to {real}, outside the theme folder {base}"
+                elif name in files and not real.is_file():
+                    message = "is not a regular file (a named pipe, a device or a broken link)"
+                else:
+                    continue
+                problems.append(Problem(file=str(path), message=message))
 
 
 def _check_manifest(
