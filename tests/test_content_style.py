@@ -2,7 +2,8 @@
 every shipped entry of core and the plugins: one voice across all texts.
 
 What a machine can check is checked here: forbidden openers, the role-name rule, the
-example opener and the length range per kind. Each failure names the file and the phrase.
+house form "der Mentee", the example opener and the length range per kind. Each failure
+names the file and the phrase.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ LONE_ROLE = re.compile(
 MENTEE_PRONOUN = re.compile(
     r"\bMentees?\b[^.!?:;\n|]*?(?<!sie oder )\b(?:er|seine[mnrs]?)\b(?! oder sie)"
 )
+# The Mentee is "der Mentee" (den, dem, des Mentees; plural "die Mentees"), in examples
+# too. "Mentee-Person" was a second name for the same role; one role, one name.
+MENTEE_PERSON = re.compile(r"\bMentee-Person(?:en)?\b", re.IGNORECASE)
 # Lower case only: "das Du" may be named as a noun.
 INFORMAL_ADDRESS = re.compile(r"\b(?:du|dich|dir|dein|deine[mnrs]?|euch|euer|eure[mnrs]?)\b")
 
@@ -143,6 +147,17 @@ def test_the_role_rule_allows_pairs_and_catches_a_lone_generic_form() -> None:
     assert lone_role_names("der Ausbildungsplan der Auszubildenden") == []
 
 
+def test_the_mentee_rule_catches_mentee_person_and_nothing_else() -> None:
+    caught = "Die Mentee-Person tippt. Zwei Mentee-Personen. Der mentee-person."
+    assert [m.group(0) for m in MENTEE_PERSON.finditer(caught)] == [
+        "Mentee-Person",
+        "Mentee-Personen",
+        "mentee-person",
+    ]
+    allowed = "Der Mentee tippt, die Tandem-Person schaut zu; des Mentees, die Mentees."
+    assert MENTEE_PERSON.search(allowed) is None
+
+
 def test_examples_are_split_off_until_the_next_heading() -> None:
     body = (
         "## Wozu\n\nDer Mentee lernt.\n\n**Beispiel:** Die Mentorin zeigt es.\n\n"
@@ -194,6 +209,22 @@ def test_mentee_gets_no_gendered_pronoun_outside_examples(shipped: ContentSet) -
             for m in MENTEE_PRONOUN.finditer(outside)
         ]
     assert found == [], "rephrase without er/sein for the Mentee:\n" + "\n".join(found)
+
+
+def test_the_mentee_is_called_der_mentee(shipped: ContentSet) -> None:
+    found = []
+    for e in _published(shipped):
+        fields = [("title", e.title), ("summary", e.summary), ("duration", e.duration or "")]
+        fields += [("materials", m) for m in e.materials] + [("body", e.body_markdown)]
+        for where, text in fields:
+            found += [
+                f"{e.source_path} ({where}): „{_context(text, m.start(), m.group(0))}“"
+                for m in MENTEE_PERSON.finditer(text)
+            ]
+    assert found == [], (
+        "write „der Mentee“ (den/dem Mentee, des Mentees, die Mentees), "
+        "not „Mentee-Person“:\n" + "\n".join(found)
+    )
 
 
 def test_entries_address_the_reader_formally(shipped: ContentSet) -> None:
