@@ -500,6 +500,40 @@ def test_cors_only_for_origins_a_site_lists(client: Client) -> None:
         assert "access-control-allow-origin" not in preflight.headers
 
 
+def vary(response: Any) -> list[str]:
+    return [t.strip().lower() for v in response.headers.get_list("vary") for t in v.split(",")]
+
+
+VARIED_PATHS = [
+    "/api/v1/entries",
+    "/api/v1/entries/ueberblick",
+    "/api/v1/entries/gibtsnicht",
+    "/embed/nur-kern/search",
+    "/embed/nur-kern/fragments/entries/ueberblick",
+    "/",
+    "/embed.js",
+]
+
+
+def test_every_answer_varies_by_origin_with_or_without_one(client: Client) -> None:
+    """The same URL is answered with or without CORS headers depending on Origin: a cache
+    must not hand one origin's answer to another, nor the answer to a request without
+    Origin to a partner's page (which then lacks Access-Control-Allow-Origin)."""
+    for path in VARIED_PATHS:
+        for headers in ({}, {"Origin": "https://kern.example"}, {"Origin": "https://x.example"}):
+            response = client.get(path, headers=headers)
+            assert vary(response).count("origin") == 1, (path, headers, vary(response))
+    # Added to what the response varies by already, not in its place.
+    for headers in ({}, {"Origin": "https://kern.example"}):
+        read = client.get("/api/v1/entries", headers=headers)
+        assert "accept-encoding" in vary(read), (headers, vary(read))
+    preflight = client.options(
+        "/api/v1/questionnaires/probe/responses",
+        headers={"Origin": "https://kern.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "origin" in vary(preflight)
+
+
 def test_no_cors_headers_without_site_origins(tmp_path: Path, content_dir: Path) -> None:
     write_site(content_dir, "intern", "label: Intern\norigins: []\n")
     settings = sqlite_settings(tmp_path, content_dir)

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -409,7 +409,36 @@ def _condition_json(condition: dict[str, Any] | None) -> str:
     return json.dumps(condition, ensure_ascii=False, separators=(",", ":")) if condition else ""
 
 
+def _posted_from_elsewhere(request: Req, page: Page) -> str | None:
+    """The origin a form post came from, if it is neither this app nor (for an embed) one
+    of the site's origins; None if the post may be taken.
+
+    Browsers send ``Origin`` with every form post (``null`` from sandboxed or opaque
+    pages, which is refused); ``Referer`` is the fallback for old ones. A post with
+    neither header does not come from a current browser but from a program, which can
+    send the same answers through the JSON API anyway, within the same rate limit: it is
+    taken. What this stops is another web page submitting through its visitors'
+    browsers."""
+    sent = request.headers.get("origin")
+    if sent is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return None
+        parts = urlsplit(referer)
+        sent = f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else "null"
+    own = str(request.base_url).rstrip("/").lower()
+    allowed = {own, *(page.site.origins if page.site else ())}
+    return None if sent in allowed else sent
+
+
 async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) -> Response[str]:
+    if (elsewhere := _posted_from_elsewhere(request, page)) is not None:
+        log.info("Quickcheck form post from another origin refused: %r", elsewhere[:200])
+        return _render(
+            page, "error.html", status=403, title="Nicht erlaubt",
+            message="Dieses Formular kann nur auf den Seiten des Werkzeugkastens abgeschickt "
+            "werden. Bitte öffnen Sie den Fragebogen dort und senden Sie ihn erneut ab.",
+        )  # fmt: skip
     if questionnaire_id not in {q["id"] for q in await _offered(page)}:
         return _not_found(page, f"Es gibt keinen Fragebogen „{questionnaire_id}“.")
     # Our forms send urlencoded fields. Multipart (file uploads) is refused unread: the
