@@ -74,6 +74,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_submit: RateLimit | None = RateLimit(30, 60)
     # "memory" (per process) or a redis:// URL (shared by all workers and instances).
     rate_limit_store: str = "memory"
+    # Bearer token for /metrics; None: /metrics answers only clients on this machine.
+    metrics_token: str | None = None
     # Meilisearch. No URL: search is off, except that `mentoring40 serve` starts the
     # embedded one and fills these in. Production sets MEILI_URL and keys.
     meili_url: str | None = None
@@ -265,6 +267,15 @@ def _http_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _token(text: str) -> str:
+    if len(text) < 16 or not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", text):
+        raise SettingsError(
+            "is not usable as a bearer token; use at least 16 letters, digits or ._~+/=- "
+            "(e.g. the output of `openssl rand -hex 32`)."
+        )
+    return text
+
+
 def _rate_limit(text: str) -> RateLimit | None:
     if text.lower() == "off":
         return None
@@ -378,6 +389,13 @@ VARIABLES: tuple[Variable, ...] = (
         "rate_limit_store",
         _store,
         "memory (per process) or redis://host:port/db (shared)",
+    ),
+    Variable(
+        "MENTORING40_METRICS_TOKEN",
+        "metrics_token",
+        _token,
+        "bearer token that /metrics requires; empty: /metrics answers loopback clients only",
+        secret=True,
     ),
     Variable("MENTORING40_DEBUG", "debug", _boolean, "Litestar debug mode"),
     Variable("MEILI_URL", "meili_url", _http_url, "an external Meilisearch"),
