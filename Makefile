@@ -20,14 +20,16 @@ run: install ## Set up everything and run the API on http://$(HOST):$(PORT) (SQL
 
 test: install lint typecheck pytest ## Set up everything and run lint, type checks and the test suite
 
-install: $(STAMP) chromium nginx compose ## Create .venv (pinned dependencies, the app, the NRW plugin), the Meilisearch binary and the browser- and deploy-test tools
+install: $(STAMP) chromium nginx compose ## Create .venv (pinned dependencies, the app, the NRW plugin), the Meilisearch binary, the API docs viewer and the browser- and deploy-test tools
 
-$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt search/engine/package-lock.json tests/browser/package.json tests/browser/package-lock.json
+$(STAMP): pyproject.toml plugins/nrw/pyproject.toml constraints.txt search/engine/package-lock.json core/api/scalar/package-lock.json tests/browser/package.json tests/browser/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mentoring40 needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e plugins/nrw
 	$(BIN)/python -c 'from search.local_server import install_binary; print("Meilisearch binary:", install_binary())'
+	@# The API docs viewer (/schema), pinned and served by the app itself.
+	cd core/api/scalar && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

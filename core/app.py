@@ -10,13 +10,13 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components
 from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__
 from core.api.bodies import json_body_guard
 from core.api.cors import cors
+from core.api.docs import LocalScalarPlugin
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health, ready
@@ -110,7 +110,8 @@ def create_app(
             ),
             path="/schema",
             components=Components(security_schemes=SECURITY_SCHEMES),
-            render_plugins=[ScalarRenderPlugin()],
+            # The viewer is pinned and served by us (core.api.docs): no CDN, works offline.
+            render_plugins=[LocalScalarPlugin()],
         ),
         # core.logs configures logging (JSON or text, request ids); unexpected errors are
         # logged by the 500 handler in core.api.errors.
