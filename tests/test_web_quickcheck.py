@@ -503,6 +503,9 @@ def test_a_form_post_from_another_origin_is_refused_and_stores_nothing(
         (f"/embed/{SITE}/quickcheck/probe", {"Origin": "https://evil.example"}),
         (f"/embed/{SITE}/quickcheck/probe", {"Origin": f"{OWN}:8080"}),
         ("/embed/standard/quickcheck/probe", {"Origin": ORIGIN}),  # the other site's origin
+        ("/quickcheck/probe", {"Origin": "http://[testserver.local"}),  # unreadable
+        ("/quickcheck/probe", {"Origin": "http://testserver.local:x"}),
+        ("/quickcheck/probe", {"Origin": "https://testserver.local"}),  # another scheme
     ]
     with stored_after(store_settings, "probe") as rows, app_client(store_settings) as client:
         for path, headers in refused:
@@ -519,6 +522,8 @@ def test_a_form_post_from_the_app_or_the_sites_origin_is_taken(store_settings: S
         ("/quickcheck/probe", {"Referer": f"{OWN}/quickcheck/probe?perspective=mitarbeitende"}),
         (f"/embed/{SITE}/quickcheck/probe", {"Origin": OWN}),
         (f"/embed/{SITE}/quickcheck/probe", {"Origin": ORIGIN}),
+        (f"/embed/{SITE}/quickcheck/probe", {"Origin": f"{ORIGIN}:443"}),  # the same origin
+        ("/quickcheck/probe", {"Origin": f"{OWN}:80"}),
         # Neither header: not a current browser but a program, which could use the JSON API.
         ("/quickcheck/probe", {}),
     ]

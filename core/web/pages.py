@@ -419,16 +419,26 @@ def _posted_from_elsewhere(request: Req, page: Page) -> str | None:
     send the same answers through the JSON API anyway, within the same rate limit: it is
     taken. What this stops is another web page submitting through its visitors'
     browsers."""
-    sent = request.headers.get("origin")
+    sent = request.headers.get("origin") or request.headers.get("referer")
     if sent is None:
-        referer = request.headers.get("referer")
-        if referer is None:
-            return None
-        parts = urlsplit(referer)
-        sent = f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else "null"
-    own = str(request.base_url).rstrip("/").lower()
-    allowed = {own, *(page.site.origins if page.site else ())}
-    return None if sent in allowed else sent
+        return None
+    allowed = {_origin_key(str(request.base_url))}
+    allowed.update(_origin_key(o) for o in (page.site.origins if page.site else ()))
+    key = _origin_key(sent)
+    return None if key is not None and key in allowed else sent
+
+
+def _origin_key(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL or origin, the default port filled in; None if it
+    has none (``null``) or cannot be read."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:  # a malformed port or IPv6 address
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port
 
 
 async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) -> Response[str]:
