@@ -640,3 +640,18 @@ def test_embed_js_is_the_loader_script(client: Client) -> None:
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.content == (THEMES_DIR / "default" / "static" / "embed.js").read_bytes()
     assert "/embed/" in response.text
+
+
+def test_a_site_cannot_be_made_with_an_unchecked_origin(tmp_path: Path) -> None:
+    from core.web.origins import OriginError
+    from core.web.sites import Site
+
+    fields: dict[str, Any] = {
+        "id": "x", "label": "X", "theme": "default", "description": "", "sources": None,
+        "topics": None, "questionnaires": None, "language": "de", "plugin": "test",
+        "file": tmp_path / "x.yaml",
+    }  # fmt: skip
+    for origin in list(BAD_ORIGINS)[:4]:
+        with pytest.raises(OriginError):
+            Site(origins=(origin,), **fields)
+    assert Site(origins=("https://ok.example",), **fields).origins == ("https://ok.example",)

@@ -56,6 +56,13 @@ class Site:
     plugin: str
     file: Path
 
+    def __post_init__(self) -> None:
+        # CSP frame-ancestors and CORS are built from these: checked, normalised origins
+        # only, however the Site was made.
+        for origin in self.origins:
+            if parse_origin(origin) != origin:
+                raise OriginError(f"{origin!r} is not in its normal form {parse_origin(origin)}")
+
     def shows(self, entry: dict[str, Any]) -> bool:
         """Whether an entry (a row with ``source`` and ``topics``) belongs to this site."""
         if self.sources is not None and entry["source"] not in self.sources:
