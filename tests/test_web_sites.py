@@ -542,6 +542,26 @@ def test_every_answer_varies_by_origin_with_or_without_one(client: Client) -> No
     assert "origin" in vary(preflight)
 
 
+def test_a_refused_preflight_says_why(client: Client) -> None:
+    asked = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    api = client.options("/api/v1/entries", headers=asked)
+    assert api.status_code == 403
+    assert "'https://evil.example' is not one that a partner site lists" in api.json()["detail"]
+    headers = {"Origin": "https://kern.example", "Access-Control-Request-Method": "POST"}
+    odd = client.options("/api/v1/entries", headers={**headers, "X-Extra": "1"})
+    assert odd.status_code == 204  # headers the browser does not announce do not matter
+    wanted = client.options(
+        "/api/v1/entries", headers={**headers, "Access-Control-Request-Headers": "x-token"}
+    )
+    assert wanted.status_code == 403
+    assert "x-token are not allowed; allowed: Content-Type" in wanted.json()["detail"]
+    # A browser asking for a page gets it in German.
+    page = page_of(
+        client.options("/embed/nur-kern/search", headers={**asked, "Accept": "text/html"}), 403
+    )
+    assert page.find("h1").text() == "Nicht erlaubt"
+
+
 def test_no_cors_headers_without_site_origins(tmp_path: Path, content_dir: Path) -> None:
     write_site(content_dir, "intern", "label: Intern\norigins: []\n")
     settings = sqlite_settings(tmp_path, content_dir)

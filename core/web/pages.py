@@ -104,6 +104,7 @@ def _not_found(page: Page, message: str) -> Response[str]:
 # database outage, limits, unexpected failures). No database access: it may be down.
 ERROR_TEXTS: dict[int, tuple[str, str]] = {
     400: ("Ungültige Anfrage", "Die Anfrage enthält Angaben, die wir nicht verarbeiten können."),
+    403: ("Nicht erlaubt", "Diese Anfrage ist von dieser Seite aus nicht erlaubt."),
     404: ("Nicht gefunden", "Unter dieser Adresse gibt es keine Seite."),
     405: ("Nicht möglich", "Diese Adresse kann so nicht aufgerufen werden."),
     413: ("Zu große Anfrage", "Die gesendeten Daten sind zu groß."),
