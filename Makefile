@@ -8,11 +8,11 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 FUZZ_EXAMPLES ?= 300
 CHROMIUM := $(or $(MENTORING40_CHROMIUM),/usr/bin/chromium)
-NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 # Folders with a pinned npm manifest (package.json, package-lock.json, .npmrc) whose
 # packages the running app serves itself, e.g. the API docs page: `make install` runs
 # `npm ci` in each. (Meilisearch's, search/engine, is installed and checked by the app.)
-APP_NPM :=
+APP_NPM := core/api/scalar
 
 .DEFAULT_GOAL := help
 .PHONY: help run test install install-test chromium nginx compose lint typecheck pytest fuzz check sync bench bench-pages load clean

@@ -8,14 +8,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components
 from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__
+from core.api.bodies import json_body_guard
+from core.api.cors import cors
+from core.api.docs import LocalScalarPlugin
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health, ready
@@ -92,19 +93,10 @@ def create_app(
             *WEB_ROUTES,
             *plugin_routes,
         ],
-        # Browsers may call the API (and fetch fragments) only from origins that a site
-        # lists; servers and apps are not affected by CORS. No origin is open to all.
-        cors_config=CORSConfig(
-            allow_origins=web.origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Content-Type"],
-            max_age=600,
-        )
-        if web.origins
-        else None,
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
-        # Every route that names a scope in its opt (plugin routes too) needs a key with it.
-        guards=[scope_guard],
+        # Every route that names a scope in its opt (plugin routes too) needs a key with it;
+        # every API route that takes a body takes JSON only (core.api.bodies).
+        guards=[scope_guard, json_body_guard],
         middleware=[PROMETHEUS.middleware, rate_limit],
         request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -119,7 +111,8 @@ def create_app(
             ),
             path="/schema",
             components=Components(security_schemes=SECURITY_SCHEMES),
-            render_plugins=[ScalarRenderPlugin()],
+            # The viewer is pinned and served by us (core.api.docs): no CDN, works offline.
+            render_plugins=[LocalScalarPlugin()],
         ),
         # core.logs configures logging (JSON or text, request ids); unexpected errors are
         # logged by the 500 handler in core.api.errors.
@@ -133,7 +126,9 @@ def create_app(
         )
     # Outermost, around Litestar's router: unmatched paths, CORS preflights and errors
     # raised in middleware get the security headers, a request id and an access log line.
-    app.asgi_handler = security_headers(app.asgi_handler)
+    # Inside them, CORS: browsers may call the API (and fetch fragments) only from origins
+    # that a site lists; servers and apps are not affected by CORS. No origin is open to all.
+    app.asgi_handler = security_headers(cors(app.asgi_handler, web.origins))
     # Outside that: every layer sees the client as a trusted proxy forwarded it.
     app.asgi_handler = forwarded(app.asgi_handler, TrustedProxies(settings.trusted_proxies))
     app.state.settings = settings

@@ -79,6 +79,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Addresses and networks of reverse proxies whose X-Forwarded-For is believed (see
     # core.api.proxies). Empty: the header is ignored; the connection's peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # Bearer token for /metrics; None: /metrics answers only clients on this machine.
+    metrics_token: str | None = None
     # Meilisearch. No URL: search is off, except that `mentoring40 serve` starts the
     # embedded one and fills these in. Production sets MEILI_URL and keys.
     meili_url: str | None = None
@@ -280,6 +282,15 @@ def _http_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _token(text: str) -> str:
+    if len(text) < 16 or not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", text):
+        raise SettingsError(
+            "is not usable as a bearer token; use at least 16 letters, digits or ._~+/=- "
+            "(e.g. the output of `openssl rand -hex 32`)."
+        )
+    return text
+
+
 def _rate_limit(text: str) -> RateLimit | None:
     if text.lower() == "off":
         return None
@@ -414,6 +425,13 @@ VARIABLES: tuple[Variable, ...] = (
         _networks,
         "comma-separated addresses/networks of reverse proxies whose X-Forwarded-For "
         "names the client; empty: none (the connection's address is the client)",
+    ),
+    Variable(
+        "MENTORING40_METRICS_TOKEN",
+        "metrics_token",
+        _token,
+        "bearer token that /metrics requires; empty: /metrics answers loopback clients only",
+        secret=True,
     ),
     Variable("MENTORING40_DEBUG", "debug", _boolean, "Litestar debug mode"),
     Variable("MEILI_URL", "meili_url", _http_url, "an external Meilisearch"),

@@ -395,6 +395,19 @@ def test_nginx_keeps_the_apps_csp_and_frame_options(stack: Stack, client: httpx.
     assert "add_header X-Frame-Options" not in NGINX_CONF.read_text()
 
 
+def test_nginx_does_not_pass_metrics_on(stack: Stack, client: httpx.Client) -> None:
+    # The app answers /metrics on loopback (no token is set) ...
+    app = direct(client, stack, "/metrics")
+    assert app.status_code == 200
+    assert "mentoring40_requests_total" in app.text
+    # ... and nginx, itself on loopback here, passes no spelling of it on.
+    for path in ("/metrics", "/metrics/", "//metrics", "/%6Detrics", "/metrics?x=1", "/./metrics"):
+        proxied = via_nginx(client, stack, path)
+        assert proxied.status_code == 404, path
+        assert "mentoring40_" not in proxied.text, path
+        assert_security_headers(proxied)
+
+
 def test_nginx_caches_public_api_reads_and_answers_304(stack: Stack, client: httpx.Client) -> None:
     path = "/api/v1/entries?sort=title"
     first = via_nginx(client, stack, path)

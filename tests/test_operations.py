@@ -3,6 +3,7 @@ request id, and request bodies have a size limit. Real databases and a real Meil
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 import uuid
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from litestar.testing import TestClient
@@ -169,8 +171,8 @@ def test_every_response_carries_security_headers_and_a_request_id(
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
-    # The API docs page loads its viewer from a CDN: no CSP that would blank it.
-    assert "content-security-policy" not in fixture_client.get("/schema").headers
+    # The API docs page has its own policy (tests/test_api_docs.py), again only one.
+    assert len(fixture_client.get("/schema").headers.get_list("content-security-policy")) == 1
 
 
 def test_a_caller_request_id_is_kept_and_a_bad_one_replaced(fixture_client: Client) -> None:
@@ -226,15 +228,29 @@ def metric(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+METRICS_TOKEN = "scrape-token-0123456789"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+@pytest.fixture
+def metrics_client(fixture_settings: Settings) -> Iterator[Client]:
+    """The fixture content's app with a metrics token (the test client is not loopback)."""
+    settings = msgspec.structs.replace(fixture_settings, metrics_token=METRICS_TOKEN)
+    sync(settings)
+    with TestClient(create_app(settings, build_registry(settings, load_installed=False))) as c:
+        yield c
+
+
 def test_metrics_count_requests_by_route_quickcheck_submissions_and_the_outbox(
-    fixture_client: Client,
+    metrics_client: Client,
 ) -> None:
-    before = fixture_client.get("/metrics").text
+    fixture_client = metrics_client
+    before = fixture_client.get("/metrics", headers=SCRAPER).text
     for slug in ("aufgabenliste", "gibt-es-nicht"):
         fixture_client.get(f"/api/v1/entries/{slug}")
     answers = {"version": 1, "perspective": "mitarbeitende", "mode": "test", "answers": {}}
     fixture_client.post("/api/v1/questionnaires/probe/responses", json=answers)  # 422
-    response = fixture_client.get("/metrics")
+    response = fixture_client.get("/metrics", headers=SCRAPER)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     after = response.text
@@ -255,6 +271,50 @@ def test_metrics_count_requests_by_route_quickcheck_submissions_and_the_outbox(
         before, "mentoring40_quickcheck_submissions_total", **submissions
     )
     assert "mentoring40_outbox_pending " in after
+
+
+def test_metrics_need_the_token_when_one_is_set(metrics_client: Client) -> None:
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789"},
+        {"Authorization": METRICS_TOKEN},
+    ):
+        response = metrics_client.get("/metrics", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "MENTORING40_METRICS_TOKEN" in response.json()["detail"]
+        assert "mentoring40_requests_total" not in response.text
+    assert metrics_client.get("/metrics", headers=SCRAPER).status_code == 200
+
+
+async def _metrics_from(settings: Settings, client_host: str) -> httpx.Response:
+    # The client address is what the server saw; the test client cannot choose it, an
+    # ASGI transport can (the app itself is real).
+    app = create_app(settings, build_registry(settings, load_installed=False))
+    transport = httpx.ASGITransport(app=app, client=(client_host, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        return await client.get("/metrics")
+
+
+def test_metrics_without_a_token_answer_only_clients_on_this_machine(
+    fixture_settings: Settings,
+) -> None:
+    sync(fixture_settings)
+    assert fixture_settings.metrics_token is None  # the default
+    for host in ("127.0.0.1", "::1"):
+        response = asyncio.run(_metrics_from(fixture_settings, host))
+        assert response.status_code == 200, host
+        assert "mentoring40_outbox_pending" in response.text
+    for host in ("203.0.113.9", "2001:db8::1", "10.0.0.2", "testclient"):
+        response = asyncio.run(_metrics_from(fixture_settings, host))
+        assert response.status_code == 403, host
+        assert "only clients on this machine" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("value", ["short", "with space in the token", "ünïcödé-token-0123456"])
+def test_a_weak_metrics_token_stops_startup(value: str) -> None:
+    with pytest.raises(SettingsError, match=r"MENTORING40_METRICS_TOKEN=.*at least 16"):
+        Settings.from_env({"MENTORING40_METRICS_TOKEN": value})
 
 
 def test_commands_say_plainly_when_the_database_cannot_be_reached(tmp_path: Path) -> None:

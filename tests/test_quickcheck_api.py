@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -583,3 +584,48 @@ def test_published_version_is_immutable_and_old_versions_stay_servable(
         assert c.get("/api/v1/questionnaires/probe?version=1").json()["data"]["status"] == "retired"
         assert_problem(submit(c, version=1), 422, "retired")
         assert submit(c, version=2).status_code == 201
+
+
+# -- bodies: JSON only ----------------------------------------------------------------------
+
+# Bodies a browser sends to any origin without a CORS preflight (and multipart's cousin).
+NOT_JSON = [
+    "text/plain",
+    "text/plain;charset=UTF-8",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/json; charset=latin-1",
+    "application/jsonx",
+]
+
+
+def test_every_api_post_route_refuses_bodies_that_are_not_json(client: Client) -> None:
+    # From the route table, so a POST route added later is covered too.
+    posts = [
+        route.path.replace("{questionnaire_id:str}", "probe")
+        for route in client.app.routes
+        if route.path.startswith("/api/") and "POST" in getattr(route, "methods", ())
+    ]
+    assert "/api/v1/questionnaires/probe/responses" in posts
+    assert "/api/v1/tandem-checks" in posts
+    body = json.dumps({"version": 1, "perspective": "mitarbeitende", "answers": ANSWERS})
+    for path in posts:
+        for content_type in NOT_JSON:
+            response = client.post(path, content=body, headers={"Content-Type": content_type})
+            problem = assert_problem(response, 415, "Content-Type: application/json")
+            assert repr(content_type) in problem["detail"], problem
+            assert response.headers["accept-post"] == "application/json"
+    # Declared as JSON (with or without charset=utf-8), the same body is taken.
+    for content_type in ("application/json", "application/json; charset=UTF-8"):
+        response = client.post(
+            "/api/v1/questionnaires/probe/responses",
+            content=body,
+            headers={"Content-Type": content_type},
+        )
+        assert response.status_code == 201, response.text
+
+
+def test_the_schema_documents_415_for_api_bodies(client: Client) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    for path in ("/api/v1/questionnaires/{questionnaire_id}/responses", "/api/v1/tandem-checks"):
+        assert "415" in paths[path]["post"]["responses"], path

@@ -485,3 +485,50 @@ def test_an_unknown_result_is_a_404_page(client: Client) -> None:
     ):
         page = page_of(client.get(path), 404)
         assert "Zu diesem Link gibt es kein Ergebnis." in page.find("main").text()
+
+
+# -- where a form post may come from --------------------------------------------------------
+
+OWN = "http://testserver.local"  # the test client's base URL: the app's own origin
+
+
+def test_a_form_post_from_another_origin_is_refused_and_stores_nothing(
+    store_settings: Settings,
+) -> None:
+    refused = [
+        ("/quickcheck/probe", {"Origin": "https://evil.example"}),
+        ("/quickcheck/probe", {"Origin": "null"}),  # sandboxed or opaque pages
+        ("/quickcheck/probe", {"Origin": ORIGIN}),  # a site's origin, but not for the workspace
+        ("/quickcheck/probe", {"Referer": "https://evil.example/seite"}),  # no Origin: Referer
+        (f"/embed/{SITE}/quickcheck/probe", {"Origin": "https://evil.example"}),
+        (f"/embed/{SITE}/quickcheck/probe", {"Origin": f"{OWN}:8080"}),
+        ("/embed/standard/quickcheck/probe", {"Origin": ORIGIN}),  # the other site's origin
+        ("/quickcheck/probe", {"Origin": "http://[testserver.local"}),  # unreadable
+        ("/quickcheck/probe", {"Origin": "http://testserver.local:x"}),
+        ("/quickcheck/probe", {"Origin": "https://testserver.local"}),  # another scheme
+    ]
+    with stored_after(store_settings, "probe") as rows, app_client(store_settings) as client:
+        for path, headers in refused:
+            response = client.post(path, data=COMPLETE, headers=headers, follow_redirects=False)
+            page = page_of(response, 403)
+            assert page.find("h1").text() == "Nicht erlaubt", (path, headers)
+            assert "nur auf den Seiten des Werkzeugkastens" in page.find("main").text()
+    assert rows == []
+
+
+def test_a_form_post_from_the_app_or_the_sites_origin_is_taken(store_settings: Settings) -> None:
+    taken = [
+        ("/quickcheck/probe", {"Origin": OWN}),
+        ("/quickcheck/probe", {"Referer": f"{OWN}/quickcheck/probe?perspective=mitarbeitende"}),
+        (f"/embed/{SITE}/quickcheck/probe", {"Origin": OWN}),
+        (f"/embed/{SITE}/quickcheck/probe", {"Origin": ORIGIN}),
+        (f"/embed/{SITE}/quickcheck/probe", {"Origin": f"{ORIGIN}:443"}),  # the same origin
+        ("/quickcheck/probe", {"Origin": f"{OWN}:80"}),
+        # Neither header: not a current browser but a program, which could use the JSON API.
+        ("/quickcheck/probe", {}),
+    ]
+    with stored_after(store_settings, "probe") as rows, app_client(store_settings) as client:
+        for path, headers in taken:
+            response = client.post(path, data=COMPLETE, headers=headers, follow_redirects=False)
+            assert response.status_code == 303, (path, headers, response.text[:500])
+    assert len(rows) == len(taken)

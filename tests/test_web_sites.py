@@ -3,6 +3,7 @@ shows, unknown sites, the framing and CORS headers, and the snippet pages."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,10 @@ from urllib.parse import parse_qsl
 import pytest
 import yaml
 
+from core.app import create_app
 from core.builtin.web import THEMES_DIR
 from core.settings import PROJECT_ROOT, Settings
+from core.web import WebConfigError
 from tests.conftest import SHIPPED_CONTENT, sync, write_region_pack
 from tests.web_support import (
     Client,
@@ -92,16 +95,38 @@ def line_with(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-ORIGINS = """label: Origins
-origins:
-  - https://ok.example
-  - https://www.example.org/seite
-  - https://*.example.org
-  - https://WWW.Example.org
-  - www.example.org
-  - https://www.example.org?x=1
-  - https://user@example.org
-"""
+# Each refused origin and the words its problem carries. The first four were accepted
+# before: the space put "https:" (every HTTPS page) into frame-ancestors, the ";" a CSP
+# directive of its own, the line break ended the header, the euro sign was a 500.
+BAD_ORIGINS: dict[str, str] = {
+    "https://a.example https:": "contains a space; write each origin as its own list item",
+    "https://c.example; sandbox": "contains a space",
+    "https://c.example;sandbox": "'c.example;sandbox' is not a host name",
+    "https://b.example\nx": "contains the control character '\\n'",
+    "https://€.example": "the host is not a valid internationalised domain name",
+    "https://münchen.example": "write the host in its ASCII (punycode) form: "
+    "https://xn--mnchen-3ya.example",
+    "https://www.example.org/seite": "without user, path, query or wildcard",
+    "https://*.example.org": "'*.example.org' is not a host name",
+    "https://WWW.Example.org": "write origins in lower case, as browsers send them: "
+    "https://www.example.org",
+    "www.example.org": "write scheme and host (and port) only",
+    "https://www.example.org?x=1": "without user, path, query or wildcard",
+    "https://user@example.org": "without user, path, query or wildcard",
+    "http://partner.example": "http is allowed only for localhost, 127.0.0.1 and [::1]",
+    "ftp://partner.example": "the scheme must be https",
+    "https://partner.example:0": "the port '0' is not a number from 1 to 65535",
+    "https://partner.example:65536": "the port '65536' is not a number from 1 to 65535",
+    "https://partner.example:443": "leave out :443, the default port of https",
+    "https://-partner.example": "'-partner.example' is not a host name",
+    "https://xn--zz.example": "is not a valid domain name under IDNA",
+    "https://300.1.2.3": "300.1.2.3 is not an IPv4 address",
+    "https://[::1x]": "[::1x] is not an IPv6 address",
+    "https://": "the host is missing",
+}
+ORIGINS = "label: Origins\norigins:\n  - https://ok.example\n" + "".join(
+    f"  - {json.dumps(origin, ensure_ascii=False)}\n" for origin in BAD_ORIGINS
+)
 
 BROKEN_SITES: dict[str, tuple[str, list[tuple[str | None, str | int | None, str]]]] = {
     # file name: (text, [(field, line or a text on it, words)])
@@ -112,9 +137,8 @@ BROKEN_SITES: dict[str, tuple[str, list[tuple[str | None, str | int | None, str]
     "origins": (
         ORIGINS,
         [
-            (f"origins[{i}]", i + 3, f"{origin!r} is not an origin; write scheme and host")
-            for i, origin in enumerate(yaml.safe_load(ORIGINS)["origins"])
-            if i > 0
+            (f"origins[{i}]", i + 3, f"{origin!r} is not an origin we accept: ")
+            for i, origin in enumerate(BAD_ORIGINS, start=1)
         ],
     ),
     "unbekannt": (
@@ -164,6 +188,54 @@ def test_content_check_names_file_field_and_line_of_every_site_problem(
         assert len(matching) == 1, (prefix, lines)
         assert words in matching[0], matching[0]
     assert not [ln for ln in lines if "gut.yaml" in ln]
+
+
+def test_content_check_says_why_each_origin_is_refused(tmp_path: Path, content_dir: Path) -> None:
+    path = write_site(content_dir, "origins", ORIGINS)
+    result = run_cli(sqlite_settings(tmp_path, content_dir), "content", "check")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    for i, (origin, words) in enumerate(BAD_ORIGINS.items(), start=1):
+        prefix = f"{path}:{i + 3}: origins[{i}]: {origin!r} is not an origin we accept: "
+        [line] = [ln.strip() for ln in lines if ln.strip().startswith(prefix)]
+        assert words in line.removeprefix(prefix), (origin, line)
+    assert "ok.example" not in result.output
+
+
+@pytest.mark.parametrize("origin", list(BAD_ORIGINS)[:4])
+def test_an_origin_that_would_change_the_headers_stops_the_app(
+    tmp_path: Path, content_dir: Path, origin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From a plugin's site folder as from the content folder: both are loaded at startup.
+    folder = tmp_path / "plugin-sites"
+    folder.mkdir()
+    path = folder / "partner.yaml"
+    path.write_text(f"label: P\norigins: [{json.dumps(origin, ensure_ascii=False)}]\n", "utf-8")
+    settings = sqlite_settings(tmp_path, content_dir)
+    with pytest.raises(WebConfigError) as raised:
+        create_app(settings, registry_with(settings, partner=SitePlugin(folder)))
+    assert f"{path}:2: origins[0]: {origin!r} is not an origin we accept" in str(raised.value)
+
+
+def test_accepted_origins_are_framing_and_cors_sources(tmp_path: Path, content_dir: Path) -> None:
+    good = [
+        "https://xn--mnchen-3ya.example",
+        "https://partner.example:8443",
+        "https://192.0.2.7",
+        "https://[2001:db8::1]",
+        "http://localhost:3000",
+        "http://127.0.0.1",
+        "http://[::1]:8080",
+    ]
+    write_site(content_dir, "gut", f"label: Gut\norigins: {json.dumps(good)}\n")
+    settings = sqlite_settings(tmp_path, content_dir)
+    sync(settings)
+    with app_client(settings) as client:
+        response = client.get("/embed/gut/search")
+        assert csp_directives(response)["frame-ancestors"] == ["'self'", *good]
+        for origin in good:
+            api = client.get("/api/v1/entries", headers={"Origin": origin})
+            assert api.headers["access-control-allow-origin"] == origin
 
 
 def test_a_site_id_used_twice_names_both_files(
@@ -398,6 +470,14 @@ def test_embed_pages_may_be_framed_by_exactly_the_sites_origins(client: Client) 
             assert csp["frame-ancestors"] == ["'self'", *origins], path
             assert csp["script-src"] == ["'self'"], path
             assert "x-frame-options" not in response.headers, path
+            if "partial=1" in path:
+                continue  # a piece of a page, without scripts
+            # frame.js posts the height only to these (and the app's own origin).
+            [frame_js] = [
+                s for s in page_of(response, response.status_code).find_all("script")
+                if "/frame.js" in s.attrs.get("src", "")
+            ]  # fmt: skip
+            assert frame_js.attrs["data-parent-origins"] == " ".join(origins), path
 
 
 def test_cors_only_for_origins_a_site_lists(client: Client) -> None:
@@ -426,6 +506,60 @@ def test_cors_only_for_origins_a_site_lists(client: Client) -> None:
             headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
         )
         assert "access-control-allow-origin" not in preflight.headers
+
+
+def vary(response: Any) -> list[str]:
+    return [t.strip().lower() for v in response.headers.get_list("vary") for t in v.split(",")]
+
+
+VARIED_PATHS = [
+    "/api/v1/entries",
+    "/api/v1/entries/ueberblick",
+    "/api/v1/entries/gibtsnicht",
+    "/embed/nur-kern/search",
+    "/embed/nur-kern/fragments/entries/ueberblick",
+    "/",
+    "/embed.js",
+]
+
+
+def test_every_answer_varies_by_origin_with_or_without_one(client: Client) -> None:
+    """The same URL is answered with or without CORS headers depending on Origin: a cache
+    must not hand one origin's answer to another, nor the answer to a request without
+    Origin to a partner's page (which then lacks Access-Control-Allow-Origin)."""
+    for path in VARIED_PATHS:
+        for headers in ({}, {"Origin": "https://kern.example"}, {"Origin": "https://x.example"}):
+            response = client.get(path, headers=headers)
+            assert vary(response).count("origin") == 1, (path, headers, vary(response))
+    # Added to what the response varies by already, not in its place.
+    for headers in ({}, {"Origin": "https://kern.example"}):
+        read = client.get("/api/v1/entries", headers=headers)
+        assert "accept-encoding" in vary(read), (headers, vary(read))
+    preflight = client.options(
+        "/api/v1/questionnaires/probe/responses",
+        headers={"Origin": "https://kern.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "origin" in vary(preflight)
+
+
+def test_a_refused_preflight_says_why(client: Client) -> None:
+    asked = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    api = client.options("/api/v1/entries", headers=asked)
+    assert api.status_code == 403
+    assert "'https://evil.example' is not one that a partner site lists" in api.json()["detail"]
+    headers = {"Origin": "https://kern.example", "Access-Control-Request-Method": "POST"}
+    odd = client.options("/api/v1/entries", headers={**headers, "X-Extra": "1"})
+    assert odd.status_code == 204  # headers the browser does not announce do not matter
+    wanted = client.options(
+        "/api/v1/entries", headers={**headers, "Access-Control-Request-Headers": "x-token"}
+    )
+    assert wanted.status_code == 403
+    assert "x-token are not allowed; allowed: Content-Type" in wanted.json()["detail"]
+    # A browser asking for a page gets it in German.
+    page = page_of(
+        client.options("/embed/nur-kern/search", headers={**asked, "Accept": "text/html"}), 403
+    )
+    assert page.find("h1").text() == "Nicht erlaubt"
 
 
 def test_no_cors_headers_without_site_origins(tmp_path: Path, content_dir: Path) -> None:
@@ -526,3 +660,18 @@ def test_embed_js_is_the_loader_script(client: Client) -> None:
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.content == (THEMES_DIR / "default" / "static" / "embed.js").read_bytes()
     assert "/embed/" in response.text
+
+
+def test_a_site_cannot_be_made_with_an_unchecked_origin(tmp_path: Path) -> None:
+    from core.web.origins import OriginError
+    from core.web.sites import Site
+
+    fields: dict[str, Any] = {
+        "id": "x", "label": "X", "theme": "default", "description": "", "sources": None,
+        "topics": None, "questionnaires": None, "language": "de", "plugin": "test",
+        "file": tmp_path / "x.yaml",
+    }  # fmt: skip
+    for origin in list(BAD_ORIGINS)[:4]:
+        with pytest.raises(OriginError):
+            Site(origins=(origin,), **fields)
+    assert Site(origins=("https://ok.example",), **fields).origins == ("https://ok.example",)

@@ -59,6 +59,8 @@ PROBLEM_MEANINGS: dict[int, str] = {
     403: "The API key does not have the scope this route needs.",
     404: "There is nothing with this identifier.",
     413: "The request body is larger than the server accepts.",
+    415: "The body is not sent as `Content-Type: application/json` (UTF-8), the only type "
+    "accepted.",
     422: "The body is well-formed but its content is not acceptable; `invalid_params` lists "
     "each problem.",
     429: "Too many requests from this client; try again after `Retry-After` seconds.",

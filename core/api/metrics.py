@@ -2,6 +2,11 @@
 paths grouped by their template), search latency, Quickcheck submissions, and the search
 outbox read from the database at scrape time.
 
+Who may read it: with MENTORING40_METRICS_TOKEN set, whoever sends it as a bearer token;
+without, only clients on this machine (a Prometheus or a curl on the host). The figures
+say how busy the service is and when content changed, nothing for the public; the
+shipped nginx config does not pass /metrics on at all.
+
 With several worker processes, set PROMETHEUS_MULTIPROC_DIR to an empty folder shared by
 the workers (prometheus_client's multiprocess mode); otherwise each scrape sees one worker.
 """
@@ -9,13 +14,17 @@ the workers (prometheus_client's multiprocess mode); otherwise each scrape sees 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import ipaddress
 import logging
 import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,6 +36,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from core.api.errors import ProblemError
+from core.settings import Settings
 
 log = logging.getLogger("mentoring40.metrics")
 
@@ -73,10 +85,41 @@ async def timed_search(caller: str) -> AsyncIterator[None]:
         SEARCH_SECONDS.labels(caller).observe(time.perf_counter() - started)
 
 
+def check_metrics_access(request: Request[Any, Any, Any], settings: Settings) -> None:
+    """Raise a 401/403 problem unless this request may read the metrics."""
+    if settings.metrics_token is not None:
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            sent.strip().encode(), settings.metrics_token.encode()
+        ):
+            raise ProblemError(
+                401,
+                "/metrics needs the token of MENTORING40_METRICS_TOKEN: send "
+                "Authorization: Bearer <token>.",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        return
+    host = request.client.host if request.client else ""
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        raise ProblemError(
+            403,
+            "/metrics answers only clients on this machine; to scrape it from elsewhere, "
+            "set MENTORING40_METRICS_TOKEN and send it as Authorization: Bearer <token>.",
+        )
+
+
 @get("/metrics", include_in_schema=False, cache_control=None)
-async def metrics() -> Response[bytes]:
+async def metrics(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+) -> Response[bytes]:
     """The Prometheus text format; the outbox gauges are refreshed from the database first."""
     from search.indexer import outbox_status
+
+    check_metrics_access(request, settings)
 
     try:
         status = await outbox_status()

@@ -302,7 +302,7 @@ class QuestionnaireController(Controller):
         "(MENTORING40_RATE_LIMIT_SUBMIT); over the limit the answer is 429 with `Retry-After`.",
         status_code=201,
         opt={"rate_limit": "submit"},
-        responses=problem_responses(400, NO_QUESTIONNAIRE, 413, 422, 429),
+        responses=problem_responses(400, NO_QUESTIONNAIRE, 413, 415, 422, 429),
     )
     async def submit(
         self, questionnaire_id: FromPath[str], data: JSONBody[ResponseIn], lang: Lang = None
@@ -406,7 +406,7 @@ async def get_result(token: FromPath[str], lang: Lang = None) -> Response[Result
     "Limited per client like submissions (429 with `Retry-After`).",
     status_code=200,
     opt={"rate_limit": "submit"},
-    responses=problem_responses(400, 413, 422, 429),
+    responses=problem_responses(400, 413, 415, 422, 429),
 )
 async def tandem_check(data: JSONBody[TandemIn], lang: Lang = None) -> Response[TandemOne]:
     lang_ = language(lang)

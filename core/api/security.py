@@ -3,7 +3,8 @@ looks like one, else a new one), kept in a context variable for log lines.
 
 HTML pages set their own Content-Security-Policy (frame-ancestors per partner site, see
 core.web.render); everything else gets a policy that allows nothing, except the API
-documentation page, which loads its viewer's script and styles from a CDN.
+documentation page under /schema, which gets what its viewer needs (core.api.docs).
+Nothing under /schema may be framed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.api.docs import DOCS_CSP
 
 access_log = logging.getLogger("mentoring40.access")
 # Polled by load balancers and Prometheus: logged only at DEBUG.
@@ -62,8 +65,13 @@ def security_headers(app: ASGIApp) -> ASGIApp:
                 headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 extra = [(k, v) for k, v in DEFAULTS if k not in present]
-                if b"content-security-policy" not in present and not path.startswith("/schema"):
-                    extra.append((b"content-security-policy", API_CSP.encode()))
+                docs = path.startswith("/schema")
+                if b"content-security-policy" not in present:
+                    html = _header_in(headers, b"content-type").startswith("text/html")
+                    policy = DOCS_CSP if docs and html else API_CSP
+                    extra.append((b"content-security-policy", policy.encode()))
+                if docs and b"x-frame-options" not in present:
+                    extra.append((b"x-frame-options", b"DENY"))
                 extra.append((REQUEST_ID_HEADER.encode(), rid.encode()))
                 message = {**message, "headers": headers + extra}
             await send(message)
@@ -105,6 +113,10 @@ def _log_access(scope: Scope, path: str, status: int, seconds: float) -> None:
         ms,
         extra={"method": method, "path": shown, "status": status, "duration_ms": ms},
     )
+
+
+def _header_in(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+    return next((v.decode("latin-1") for k, v in headers if k.lower() == name), "")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

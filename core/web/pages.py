@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -111,6 +111,7 @@ def _not_found(page: Page, message: str) -> Response[str]:
 # database outage, limits, unexpected failures). No database access: it may be down.
 ERROR_TEXTS: dict[int, tuple[str, str]] = {
     400: ("Ungültige Anfrage", "Die Anfrage enthält Angaben, die wir nicht verarbeiten können."),
+    403: ("Nicht erlaubt", "Diese Anfrage ist von dieser Seite aus nicht erlaubt."),
     404: ("Nicht gefunden", "Unter dieser Adresse gibt es keine Seite."),
     405: ("Nicht möglich", "Diese Adresse kann so nicht aufgerufen werden."),
     413: ("Zu große Anfrage", "Die gesendeten Daten sind zu groß."),
@@ -427,7 +428,46 @@ def _condition_json(condition: dict[str, Any] | None) -> str:
     return json.dumps(condition, ensure_ascii=False, separators=(",", ":")) if condition else ""
 
 
+def _posted_from_elsewhere(request: Req, page: Page) -> str | None:
+    """The origin a form post came from, if it is neither this app nor (for an embed) one
+    of the site's origins; None if the post may be taken.
+
+    Browsers send ``Origin`` with every form post (``null`` from sandboxed or opaque
+    pages, which is refused); ``Referer`` is the fallback for old ones. A post with
+    neither header does not come from a current browser but from a program, which can
+    send the same answers through the JSON API anyway, within the same rate limit: it is
+    taken. What this stops is another web page submitting through its visitors'
+    browsers."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if sent is None:
+        return None
+    allowed = {_origin_key(str(request.base_url))}
+    allowed.update(_origin_key(o) for o in (page.site.origins if page.site else ()))
+    key = _origin_key(sent)
+    return None if key is not None and key in allowed else sent
+
+
+def _origin_key(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL or origin, the default port filled in; None if it
+    has none (``null``) or cannot be read."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:  # a malformed port or IPv6 address
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port
+
+
 async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) -> Response[str]:
+    if (elsewhere := _posted_from_elsewhere(request, page)) is not None:
+        log.info("Quickcheck form post from another origin refused: %r", elsewhere[:200])
+        return _render(
+            page, "error.html", status=403, title="Nicht erlaubt",
+            message="Dieses Formular kann nur auf den Seiten des Werkzeugkastens abgeschickt "
+            "werden. Bitte öffnen Sie den Fragebogen dort und senden Sie ihn erneut ab.",
+        )  # fmt: skip
     if questionnaire_id not in {q["id"] for q in await _offered(page)}:
         return _not_found(page, f"Es gibt keinen Fragebogen „{questionnaire_id}“.")
     # Our forms send urlencoded fields. Multipart (file uploads) is refused unread: the

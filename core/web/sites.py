@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 
@@ -23,6 +22,7 @@ from core.content.model import Problem
 from core.content.yamlfile import decode, line_of, parse_yaml
 from core.plugins import PluginRegistry
 from core.settings import Settings
+from core.web.origins import OriginError, parse_origin
 
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
@@ -58,6 +58,13 @@ class Site:
     plugin: str
     file: Path
 
+    def __post_init__(self) -> None:
+        # CSP frame-ancestors and CORS are built from these: checked, normalised origins
+        # only, however the Site was made.
+        for origin in self.origins:
+            if parse_origin(origin) != origin:
+                raise OriginError(f"{origin!r} is not in its normal form {parse_origin(origin)}")
+
     def shows(self, entry: dict[str, Any]) -> bool:
         """Whether an entry (a row with ``source`` and ``topics``) belongs to this site."""
         if self.sources is not None and entry["source"] not in self.sources:
@@ -81,20 +88,6 @@ class Site:
 def site_sources(registry: PluginRegistry, settings: Settings) -> list[tuple[str, Path]]:
     """(plugin, site file or folder) from every ``sites`` hook, built-ins first."""
     return registry.paths("sites", "paths of site YAML files or folders", settings=settings)
-
-
-def valid_origin(origin: str) -> bool:
-    parts = urlsplit(origin)
-    return (
-        parts.scheme in {"http", "https"}
-        and bool(parts.hostname)
-        and not parts.path
-        and not parts.query
-        and not parts.fragment
-        and parts.username is None
-        and origin == origin.lower()
-        and "*" not in origin
-    )
 
 
 def load_sites(
@@ -150,13 +143,13 @@ def load_sites(
 
         if site.theme not in themes:
             problem(["theme"], f"unknown theme {site.theme!r}; themes: {', '.join(sorted(themes))}")
+        # Only the normalised origins go into headers (CSP frame-ancestors, CORS).
+        origins: list[str] = []
         for i, origin in enumerate(site.origins):
-            if not valid_origin(origin):
-                problem(
-                    ["origins", i],
-                    f"{origin!r} is not an origin; write scheme and host (and port), lower case, "
-                    "without path or wildcard, e.g. https://www.example.org",
-                )
+            try:
+                origins.append(parse_origin(origin))
+            except OriginError as exc:
+                problem(["origins", i], f"{origin!r} is not an origin we accept: {exc}")
         for name, values, known in (
             ("sources", site.sources, sources_known),
             ("topics", site.topics, topics_known),
@@ -183,7 +176,7 @@ def load_sites(
                 label=site.label,
                 theme=site.theme,
                 description=site.description or "",
-                origins=tuple(site.origins),
+                origins=tuple(dict.fromkeys(origins)),
                 sources=tuple(site.sources) if site.sources is not None else None,
                 topics=tuple(site.topics) if site.topics is not None else None,
                 questionnaires=tuple(site.questionnaires)

@@ -4,6 +4,7 @@ the browser refuses the frame on origins that the site does not list."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from tests.browser.conftest import (
     definition,
     get_json,
     plan_answers,
+    submit_quickcheck,
 )
 from tests.browser.test_workspace import answer
 
@@ -155,6 +157,46 @@ def test_quickcheck_completes_inside_the_frame(stack: Stack, page: Any) -> None:
     first.click()
     expect(frame.locator("h1")).to_have_text(title)
     assert frame.url == stack.url + href
+
+
+# In the partner's page: every message it receives. In our frame: the target origin of
+# every message frame.js posts (window.parent is [Replaceable], so a wrapper can stand in).
+RECORD_MESSAGES = """
+if (window.top === window) {
+  window.__messages = [];
+  window.addEventListener("message", (e) => {
+    window.__messages.push({ origin: e.origin, data: JSON.stringify(e.data) });
+  });
+} else {
+  const real = window.parent;
+  window.__targets = [];
+  window.parent = {
+    postMessage(data, target) { window.__targets.push(target); real.postMessage(data, target); },
+  };
+}
+"""
+
+
+def test_the_frame_tells_the_partner_only_its_height(stack: Stack, page: Any) -> None:
+    token = submit_quickcheck(stack.url)["token"]
+    page.add_init_script(RECORD_MESSAGES)
+    page.goto(stack.partner.url + "/quickcheck.html")
+    frame = mounted_frame(page)
+    # A result page inside the partner's frame: its address carries the result token.
+    frame.goto(f"{stack.url}/embed/{PARTNER_SITE}/results/{token}")
+    expect(frame.locator("h1")).to_have_text("Ihr Ergebnis")
+    wait_for_frame_taller_than(page, 600)  # the height still arrives and sizes the frame
+    wait_for_frame_to_fit(page, frame)
+    messages = page.evaluate("window.__messages")
+    assert messages, "the partner page received no message"
+    for message in messages:
+        assert message["origin"] == stack.url
+        assert sorted(json.loads(message["data"])) == ["height", "type"], message
+        assert token not in message["data"]
+    # Addressed to the partner's origin only, never to "*".
+    targets = frame.evaluate("window.__targets")
+    assert targets, "frame.js posted nothing"
+    assert set(targets) == {stack.partner.url}, targets
 
 
 @pytest.mark.parametrize(
