@@ -19,6 +19,7 @@ from core import __version__
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
 from core.api.health import health, ready
+from core.api.input_checks import check_input
 from core.api.metrics import PROMETHEUS, metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.ratelimit import Limiter, rate_limit
@@ -104,7 +105,7 @@ def create_app(
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
         # Every route that names a scope in its opt (plugin routes too) needs a key with it.
         guards=[scope_guard],
-        middleware=[PROMETHEUS.middleware, rate_limit],
+        middleware=[PROMETHEUS.middleware, rate_limit, check_input],
         request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[StrictStructSchemaPlugin()],
