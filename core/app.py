@@ -18,6 +18,7 @@ from piccolo.engine.postgres import PostgresEngine
 from core import __version__
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
+from core.api.head import answer_head
 from core.api.health import health, ready
 from core.api.input_checks import check_input
 from core.api.metrics import PROMETHEUS, metrics
@@ -115,7 +116,9 @@ def create_app(
             version=__version__,
             description=(
                 "Content API of the Mentoring 4.0 toolbox (Werkzeugkasten). Responses use the "
-                "envelope {data, meta}; errors are RFC 9457 problem details."
+                "envelope {data, meta}; errors are RFC 9457 problem details. No parameter "
+                "may contain a NUL character (%00), and a parameter that takes one value may "
+                "be given once: either is a 400."
             ),
             path="/schema",
             components=Components(security_schemes=SECURITY_SCHEMES),
@@ -133,7 +136,8 @@ def create_app(
         )
     # Outermost, around Litestar's router: unmatched paths, CORS preflights and errors
     # raised in middleware get the security headers, a request id and an access log line.
-    app.asgi_handler = security_headers(app.asgi_handler)
+    # Inside them, HEAD is answered wherever GET is (core.api.head).
+    app.asgi_handler = security_headers(answer_head(app.asgi_handler))
     app.state.settings = settings
     app.state.registry = registry
     app.state.web = web
