@@ -77,8 +77,11 @@ class Theme:
             return None
         for folder in self.chain:
             candidate = folder / "static" / path
-            if candidate.is_file():
-                return candidate
+            try:
+                if candidate.is_file():
+                    return candidate
+            except OSError:  # a name longer than the file system allows, etc.: not ours
+                return None
         return None
 
     def tokens_css(self) -> str:
