@@ -31,7 +31,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from litestar import get
+from litestar import Response, get, head
 from litestar.params import FromPath, FromQuery
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
@@ -382,3 +382,34 @@ def test_known_values_are_real(served: Served) -> None:
     entry = served.client.get("/plugin/titles/ueberblick").json()
     assert entry["title"]
     assert msgspec.json.decode(served.client.get("/api/v1/taxonomy").content)["data"]["topics"]
+
+
+# -- a route that answers HEAD itself ---------------------------------------------------------
+
+
+@get("/plugin/ping", include_in_schema=False)
+async def ping_get() -> str:
+    return "pong"
+
+
+@head("/plugin/ping", include_in_schema=False)
+async def ping_head() -> Response[None]:
+    return Response(None, headers={"X-Answered-By": "head"})
+
+
+class PingPlugin:
+    @hookimpl
+    def register_routes(self) -> list[Any]:
+        return [ping_get, ping_head]
+
+
+def test_a_route_that_declares_head_answers_it_itself(tmp_path: Path) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'ping.sqlite'}", FIXTURE_CONTENT)
+    registry = build_registry(settings, load_installed=False)
+    registry.register(PingPlugin(), name="ping")
+    with TestClient(create_app(settings, registry)) as client:
+        answer = client.head("/plugin/ping")
+        assert answer.status_code == 200
+        assert answer.headers["x-answered-by"] == "head"
+        assert answer.content == b""
+        assert client.get("/plugin/ping").text == "pong"

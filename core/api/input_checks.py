@@ -32,6 +32,8 @@ from core.api.errors import InvalidParam, ProblemError, bad_request, problem_res
 SINGLE_PARAMS = "single_params"
 # NUL, and lone surrogates (not UTF-8 at all): text no PostgreSQL text column accepts.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Per handler, worked out on its first request. (Not weak: Litestar's handlers have no
+# weak references; an app has a few dozen handlers.)
 _single_cache: dict[BaseRouteHandler, frozenset[str]] = {}
 
 
