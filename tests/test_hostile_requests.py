@@ -145,3 +145,35 @@ def test_a_single_valued_parameter_given_twice_is_a_400_naming_it(client: Client
     assert listed.status_code == 200
     links = page_of(client.get("/merkliste?e=ueberblick&e=arbeitsablauf")).links()
     assert "/merkliste?e=ueberblick&e=arbeitsablauf" in links  # both kept for sharing
+
+
+PROBE_FORM = {
+    "perspective": "mitarbeitende",
+    "version": "1",
+    "a.geraete": "voll",
+    "a.chaos": "nicht",
+    "a.wlan": "ja",
+    "a.programm": "ja",  # shows the ranking
+    "a.offenheit": "teils",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("r.hindernisse.zeit", "²", "Bitte nur Zahlen als Rang eintragen."),
+        ("r.hindernisse.zeit", "1" * 5001, "Bitte nur Zahlen als Rang eintragen."),
+        ("a.stunden", "٣", "Bitte eine Zahl eintragen"),
+        ("a.stunden", "1" * 5001, "Bitte eine Zahl eintragen"),
+    ],
+    ids=["rank-superscript-two", "rank-5001-digits", "number-arabic-indic", "number-5001-digits"],
+)
+def test_numbers_in_quickcheck_answers_are_ascii_digits_or_a_german_field_error(
+    client: Client, field: str, value: str, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = client.post(
+        "/quickcheck/probe", data={**PROBE_FORM, field: value}, headers={**HTML, **FORM}
+    )
+    page = page_of(response, 422)
+    assert message in page.text()
+    assert_no_errors_logged(caplog)

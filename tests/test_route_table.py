@@ -275,6 +275,11 @@ BODIES: list[tuple[str, bytes]] = [
     ("application/x-www-form-urlencoded", b"perspective=mitarbeitende&version=%C2%B2"),
     ("application/x-www-form-urlencoded", b"perspective=%00&version=1&a.geraete=%00"),
     ("application/x-www-form-urlencoded", b"version=" + b"1" * 5001),
+    (
+        "application/x-www-form-urlencoded",
+        b"perspective=mitarbeitende&version=1&a.programm=ja&r.hindernisse.zeit=%C2%B2"
+        b"&a.stunden=" + b"9" * 400,
+    ),
     ("application/x-www-form-urlencoded", b"perspective=mitarbeitende&perspective=x&%FF=%FF"),
     ("application/json", b'{"version": 1, "perspective": "\xff", "answers": {}}'),
     (
