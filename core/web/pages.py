@@ -198,7 +198,6 @@ async def _search_context(request: Req, page: Page) -> dict[str, Any]:
             filters[name] = kept
     q = (params.get("q") or "").strip()[:MAX_QUERY]
     # Like the API's: a page number that is not one is a 400 naming it (German page).
-    # Beyond the last page (a stale link) shows the last page's links.
     raw_page = params.get("page") or ""
     number = whole_number(raw_page, "page", maximum=MAX_PAGE) if raw_page.strip() else 1
     site = page.site
