@@ -84,9 +84,11 @@ typecheck: install-test ## mypy on core/
 pytest: install-test ## The test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest
 
-# The fuzz test of the suite (tests/test_fuzz.py) with many more examples; docs/FUZZING.md.
-fuzz: install-test ## Fuzz the API longer: FUZZ_EXAMPLES requests per operation (default 300)
-	MENTORING40_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_fuzz.py -p no:cacheprovider
+# The fuzz tests of the suite (tests/test_fuzz.py, tests/test_route_table.py) with many more
+# examples; docs/FUZZING.md.
+fuzz: install-test ## Fuzz the API and every route longer: FUZZ_EXAMPLES requests each (default 300)
+	MENTORING40_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MENTORING40_ROUTE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest tests/test_fuzz.py tests/test_route_table.py -p no:cacheprovider
 
 check: install ## Validate all content (core and plugins)
 	$(BIN)/mentoring40 content check

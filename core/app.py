@@ -19,7 +19,9 @@ from core.api.cors import cors
 from core.api.docs import LocalScalarPlugin
 from core.api.entries import EntryController
 from core.api.errors import EXCEPTION_HANDLERS
+from core.api.head import answer_head
 from core.api.health import health, ready
+from core.api.input_checks import check_input
 from core.api.metrics import PROMETHEUS, metrics
 from core.api.proxies import TrustedProxies, forwarded
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
@@ -97,7 +99,7 @@ def create_app(
         # Every route that names a scope in its opt (plugin routes too) needs a key with it;
         # every API route that takes a body takes JSON only (core.api.bodies).
         guards=[scope_guard, json_body_guard],
-        middleware=[PROMETHEUS.middleware, rate_limit],
+        middleware=[PROMETHEUS.middleware, rate_limit, check_input],
         request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[StrictStructSchemaPlugin()],
@@ -107,7 +109,9 @@ def create_app(
             version=__version__,
             description=(
                 "Content API of the Mentoring 4.0 toolbox (Werkzeugkasten). Responses use the "
-                "envelope {data, meta}; errors are RFC 9457 problem details."
+                "envelope {data, meta}; errors are RFC 9457 problem details. No parameter "
+                "may contain a NUL character (%00), and a parameter that takes one value may "
+                "be given once: either is a 400."
             ),
             path="/schema",
             components=Components(security_schemes=SECURITY_SCHEMES),
@@ -128,7 +132,8 @@ def create_app(
     # raised in middleware get the security headers, a request id and an access log line.
     # Inside them, CORS: browsers may call the API (and fetch fragments) only from origins
     # that a site lists; servers and apps are not affected by CORS. No origin is open to all.
-    app.asgi_handler = security_headers(cors(app.asgi_handler, web.origins))
+    # Inside that, HEAD is answered wherever GET is (core.api.head).
+    app.asgi_handler = security_headers(cors(answer_head(app.asgi_handler), web.origins))
     # Outside that: every layer sees the client as a trusted proxy forwarded it.
     app.asgi_handler = forwarded(app.asgi_handler, TrustedProxies(settings.trusted_proxies))
     app.state.settings = settings

@@ -147,12 +147,11 @@ ODD_QUERIES = [
     "kind=%3Cscript%3E",
     "source=nirgends",
     "farbe=rot",
-    "page=abc",
-    "page=0",
-    "page=-3",
-    "page=99999999999999999999",
+    "farbe=rot&farbe=blau",
+    "page=",
+    "page=9999",
     "q=" + "x" * 5000,
-    "q=%00%FF",
+    "q=%FF%FE",
     "topic=",
     "partial=yes",
 ]
@@ -165,6 +164,33 @@ def test_unknown_or_odd_parameters_are_ignored(client: Client) -> None:
         if "q=" not in query and not query.startswith("page=9"):
             assert hit_slugs(page) == api_slugs(client)[:PAGE_SIZE], query
         assert "<script>" not in response.text.split("<main", 1)[1], query
+
+
+BAD_PAGE_QUERIES = [
+    ("page=abc", "page"),
+    ("page=0", "page"),
+    ("page=-3", "page"),
+    ("page=99999999999999999999", "page"),
+    ("page=%C2%B2", "page"),  # isdigit() is true for "²", int() refuses it
+    ("page=%D9%A3", "page"),  # an Arabic-Indic three: int() would read it as 3
+    ("page=" + "9" * 5001, "page"),  # beyond int()'s conversion limit
+    ("page=1&page=2", "page"),
+    ("q=a&q=b", "q"),
+    ("partial=1&partial=1", "partial"),
+    ("q=%00", "q"),
+]
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/?partial=1", f"/embed/{SITE}/search", f"/embed/{SITE}/fragments/search"]
+)
+def test_a_page_number_that_is_not_one_is_a_400_page_naming_it(client: Client, path: str) -> None:
+    for query, name in BAD_PAGE_QUERIES:
+        url = f"{path}{'&' if '?' in path else '?'}{query}"
+        response = client.get(url, headers={"Accept": "text/html"})
+        page = page_of(response, 400)
+        assert "Ungültige Anfrage" in page.text(), url
+        assert f"Betroffen: „{name}“" in page.text(), url
 
 
 def test_partial_returns_only_the_results_block(client: Client) -> None:

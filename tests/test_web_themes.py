@@ -431,6 +431,13 @@ def test_static_paths_never_leave_the_theme_folders(asset_app: Any, raw_path: by
         assert secret.read_bytes()[:60] not in body
 
 
+def test_a_file_name_longer_than_the_file_system_allows_is_not_found(asset_app: Any) -> None:
+    # Found by tests/test_route_table.py: the operating system refuses the name (a 500).
+    for raw_path in (b"/static/default/" + b"1" * 5001, b"/static/default/a/" + b"b" * 300):
+        status, _, _ = raw_get(asset_app, raw_path)
+        assert status == 404, raw_path[:40]
+
+
 def test_hidden_files_and_unknown_themes_are_not_served(tmp_path: Path, content_dir: Path) -> None:
     folder = write_theme(
         tmp_path / "geheim",

@@ -14,7 +14,7 @@ from litestar.params import FromPath
 
 from core.api.caching import NOT_MODIFIED, cached_json
 from core.api.errors import ProblemError, bad_request, problem_responses
-from core.api.params import NUMBER, TEXT, TEXTS, optional_query
+from core.api.params import NUMBER, TEXT, TEXTS, optional_query, whole_number
 from core.api.schemas import (
     EntryDetail,
     EntryList,
@@ -212,15 +212,6 @@ def _parse_sort(raw: str | None) -> list[tuple[str, bool]]:
     return fields
 
 
-def _positive_int(params: Any, name: str, default: int, maximum: int | None) -> int:
+def _positive_int(params: Any, name: str, default: int, maximum: int) -> int:
     raw = params.get(name)
-    if raw is None:
-        return default
-    limit = f" and at most {maximum}" if maximum else ""
-    if not raw.strip().isdigit() or int(raw) < 1:
-        raise bad_request(name, f"{name} must be a whole number of at least 1{limit}; got {raw!r}.")
-    if maximum is not None and int(raw) > maximum:
-        raise bad_request(
-            name, f"{name} may be at most {maximum} (the documented maximum); got {raw}."
-        )
-    return int(raw)
+    return default if raw is None else whole_number(raw, name, maximum=maximum)

@@ -110,7 +110,8 @@ def problem_response(
         from core.web.pages import error_page
 
         try:
-            return error_page(request, status, headers)
+            names = [p.name for p in invalid_params or []]
+            return error_page(request, status, headers, params=names)
         except Exception:  # the page itself failed: the problem document still says what
             log.exception("Error page for %s failed", status)
     body = ProblemDetails(
@@ -192,10 +193,19 @@ def database_unavailable(exc: BaseException) -> bool:
 
 
 def _raised_in_driver(exc: BaseException) -> bool:
+    return _raised_in(exc, _DATABASE_MODULES)
+
+
+# Where Litestar decodes request bodies (JSON with msgspec).
+_BODY_DECODERS = ("litestar.serialization",)
+
+
+def _raised_in(exc: BaseException, modules: tuple[str, ...]) -> bool:
+    """Whether ``exc`` passed through a frame of one of ``modules`` (or their submodules)."""
     tb = exc.__traceback__
     while tb is not None:
         module = str(tb.tb_frame.f_globals.get("__name__", ""))
-        if module.split(".", 1)[0] in _DATABASE_MODULES:
+        if any(module == m or module.startswith(f"{m}.") for m in modules):
             return True
         tb = tb.tb_next
     return False
@@ -206,6 +216,16 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
         # msgspec stops decoding JSON nested deeper than it can follow: the client's fault.
         return problem_response(
             request, 400, "The JSON body is nested too deeply; send answers as flat values."
+        )
+    if isinstance(exc, UnicodeDecodeError) and _raised_in(exc, _BODY_DECODERS):
+        # msgspec decodes a JSON string with bytes that are not UTF-8 (Litestar lets this
+        # one through as it is): the client's fault, nothing was read.
+        return problem_response(
+            request,
+            400,
+            f"The body is not valid UTF-8 (byte {exc.object[exc.start : exc.start + 1]!r} at "
+            f"position {exc.start}); send JSON encoded as UTF-8.",
+            [InvalidParam(name="body", reason="is not valid UTF-8")],
         )
     if database_unavailable(exc):
         # An outage, not a bug: say so, let clients retry, keep the log to one line.

@@ -21,8 +21,11 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import File
 
+from core.api.entries import MAX_PAGE
 from core.api.errors import ProblemError
+from core.api.input_checks import SINGLE_PARAMS
 from core.api.metrics import timed_search
+from core.api.params import whole_number
 from core.api.questionnaires import find_version, submit_answers
 from core.api.security import request_id
 from core.content import queries
@@ -54,6 +57,8 @@ FACET_LABELS = {
     "source": "Quelle",
 }
 MAX_QUERY = 200
+# The largest questionnaire version the database's integer column holds.
+MAX_VERSION = 2**31 - 1
 Req = Request[Any, Any, Any]
 
 
@@ -126,6 +131,8 @@ ERROR_TEXTS: dict[int, tuple[str, str]] = {
         "Bitte versuchen Sie es in einer Minute erneut.",
     ),
 }
+# Parts of a request that are not query parameters, as a reader knows them.
+PARAM_NAMES = {"path": "Adresse", "body": "gesendete Daten"}
 UNEXPECTED = (
     "Unerwarteter Fehler",
     "Etwas ist schiefgegangen; der Fehler wurde protokolliert. "
@@ -133,11 +140,21 @@ UNEXPECTED = (
 )
 
 
-def error_page(request: Req, status: int, headers: dict[str, str] | None = None) -> Response[str]:
-    """A themed HTML page for an error status (used by core.api.errors for browsers)."""
+def error_page(
+    request: Req,
+    status: int,
+    headers: dict[str, str] | None = None,
+    *,
+    params: list[str] | None = None,
+) -> Response[str]:
+    """A themed HTML page for an error status (used by core.api.errors for browsers);
+    ``params`` names the parts of the request that were wrong."""
     title, message = ERROR_TEXTS.get(status, UNEXPECTED)
     retry = (headers or {}).get("Retry-After", "60")
     message = message.format(retry=retry, request_id=request_id.get())
+    if params:
+        named = ", ".join(f"„{PARAM_NAMES.get(name, name)}“" for name in params)
+        message = f"{message} Betroffen: {named}."
     return _render(
         _workspace(request),
         "error.html",
@@ -188,8 +205,9 @@ async def _search_context(request: Req, page: Page) -> dict[str, Any]:
         if kept:
             filters[name] = kept
     q = (params.get("q") or "").strip()[:MAX_QUERY]
-    raw_page = params.get("page") or "1"
-    number = max(1, min(int(raw_page), 500)) if raw_page.isdigit() else 1
+    # Like the API's: a page number that is not one is a 400 naming it (German page).
+    raw_page = params.get("page") or ""
+    number = whole_number(raw_page, "page", maximum=MAX_PAGE) if raw_page.strip() else 1
     site = page.site
     scoped = site.scope(filters) if site else filters
     hits: list[dict[str, Any]] = []
@@ -490,7 +508,12 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             request, page, questionnaire_id, status=422, trial=trial,
             message="Bitte wählen Sie zuerst, aus welcher Sicht Sie antworten.",
         )  # fmt: skip
-    version = int(raw_version) if raw_version.isdigit() else d.version
+    # A version that is not a number is a 400 naming it (a German page), not a guess.
+    version = (
+        whole_number(raw_version, "version", maximum=MAX_VERSION)
+        if raw_version.strip()
+        else d.version
+    )
     answers, state = parse_form(d, perspective, fields)
     if state.errors:
         # List every problem at once, not the unreadable fields first and the rest later.
@@ -550,8 +573,12 @@ async def _result_page(page: Page, token: str) -> Response[str]:
 
 # Search pages and Quickcheck submissions count towards the same per-client limits as
 # the API (core.api.ratelimit).
-SEARCH = {"rate_limit": "search"}
+# Pages read their query parameters themselves: each names those it reads once, so that a
+# repeated one is a 400 naming it (core.api.input_checks).
+SEARCH = {"rate_limit": "search", SINGLE_PARAMS: ("q", "page", "partial")}
 SUBMIT = {"rate_limit": "submit"}
+QUICKCHECK = {SINGLE_PARAMS: ("perspective", "probelauf")}
+ASSET = {SINGLE_PARAMS: ("v",)}
 
 
 @get("/", include_in_schema=False, opt=SEARCH)
@@ -564,7 +591,7 @@ async def workspace_entry(request: Req, slug: FromPath[str]) -> Response[str]:
     return await _entry_page(_workspace(request), slug)
 
 
-@get("/merkliste", include_in_schema=False)
+@get("/merkliste", include_in_schema=False, opt={SINGLE_PARAMS: ("titel",)})
 async def workspace_shortlist(request: Req) -> Response[str]:
     """The shortlist is its URL: ``?titel=...&e=slug&e=slug``. Nothing is stored."""
     page = _workspace(request)
@@ -597,7 +624,7 @@ async def workspace_quickchecks(request: Req) -> Response[str]:
     return await _quickcheck_list(_workspace(request))
 
 
-@get("/quickcheck/{questionnaire_id:str}", include_in_schema=False)
+@get("/quickcheck/{questionnaire_id:str}", include_in_schema=False, opt=QUICKCHECK)
 async def workspace_quickcheck(request: Req, questionnaire_id: FromPath[str]) -> Response[str]:
     return await _quickcheck_form(request, _workspace(request), questionnaire_id)
 
@@ -689,7 +716,11 @@ async def embed_quickchecks(request: Req, site_id: FromPath[str]) -> Response[st
     return await _quickcheck_list(page) if page else _unknown_site(request, site_id)
 
 
-@get("/embed/{site_id:str}/quickcheck/{questionnaire_id:str}", include_in_schema=False)
+@get(
+    "/embed/{site_id:str}/quickcheck/{questionnaire_id:str}",
+    include_in_schema=False,
+    opt=QUICKCHECK,
+)
 async def embed_quickcheck(
     request: Req, site_id: FromPath[str], questionnaire_id: FromPath[str]
 ) -> Response[str]:
@@ -787,7 +818,7 @@ MEDIA_TYPES = {
 }
 
 
-@get("/static/{theme_name:str}/{path:path}", include_in_schema=False)
+@get("/static/{theme_name:str}/{path:path}", include_in_schema=False, opt=ASSET)
 async def static_file(
     request: Req, theme_name: FromPath[str], path: FromPath[str]
 ) -> Response[Any]:
@@ -813,7 +844,7 @@ async def static_file(
     )
 
 
-@get("/themes/{theme_name:str}/tokens.css", include_in_schema=False)
+@get("/themes/{theme_name:str}/tokens.css", include_in_schema=False, opt=ASSET)
 async def tokens_css(request: Req, theme_name: FromPath[str]) -> Response[str]:
     web, _ = _web(request)
     theme = web.themes.get(theme_name)

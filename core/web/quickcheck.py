@@ -13,10 +13,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.api.errors import ProblemError
+from core.api.params import whole_number
 from core.quickcheck import engine
 from core.quickcheck.model import Questionnaire
 
-_NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+# ASCII digits only (``\d`` also matches other scripts' digits), and no more of them than a
+# float holds exactly.
+_NUMBER_RE = re.compile(r"^-?[0-9]{1,15}(?:[.,][0-9]{1,15})?$")
+# Far more places than any ranking has options; bounds the number a visitor may type.
+MAX_RANK = 1000
 
 
 @dataclass
@@ -52,10 +58,10 @@ def parse_form(
                 rank = (form.get(f"r.{item.id}.{code}") or [""])[0].strip()
                 state.values[f"{item.id}.{code}"] = [rank]
                 if rank:
-                    if not rank.isdigit():
+                    try:
+                        ranked.append((whole_number(rank, item.id, maximum=MAX_RANK), code))
+                    except ProblemError:
                         state.errors[item.id] = "Bitte nur Zahlen als Rang eintragen."
-                        continue
-                    ranked.append((int(rank), code))
             ranks = [r for r, _ in ranked]
             if len(set(ranks)) != len(ranks):
                 state.errors[item.id] = "Jeder Rang darf nur einmal vorkommen."

@@ -81,8 +81,11 @@ class Theme:
             candidate = folder / "static" / path
             # is_file(): regular files only (a named pipe would hang the response); and a
             # symbolic link must not lead out of the theme (it would serve any file).
-            if candidate.is_file() and candidate.resolve().is_relative_to(folder.resolve()):
-                return candidate
+            try:
+                if candidate.is_file() and candidate.resolve().is_relative_to(folder.resolve()):
+                    return candidate
+            except OSError:  # a name longer than the file system allows, etc.: not ours
+                return None
         return None
 
     def tokens_css(self) -> str:
