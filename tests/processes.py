@@ -113,8 +113,10 @@ class App:
         only when the first request's metrics are recorded (the gauges' file at import)."""
         return (self.metrics_dir / f"counter_{pid}.db").exists()
 
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")[-5000:]
+    def log_text(self, tail: int | None = 5000) -> str:
+        """The app's log, its last ``tail`` characters (None: all of it)."""
+        text = self.log.read_text(errors="replace")
+        return text if tail is None else text[-tail:]
 
     def stop(self) -> None:
         workers = self.workers()

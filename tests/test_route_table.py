@@ -199,8 +199,18 @@ def known_values(route: HTTPRoute, served: Served) -> dict[str, str]:
 ONLY_404 = {"/schema/{path:str}"}
 
 
+# Answers only clients on this machine or with MENTORING40_METRICS_TOKEN; the test
+# client's address ("testclient") is neither, so it gets the 403 (tests/test_operations.py
+# checks the answer with the token).
+NEEDS_LOOPBACK_OR_TOKEN = {"/metrics"}
+
+
 def answers_without_a_key(route: HTTPRoute) -> bool:
-    return route.path not in ONLY_404 and not any("scope" in h.opt for h in route.route_handlers)
+    return (
+        route.path not in ONLY_404
+        and route.path not in NEEDS_LOOPBACK_OR_TOKEN
+        and not any("scope" in h.opt for h in route.route_handlers)
+    )
 
 
 # -- HEAD ------------------------------------------------------------------------------------
