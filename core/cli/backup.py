@@ -1,14 +1,14 @@
-"""``mentoring40 backup create|restore|verify`` and ``mentoring40 content export``."""
+"""``mentoring40 backup create|verify|restore``: the database in one archive."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
-from core.cli_errors import friendly_errors
-from core.db.engine import describe, engine_from_url, migrate, use_engine
+from core.cli import runtime
+from core.cli.errors import friendly_errors
+from core.db.engine import describe
 from core.ops.backup import (
     SEARCH_NOTE,
     BackupError,
@@ -17,8 +17,7 @@ from core.ops.backup import (
     restore_backup,
     verify_backup,
 )
-from core.ops.export import ExportError, Stored, read_stored, write_export
-from core.plugins import PluginError, build_registry
+from core.plugins import PluginError
 from core.settings import Settings
 
 
@@ -45,7 +44,7 @@ def backup_create(output: Path | None) -> None:
     settings = Settings.from_env()
     target = output or Path(default_archive_name())
     try:
-        manifest = create_backup(settings, build_registry(settings), target)
+        manifest = create_backup(settings, runtime.build_registry(settings), target)
     except (BackupError, PluginError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
@@ -117,32 +116,3 @@ def backup_restore(archive: Path, force: bool, safety_copy_dir: Path, no_safety_
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
     click.echo(f"Next: {SEARCH_NOTE}")
-
-
-@click.command("export")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("content-export"),
-    show_default=True,
-    help="New or empty folder to write to.",
-)
-@friendly_errors
-def content_export(output: Path) -> None:
-    """Write the stored content back as files (core into the folder, plugins into
-    <folder>/<source>/)."""
-    settings = Settings.from_env()
-    use_engine(engine_from_url(settings.database_url))
-
-    async def run() -> Stored:
-        await migrate()
-        return await read_stored()
-
-    try:
-        report = write_export(output, asyncio.run(run()))
-    except ExportError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for source, count in report.entries.items():
-        click.echo(f"{source}: {count} entries in {report.folders[source]}")
-    click.echo(f"Check it with: MENTORING40_CONTENT_DIR={output} mentoring40 content check")
