@@ -12,11 +12,11 @@ from core.cli.errors import friendly_errors
 from core.cli.runtime import report_problems, run_on_database
 from core.content.collect import load_all
 from core.content.model import ContentSet
-from core.db.engine import describe
+from core.db.engine import describe, sqlite_file_missing
 from core.ops.export import ExportError, read_stored, write_export
 from core.plugins import PluginRegistry
 from core.quickcheck.store import ContentRejected
-from core.settings import Settings, database_kind
+from core.settings import Settings
 from core.web import load_web
 
 
@@ -121,30 +121,23 @@ def _load(settings: Settings) -> ContentSet:
 def _check_against_database(settings: Settings, loaded: ContentSet) -> str:
     """Compare questionnaire versions with the database, if there is one; exit 1 on problems.
 
-    A published version must not change in place. The check needs the stored hashes, so
-    it runs only where the database exists (sync repeats it inside its transaction).
+    The check needs the stored hashes, so it runs only where the database exists (sync
+    repeats it inside its transaction).
     """
-    from core.db.tables import QuestionnaireVersion
-    from core.quickcheck.loader import check_immutable
-    from core.quickcheck.store import stored_versions
+    from core.quickcheck.store import compare_with_published
 
     url = settings.database_url
-    if database_kind(url) == "sqlite" and not Path(url[len("sqlite:///") :]).exists():
+    if sqlite_file_missing(url):
         return f"No database at {describe(url)} yet: published questionnaires not compared."
-
-    async def stored() -> dict[tuple[str, int], tuple[str, str]] | None:
-        if not await QuestionnaireVersion.table_exists():
-            return None
-        return await stored_versions()
-
     try:
-        versions = run_on_database(settings, stored, migrate_first=False)
+        compared = run_on_database(
+            settings, lambda: compare_with_published(loaded.questionnaires), migrate_first=False
+        )
     except Exception as exc:  # an unreachable server must not hide the files being fine
         return f"Database {describe(url)} not reachable ({exc}): questionnaires not compared."
-    if versions is None:
+    if compared is None:
         return f"Database {describe(url)} has no questionnaires yet."
-    problems = check_immutable(loaded.questionnaires, versions)
-    if problems:
-        report_problems(problems)
+    if compared.problems:
+        report_problems(compared.problems)
         sys.exit(1)
-    return f"Questionnaires match the {len(versions)} stored versions in {describe(url)}."
+    return f"Questionnaires match the {compared.stored} stored versions in {describe(url)}."

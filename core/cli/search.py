@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -56,56 +55,42 @@ def search_status() -> None:
     """Index documents against database entries, and what waits in the outbox."""
     import datetime as dt
 
-    from meilisearch_python_sdk import AsyncClient
-
-    from search.indexer import outbox_status
+    from search.admin import meili_connection, search_status
 
     settings = Settings.from_env()
-    connection = _meili_connection(settings)
-
-    async def index_count() -> str:
-        if connection is None:
-            return "no MEILI_URL set and no embedded Meilisearch running (`mentoring40 serve`)"
-        try:
-            async with AsyncClient(*connection, timeout=5) as c:
-                response = await c.http_client.get(f"indexes/{settings.meili_index}/stats")
-                response.raise_for_status()
-                return str(response.json()["numberOfDocuments"])
-        except Exception as exc:
-            return f"unreachable ({type(exc).__name__}: {exc})"
-
-    async def gather() -> tuple[Any, str, Any]:
-        from core.db import lease
-
-        return await outbox_status(), await index_count(), await lease.current("search-indexer")
-
-    status, documents, indexer = run_on_database(settings, gather)
-    click.echo(f"Entries in the database (published): {status.published_entries}")
+    connection = meili_connection(settings)
+    status = run_on_database(settings, lambda: search_status(settings, connection))
+    if connection is None:
+        documents = "no MEILI_URL set and no embedded Meilisearch running (`mentoring40 serve`)"
+    elif status.documents is None:
+        documents = f"unreachable ({status.unreachable})"
+    else:
+        documents = str(status.documents)
+    outbox, indexer = status.outbox, status.indexer
+    click.echo(f"Entries in the database (published): {outbox.published_entries}")
     click.echo(f"Documents in index {settings.meili_index!r}: {documents}")
     if indexer is None:
         click.echo("Indexer: none running (no app worker holds the indexer lease)")
     else:
         click.echo(f"Indexer: {indexer[0]} (lease until {indexer[1]:%Y-%m-%d %H:%M:%S} UTC)")
-    click.echo(f"Outbox pending: {status.pending} (failing: {status.failing})")
-    if status.oldest_pending is not None:
-        age = dt.datetime.now(dt.UTC) - status.oldest_pending
+    click.echo(f"Outbox pending: {outbox.pending} (failing: {outbox.failing})")
+    if outbox.oldest_pending is not None:
+        age = dt.datetime.now(dt.UTC) - outbox.oldest_pending
         click.echo(f"Oldest pending change: {int(age.total_seconds())} s ago")
-    if status.last_error:
-        click.echo(f"Last error: {status.last_error}")
+    if outbox.last_error:
+        click.echo(f"Last error: {outbox.last_error}")
 
 
 @search_group.command("reindex")
 @friendly_errors
 def search_reindex() -> None:
     """Rebuild the index from the database into a fresh index and swap it in."""
-    from meilisearch_python_sdk import AsyncClient
-
+    from search.admin import meili_connection, reindex
     from search.config import search_setup
-    from search.rebuild import rebuild_index
 
     settings = Settings.from_env()
     index_settings, enrich = search_setup(runtime.build_registry(settings), settings)
-    connection = _meili_connection(settings)
+    connection = meili_connection(settings)
     if connection is None:
         raise click.ClickException(
             "No Meilisearch to rebuild: set MEILI_URL (and MEILI_ADMIN_KEY), or start the "
@@ -113,25 +98,15 @@ def search_reindex() -> None:
         )
 
     async def run() -> int:
-        async with AsyncClient(*connection, timeout=30) as client:
-            with click.progressbar(length=1, label="Indexing", show_pos=True) as bar:
+        with click.progressbar(length=1, label="Indexing", show_pos=True) as bar:
 
-                def progress(done: int, total: int) -> None:
-                    bar.length = total
-                    bar.update(done - bar.pos)
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
 
-                return await rebuild_index(
-                    client, settings.meili_index, progress, settings=index_settings, enrich=enrich
-                )
+            return await reindex(
+                connection, settings.meili_index, progress, settings=index_settings, enrich=enrich
+            )
 
     count = run_on_database(settings, run)
     click.echo(f"Rebuilt index {settings.meili_index!r} with {count} documents and swapped it in.")
-
-
-def _meili_connection(settings: Settings) -> tuple[str, str | None] | None:
-    """Where to reach Meilisearch: MEILI_URL, else a running embedded one, else None."""
-    if settings.meili_url:
-        return settings.meili_url, settings.meili_admin_key
-    from search.local_server import running_embedded
-
-    return running_embedded(settings.search_data)
