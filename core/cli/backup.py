@@ -11,7 +11,6 @@ from core.cli.errors import friendly_errors
 from core.db.engine import describe
 from core.ops.backup import (
     SEARCH_NOTE,
-    BackupError,
     create_backup,
     default_archive_name,
     restore_backup,
@@ -45,7 +44,7 @@ def backup_create(output: Path | None) -> None:
     target = output or Path(default_archive_name())
     try:
         manifest = create_backup(settings, runtime.build_registry(settings), target)
-    except (BackupError, PluginError) as exc:
+    except PluginError as exc:  # said as it is, without the usual "Plugin error:" prefix
         raise click.ClickException(str(exc)) from exc
     click.echo(
         f"Backup of {describe(settings.database_url)} ({manifest.database_kind}, "
@@ -59,10 +58,7 @@ def backup_create(output: Path | None) -> None:
 @friendly_errors
 def backup_verify(archive: Path) -> None:
     """Check an archive's integrity and checksums and show its manifest; changes nothing."""
-    try:
-        manifest = verify_backup(archive)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from exc
+    manifest = verify_backup(archive)
     click.echo(
         f"{archive}: OK. {manifest.database_kind} backup made {manifest.created_at} by "
         f"mentoring40 {manifest.app_version}; plugins: "
@@ -95,15 +91,9 @@ def backup_restore(archive: Path, force: bool, safety_copy_dir: Path, no_safety_
     damaged one changes nothing.
     """
     settings = Settings.from_env()
-    try:
-        report = restore_backup(
-            settings,
-            archive,
-            force=force,
-            safety_copy_to=None if no_safety_copy else safety_copy_dir,
-        )
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from exc
+    report = restore_backup(
+        settings, archive, force=force, safety_copy_to=None if no_safety_copy else safety_copy_dir
+    )
     m = report.manifest
     if report.safety_copy is not None:
         click.echo(f"The replaced data was backed up first to {report.safety_copy}.")

@@ -13,7 +13,7 @@ from core.cli.runtime import report_problems, run_on_database
 from core.content.collect import load_all
 from core.content.model import ContentSet
 from core.db.engine import describe, sqlite_file_missing
-from core.ops.export import ExportError, read_stored, write_export
+from core.ops.export import read_stored, write_export
 from core.plugins import PluginRegistry
 from core.quickcheck.store import ContentRejected
 from core.settings import Settings
@@ -91,10 +91,7 @@ def content_export(output: Path) -> None:
     """Write the stored content back as files (core into the folder, plugins into
     <folder>/<source>/)."""
     settings = Settings.from_env()
-    try:
-        report = write_export(output, run_on_database(settings, read_stored))
-    except ExportError as exc:
-        raise click.ClickException(str(exc)) from exc
+    report = write_export(output, run_on_database(settings, read_stored))
     for source, count in report.entries.items():
         click.echo(f"{source}: {count} entries in {report.folders[source]}")
     click.echo(f"Check it with: MENTORING40_CONTENT_DIR={output} mentoring40 content check")

@@ -32,7 +32,7 @@ def keys_create(name: str, scopes: tuple[str, ...], expires_in_days: int | None)
     """Create a key and print its token once."""
     import datetime as dt
 
-    from core.auth import ApiKeyError, create_key, known_scopes
+    from core.auth import create_key, known_scopes
 
     settings = Settings.from_env()
     allowed = known_scopes(runtime.build_registry(settings), settings)
@@ -41,12 +41,9 @@ def keys_create(name: str, scopes: tuple[str, ...], expires_in_days: int | None)
         if expires_in_days
         else None
     )
-    try:
-        token, info = run_on_database(
-            settings, lambda: create_key(name, list(scopes), expires, allowed)
-        )
-    except ApiKeyError as exc:
-        raise click.ClickException(str(exc)) from exc
+    token, info = run_on_database(
+        settings, lambda: create_key(name, list(scopes), expires, allowed)
+    )
     click.echo(token)
     click.echo(
         f"Key {info.name!r} with scope(s) {', '.join(info.scopes)}"
@@ -102,13 +99,10 @@ def keys_expire(name: str, in_days: int) -> None:
     """Set when a key runs out (e.g. a hand-over period after a new key was issued)."""
     import datetime as dt
 
-    from core.auth import ApiKeyError, expire_key
+    from core.auth import expire_key
 
     on = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=in_days)
-    try:
-        run_on_database(Settings.from_env(), lambda: expire_key(name, on))
-    except ApiKeyError as exc:
-        raise click.ClickException(str(exc)) from exc
+    run_on_database(Settings.from_env(), lambda: expire_key(name, on))
     click.echo(f"Key {name!r} expired." if in_days == 0 else f"Key {name!r} runs out on {on}.")
 
 
@@ -117,10 +111,7 @@ def keys_expire(name: str, in_days: int) -> None:
 @friendly_errors
 def keys_revoke(name: str) -> None:
     """Revoke a key by name; requests with it get 401 from now on."""
-    from core.auth import ApiKeyError, revoke_key
+    from core.auth import revoke_key
 
-    try:
-        run_on_database(Settings.from_env(), lambda: revoke_key(name))
-    except ApiKeyError as exc:
-        raise click.ClickException(str(exc)) from exc
+    run_on_database(Settings.from_env(), lambda: revoke_key(name))
     click.echo(f"Revoked key {name!r}.")
