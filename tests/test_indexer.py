@@ -18,7 +18,7 @@ from core.db.tables import SearchOutbox
 from core.settings import Settings
 from search.documents import SEARCHABLE
 from search.indexer import DrainResult, drain_outbox, ensure_index, reconcile
-from search.local_server import LocalMeilisearch
+from search.local_server import LocalMeilisearch, free_port
 from search.query import search_entries
 from search.rebuild import rebuild_index
 from tests.conftest import run, sync
@@ -193,6 +193,23 @@ def test_status_command_compares_index_and_database(
     after = CliRunner().invoke(main, ["search", "status"], env=env)
     assert f"Documents in index '{index_uid}': 3" in after.output
     assert "Outbox pending: 0 (failing: 0)" in after.output
+
+
+def test_status_command_names_an_unreachable_meilisearch_and_still_reports_the_database(
+    index_uid: str, fixture_settings: Settings
+) -> None:
+    sync(fixture_settings)
+    nobody = f"http://127.0.0.1:{free_port()}"  # a real port that nothing listens on
+    env = {
+        "DATABASE_URL": fixture_settings.database_url,
+        "MEILI_URL": nobody,
+        "MEILI_INDEX": index_uid,
+    }
+    result = CliRunner().invoke(main, ["search", "status"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"Documents in index '{index_uid}': unreachable (ConnectError: " in result.output
+    assert "Entries in the database (published): 3" in result.output
+    assert "Outbox pending: 4 (failing: 0)" in result.output
 
 
 def test_reindex_swaps_in_a_fresh_index_while_searches_keep_answering(

@@ -21,7 +21,7 @@ from core.plugins import build_registry
 from core.quickcheck import engine
 from core.quickcheck.export import export_csv
 from core.settings import Settings
-from tests.conftest import sync
+from tests.conftest import run, sync
 from tests.test_api import assert_problem
 from tests.test_quickcheck_engine import load_fixture
 
@@ -454,6 +454,35 @@ def test_verify_recomputes_stored_results(client: Client, fixture_settings: Sett
     result = cli(fixture_settings, "responses", "verify")
     assert result.exit_code == 0, result.output
     assert "Recomputed 2 result(s): 0 differ." in result.output
+
+
+def test_verify_names_a_stored_result_the_engine_does_not_compute_again(
+    client: Client, fixture_settings: Settings
+) -> None:
+    from core.db.engine import engine_from_url, use_engine
+    from core.db.tables import QuestionnaireResponse
+
+    submit(client)
+    tampered = submit(client, {**ANSWERS, "geraete": "keine-angabe"})
+    assert tampered.status_code == 201, tampered.text
+    # A stored result that no longer follows from its answers (as after an engine change).
+    use_engine(engine_from_url(fixture_settings.database_url))
+    last = run(
+        QuestionnaireResponse.select(QuestionnaireResponse.id)
+        .order_by(QuestionnaireResponse.id, ascending=False)
+        .first()
+        .run()
+    )
+    assert last is not None
+    run(
+        QuestionnaireResponse.update({QuestionnaireResponse.result: {"overall": 1}})
+        .where(QuestionnaireResponse.id == last["id"])
+        .run()
+    )
+    result = cli(fixture_settings, "responses", "verify")
+    assert result.exit_code == 1, result.output
+    assert "Recomputed 2 result(s): 1 differ." in result.output
+    assert f"  probe v1 response {last['id']} (engine 1 → 1)" in result.output
 
 
 def test_keys_list_shows_state_but_never_tokens(

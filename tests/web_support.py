@@ -218,10 +218,12 @@ def run_cli(
     ``load_plugins=None``: all installed ones); with ``plugins`` (and ``monkeypatch``) the
     command's registry holds those test plugins, as if they were installed."""
     if plugins:
-        import core.cli
+        import core.cli.runtime
 
         assert monkeypatch is not None
-        monkeypatch.setattr(core.cli, "build_registry", lambda s, **_: registry_with(s, **plugins))
+        monkeypatch.setattr(
+            core.cli.runtime, "build_registry", lambda s, **_: registry_with(s, **plugins)
+        )
     env = {
         "DATABASE_URL": settings.database_url,
         "MENTORING40_CONTENT_DIR": str(settings.content_dir),

@@ -36,7 +36,7 @@ class MigrationError(RuntimeError):
 def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
     """An engine for ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
     if database_kind(url) == "sqlite":
-        path = Path(url[len("sqlite:///") :])
+        path = _sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
         _create_private(path)
         _use_wal(path)
@@ -49,6 +49,16 @@ def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Unable to fetch server version")
         return PostgresEngine(config=postgres_config(url))
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(url[len("sqlite:///") :])
+
+
+def sqlite_file_missing(url: str) -> bool:
+    """True for a SQLite DATABASE_URL whose file is not there yet. ``engine_from_url``
+    would create it, so whoever only reads asks this first."""
+    return database_kind(url) == "sqlite" and not _sqlite_path(url).exists()
 
 
 def _create_private(path: Path) -> None:
@@ -192,5 +202,6 @@ __all__ = [
     "migrate",
     "pending_migrations",
     "shipped_migrations",
+    "sqlite_file_missing",
     "use_engine",
 ]

@@ -45,6 +45,23 @@ async def stored_versions() -> dict[tuple[str, int], tuple[str, str]]:
     return {(r["questionnaire_id"], r["version"]): (r["hash"], r["status"]) for r in rows}
 
 
+class PublishedComparison(msgspec.Struct, frozen=True, kw_only=True):
+    stored: int  # versions in the database
+    problems: list[Problem]  # files that would change a published version
+
+
+async def compare_with_published(
+    loaded: list[LoadedQuestionnaire],
+) -> PublishedComparison | None:
+    """Check questionnaire files against the stored versions without writing anything:
+    a published version must not change in place. None when the database has no
+    questionnaire table yet (nothing was ever published there)."""
+    if not await QuestionnaireVersion.table_exists():
+        return None
+    versions = await stored_versions()
+    return PublishedComparison(stored=len(versions), problems=check_immutable(loaded, versions))
+
+
 async def sync_questionnaires(loaded: list[LoadedQuestionnaire]) -> QuestionnaireSyncReport:
     """Write the definitions; call inside the sync transaction.
 

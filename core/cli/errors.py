@@ -29,6 +29,9 @@ def _database_error(exc: BaseException) -> bool:
 
 def friendly_errors(func: F) -> F:
     """Known failures print one clear message and exit non-zero, without a traceback."""
+    from core.auth import ApiKeyError
+    from core.ops.backup import BackupError
+    from core.ops.export import ExportError
     from core.web import WebConfigError
     from search.config import SearchConfigError
 
@@ -41,6 +44,8 @@ def friendly_errors(func: F) -> F:
         except PluginError as exc:
             raise click.ClickException(f"Plugin error: {exc}") from exc
         except (MigrationError, SearchConfigError, WebConfigError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        except (ApiKeyError, BackupError, ExportError) as exc:  # say what to change
             raise click.ClickException(str(exc)) from exc
         except Exception as exc:
             if not _database_error(exc):
