@@ -9,6 +9,7 @@ from typing import Any
 
 import nh3
 
+from core.content.facets import FACET_ATTRIBUTES
 from search.german import extra_terms
 from search.vocabulary import Vocabulary
 
@@ -17,7 +18,7 @@ from search.vocabulary import Vocabulary
 # title_terms / text_terms hold compound parts and ae/oe/ue spellings (search/german.py),
 # each ranked just below the text it comes from.
 SEARCHABLE = ["title", "title_terms", "tags", "summary", "body", "text_terms"]
-FILTERABLE = ["topics", "phases", "audiences", "kind", "source"]
+FILTERABLE = list(FACET_ATTRIBUTES.values())
 SORTABLE = ["title_sort", "updated_at"]
 
 

@@ -14,14 +14,8 @@ from typing import Any
 
 from meilisearch_python_sdk import AsyncClient
 
-# Query parameter -> document attribute.
-FACET_ATTRIBUTES = {
-    "topic": "topics",
-    "phase": "phases",
-    "audience": "audiences",
-    "kind": "kind",
-    "source": "source",
-}
+from core.content.facets import FACET_ATTRIBUTES
+
 # Markers that never occur in text; replaced by <mark> after escaping.
 _PRE, _POST = "\x02", "\x03"
 

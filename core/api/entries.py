@@ -25,6 +25,7 @@ from core.api.schemas import (
     Pagination,
 )
 from core.content import queries
+from core.content.facets import FILTER_PARAMS
 from core.content.markdown import entry_url
 from core.settings import Settings
 
@@ -33,7 +34,7 @@ MAX_PAGE_SIZE = 100
 # engine's integers (a 500 and a false "search engine unreachable" before this limit).
 MAX_PAGE = 10_000
 DEFAULT_PAGE_SIZE = 20
-LIST_PARAMS = frozenset({*queries.FILTER_DIMENSIONS, "sort", "page", "page_size"})
+LIST_PARAMS = frozenset({*FILTER_PARAMS, "sort", "page", "page_size"})
 
 
 def word_list_pattern(words: Iterable[str], *, prefix: str = "", skip_empty: bool = False) -> str:
@@ -169,11 +170,9 @@ async def parse_entry_query(
             f"Unknown query parameter {unknown[0]!r}; allowed are: {', '.join(sorted(allowed))}.",
         )
     # Only a request that filters pays for looking up the allowed values.
-    known = (
-        await queries.filter_values() if any(n in params for n in queries.FILTER_DIMENSIONS) else {}
-    )
+    known = await queries.filter_values() if any(n in params for n in FILTER_PARAMS) else {}
     filters: dict[str, list[str]] = {}
-    for name in queries.FILTER_DIMENSIONS:
+    for name in FILTER_PARAMS:
         values = [v.strip() for raw in params.getall(name, []) for v in raw.split(",") if v.strip()]
         if not values:
             continue

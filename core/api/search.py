@@ -20,7 +20,8 @@ from core.api.errors import ProblemError, bad_request, problem_responses
 from core.api.metrics import timed_search
 from core.api.params import NUMBER, TEXT, optional_query
 from core.api.schemas import Pagination
-from search.query import FACET_ATTRIBUTES, search_entries
+from core.content.facets import FACET_ATTRIBUTES
+from search.query import search_entries
 
 log = logging.getLogger("mentoring40.search")
 
@@ -86,7 +87,7 @@ async def search(
     facets: Annotated[
         str | None,
         optional_query(
-            "Comma-separated: topic, phase, audience, kind, source.", TEXT, pattern=FACETS_PATTERN
+            f"Comma-separated: {', '.join(FACET_ATTRIBUTES)}.", TEXT, pattern=FACETS_PATTERN
         ),
     ] = None,
     page: Annotated[int | None, optional_query("1-based page number.", NUMBER, **PAGE)] = None,

@@ -15,12 +15,11 @@ from typing import Any
 
 import msgspec
 
+from core.content.facets import DIMENSION_FIELD, DIMENSIONS
 from core.content.files import read_content_file
 from core.content.markdown import entry_links, render_markdown
 from core.content.model import (
     CORE_SOURCE,
-    DIMENSION_FIELD,
-    DIMENSIONS,
     SLUG_RE,
     ContentPack,
     ContentSet,

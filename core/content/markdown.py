@@ -59,9 +59,11 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
-def entry_url(slug: str) -> str:
-    """The API path of an entry, used in rendered links."""
-    return f"/api/v1/entries/{slug}"
+def entry_url(slug: str, base: str = "/api/v1") -> str:
+    """The address of an entry below ``base``: by default its API path, which rendered
+    links carry; pages pass their own base (``""`` for the workspace, ``/embed/<site>``
+    for a partner site, with our origin in front for fragments)."""
+    return f"{base}/entries/{slug}"
 
 
 def questionnaire_url(questionnaire_id: str) -> str:

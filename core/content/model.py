@@ -25,16 +25,6 @@ PUBLISHED = "published"
 # The source name of the shipped toolbox; every other pack is optional.
 CORE_SOURCE = "core"
 
-# The taxonomy dimensions in display order, with the query parameter and entry field of each.
-DIMENSIONS: tuple[str, ...] = ("topics", "phases", "audiences", "kinds")
-DIMENSION_PARAM = {"topics": "topic", "phases": "phase", "audiences": "audience", "kinds": "kind"}
-DIMENSION_FIELD = {
-    "topics": "topics",
-    "phases": "phases",
-    "audiences": "audiences",
-    "kinds": "kind",
-}
-
 
 class ContentPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A folder of content contributed by the core or a plugin.

@@ -9,11 +9,11 @@ import msgspec
 from piccolo.custom_types import Combinable
 from piccolo.query.functions.aggregate import Count
 
-from core.content.model import DIMENSION_PARAM, DIMENSIONS, PUBLISHED
+from core.content.facets import DIMENSION_PARAM, DIMENSIONS
+from core.content.model import PUBLISHED
 from core.db.tables import ContentSource, EntryTerm, TaxonomyTerm
 from core.db.tables import Entry as EntryRow
 
-FILTER_DIMENSIONS: tuple[str, ...] = ("topic", "phase", "audience", "kind", "source", "tag")
 SORT_COLUMNS = {
     "title": EntryRow.title_sort,
     "updated_at": EntryRow.updated_at,

@@ -19,7 +19,8 @@ from typing import Any
 
 import msgspec
 
-from core.content.model import DIMENSION_FIELD, DIMENSION_PARAM, DIMENSIONS, ContentSet, Entry
+from core.content.facets import DIMENSION_FIELD, DIMENSION_PARAM, DIMENSIONS
+from core.content.model import ContentSet, Entry
 from core.db.tables import ContentSource, EntryTerm, SearchOutbox, TaxonomyTerm
 from core.db.tables import Entry as EntryRow
 from core.quickcheck.store import QuestionnaireSyncReport, sync_questionnaires

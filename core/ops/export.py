@@ -23,7 +23,8 @@ from typing import Any
 import msgspec
 import yaml
 
-from core.content.model import CORE_SOURCE, DIMENSIONS
+from core.content.facets import DIMENSIONS
+from core.content.model import CORE_SOURCE
 from core.db.tables import ContentSource, Entry, TaxonomyTerm
 
 # Names a plugin source cannot take: they are folders of the core's own pack.

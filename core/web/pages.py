@@ -29,6 +29,7 @@ from core.api.params import whole_number
 from core.api.questionnaires import find_version, submit_answers
 from core.api.security import request_id
 from core.content import queries
+from core.content.facets import ENTRY_FIELD, FACET_LABELS, FACETS
 from core.quickcheck import engine, store
 from core.quickcheck.model import text_in
 from core.quickcheck.present import definition_doc, result_doc
@@ -48,14 +49,6 @@ from search.query import search_entries
 log = logging.getLogger("mentoring40.web")
 
 PAGE_SIZE = 20
-FACETS = ("topic", "phase", "audience", "kind", "source")
-FACET_LABELS = {
-    "topic": "Thema",
-    "phase": "Phase",
-    "audience": "Zielgruppe",
-    "kind": "Art",
-    "source": "Quelle",
-}
 MAX_QUERY = 200
 # The largest questionnaire version the database's integer column holds.
 MAX_VERSION = 2**31 - 1
@@ -276,15 +269,6 @@ async def _search_context(request: Req, page: Page) -> dict[str, Any]:
     }
 
 
-_ROW_FIELD = {
-    "topic": "topics",
-    "phase": "phases",
-    "audience": "audiences",
-    "kind": "kind",
-    "source": "source",
-}
-
-
 async def _fallback_counts(
     site: Site | None, filters: dict[str, list[str]]
 ) -> dict[str, dict[str, int]]:
@@ -300,7 +284,7 @@ async def _fallback_counts(
                 queries.EntryQuery(filters=scoped, page=1, page_size=10_000)
             )
             for row in rows:
-                value = row[_ROW_FIELD[name]]
+                value = row[ENTRY_FIELD[name]]
                 tally.update(value if isinstance(value, list) else [value])
         counts[name] = dict(tally)
     return counts

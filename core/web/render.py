@@ -15,6 +15,7 @@ from litestar import Response
 from markupsafe import Markup
 
 from core import __version__
+from core.content.markdown import entry_url
 from core.quickcheck.model import AMPEL_LABEL
 from core.web import Web
 from core.web.sites import Site
@@ -22,7 +23,9 @@ from core.web.themes import Theme
 
 # Litestar appends "; charset=utf-8" to text/* types itself.
 HTML = "text/html"
-_API_ENTRY_LINK = re.compile(r'href="/api/v1/entries/([a-z0-9-]+)((?:#[^"]*)?)"')
+# Entry links as the content pipeline writes them (core.content.markdown.entry_url).
+_API_ENTRIES = re.escape(entry_url(""))
+_API_ENTRY_LINK = re.compile(rf'href="{_API_ENTRIES}([a-z0-9-]+)((?:#[^"]*)?)"')
 _API_QUESTIONNAIRE_LINK = re.compile(r'href="/api/v1/questionnaires/([a-z0-9-]+)"')
 
 
@@ -92,7 +95,7 @@ class Page:
         return f"{path}?{query}" if query else path
 
     def entry(self, slug: str) -> str:
-        return f"{self.base}/entries/{slug}"
+        return entry_url(slug, self.base)
 
     def topic(self, slug: str) -> str:
         return f"{self.base}/topics/{slug}" if self.site else self.search(topic=slug)
@@ -137,13 +140,12 @@ def entry_links_filter(html: str, page: Page) -> Markup:
 
     ``html`` comes from the content pipeline (markdown-it without raw HTML, cleaned by
     nh3); only the href of entry links is rewritten."""
-    base = page.base
-    html = _API_ENTRY_LINK.sub(lambda m: f'href="{base}/entries/{m[1]}{m[2]}"', html)
+    html = _API_ENTRY_LINK.sub(lambda m: f'href="{page.entry(m[1])}{m[2]}"', html)
     return Markup(_API_QUESTIONNAIRE_LINK.sub(lambda m: f'href="{page.quickcheck(m[1])}"', html))
 
 
 _API_ENTRY_ANCHOR = re.compile(
-    r'<a href="/api/v1/entries/([a-z0-9-]+)(?:#[^"]*)?"[^>]*>(.*?)</a>', re.DOTALL
+    rf'<a href="{_API_ENTRIES}([a-z0-9-]+)(?:#[^"]*)?"[^>]*>(.*?)</a>', re.DOTALL
 )
 
 
