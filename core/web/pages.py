@@ -22,13 +22,13 @@ from litestar.params import FromPath
 from litestar.response import File
 
 from core.api.entries import MAX_PAGE
-from core.api.errors import ProblemError
-from core.api.input_checks import SINGLE_PARAMS
-from core.api.metrics import timed_search
-from core.api.params import whole_number
 from core.api.questionnaires import find_version, submit_answers
-from core.api.security import request_id
 from core.content import queries
+from core.http.input_checks import SINGLE_PARAMS
+from core.http.metrics import timed_search
+from core.http.numbers import whole_number
+from core.http.problems import ProblemError
+from core.http.security import request_id
 from core.quickcheck import engine, store
 from core.quickcheck.model import text_in
 from core.quickcheck.present import definition_doc, result_doc
