@@ -15,28 +15,31 @@ from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__
 from core.api.bodies import json_body_guard
-from core.api.cors import cors
-from core.api.docs import LocalScalarPlugin
+from core.api.docs import DOCS_CSP, LocalScalarPlugin
 from core.api.entries import EntryController
-from core.api.errors import EXCEPTION_HANDLERS
-from core.api.head import answer_head
 from core.api.health import health, ready
-from core.api.input_checks import check_input
-from core.api.metrics import PROMETHEUS, metrics
-from core.api.proxies import TrustedProxies, forwarded
+from core.api.metrics import metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
-from core.api.ratelimit import Limiter, rate_limit
 from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
-from core.api.security import security_headers
 from core.api.taxonomy import get_taxonomy
 from core.auth import SECURITY_SCHEMES, check_route_scopes, known_scopes, scope_guard
 from core.db.engine import engine_from_url, use_engine
+from core.http.cors import cors
+from core.http.errors import EXCEPTION_HANDLERS
+from core.http.head import answer_head
+from core.http.input_checks import check_input
+from core.http.metrics import PROMETHEUS
+from core.http.problems import use_error_page
+from core.http.proxies import TrustedProxies, forwarded
+from core.http.ratelimit import Limiter, rate_limit
+from core.http.security import security_headers
 from core.logs import configure_logging
 from core.plugins import PluginError, PluginRegistry, build_registry
 from core.settings import Settings
 from core.web import WebConfigError, load_web
 from core.web.pages import ROUTES as WEB_ROUTES
+from core.web.pages import error_page
 from core.web.render import Renderer
 
 log = logging.getLogger("mentoring40")
@@ -119,7 +122,7 @@ def create_app(
             render_plugins=[LocalScalarPlugin()],
         ),
         # core.logs configures logging (JSON or text, request ids); unexpected errors are
-        # logged by the 500 handler in core.api.errors.
+        # logged by the 500 handler in core.http.errors.
         logging_config=None,
         debug=settings.debug,
     )
@@ -132,8 +135,10 @@ def create_app(
     # raised in middleware get the security headers, a request id and an access log line.
     # Inside them, CORS: browsers may call the API (and fetch fragments) only from origins
     # that a site lists; servers and apps are not affected by CORS. No origin is open to all.
-    # Inside that, HEAD is answered wherever GET is (core.api.head).
-    app.asgi_handler = security_headers(cors(answer_head(app.asgi_handler), web.origins))
+    # Inside that, HEAD is answered wherever GET is (core.http.head).
+    app.asgi_handler = security_headers(
+        cors(answer_head(app.asgi_handler), web.origins), docs_csp=DOCS_CSP
+    )
     # Outside that: every layer sees the client as a trusted proxy forwarded it.
     app.asgi_handler = forwarded(app.asgi_handler, TrustedProxies(settings.trusted_proxies))
     app.state.settings = settings
@@ -141,6 +146,8 @@ def create_app(
     app.state.web = web
     app.state.renderer = Renderer(web)
     app.state.limiter = Limiter(settings)
+    # Browsers asking for a page get errors as the German HTML page (core.http.problems).
+    use_error_page(app, error_page)
     return app
 
 

@@ -24,8 +24,8 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 
-from core.api.errors import ProblemError
 from core.db.tables import ApiKey
+from core.http.problems import ProblemError
 
 # The core's scopes, with what they allow. They reach the app like every plugin's, through
 # the ``api_scopes`` hook (the built-in plugin ``core.api``); see ``known_scopes``.

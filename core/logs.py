@@ -21,7 +21,7 @@ import sys
 from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
-from core.api.security import mask_path, request_id
+from core.http.security import mask_path, request_id
 from core.settings import Settings
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged.

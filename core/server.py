@@ -39,7 +39,7 @@ def proxy_headers_off(argv: list[str]) -> list[str]:
 
     By default uvicorn believes the header from 127.0.0.1, so anything on the host could
     pick its address and escape the rate limits; the app decides instead, from
-    MENTORING40_TRUSTED_PROXIES (core.api.proxies). Asking uvicorn for it is an error, so
+    MENTORING40_TRUSTED_PROXIES (core.http.proxies). Asking uvicorn for it is an error, so
     that two lists of trusted proxies cannot disagree."""
     given = [a for a in argv if a in {"--proxy-headers", "--forwarded-allow-ips"}]
     given += [a for a in argv if a.startswith("--forwarded-allow-ips=")]

@@ -77,7 +77,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # "memory" (per process) or a redis:// URL (shared by all workers and instances).
     rate_limit_store: str = "memory"
     # Addresses and networks of reverse proxies whose X-Forwarded-For is believed (see
-    # core.api.proxies). Empty: the header is ignored; the connection's peer is the client.
+    # core.http.proxies). Empty: the header is ignored; the connection's peer is the client.
     trusted_proxies: tuple[str, ...] = ()
     # Bearer token for /metrics; None: /metrics answers only clients on this machine.
     metrics_token: str | None = None

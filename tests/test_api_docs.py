@@ -12,7 +12,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from core.api.docs import NPM_DIR, PACKAGE, pinned_version
-from core.api.security import API_CSP
+from core.http.security import API_CSP
 from tests.web_support import csp_directives, parse_html
 
 Client = TestClient[Any]

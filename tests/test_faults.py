@@ -37,7 +37,7 @@ import httpx
 import psutil
 import pytest
 
-from core.api.errors import database_unavailable
+from core.http.errors import database_unavailable
 from core.settings import PROJECT_ROOT
 from search.local_server import LocalMeilisearch, free_port
 from tests.conftest import FIXTURE_CONTENT

@@ -51,7 +51,7 @@ DATA_CHECKED_PARAMS = {
     "perspective": "has no perspective",
 }
 # Every parameter refuses text no database can store (NUL), which JSON Schema's string
-# type allows: the API's description says so (core.api.input_checks).
+# type allows: the API's description says so (core.http.input_checks).
 UNSTORABLE = "contains a NUL character"
 # Bodies whose content is checked against stored data (422): answers against the
 # questionnaire definition, tandem tokens against stored results.

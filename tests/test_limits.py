@@ -14,10 +14,10 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from core.api.proxies import TrustedProxies, forwarded
 from core.app import create_app
 from core.db.engine import engine_from_url, use_engine
 from core.db.tables import QuestionnaireResponse
+from core.http.proxies import TrustedProxies, forwarded
 from core.plugins import build_registry
 from core.settings import RateLimit, Settings
 from search.local_server import free_port

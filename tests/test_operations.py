@@ -17,10 +17,10 @@ import pytest
 from litestar.testing import TestClient
 from piccolo.apps.migrations.tables import Migration
 
-from core.api.security import API_CSP
 from core.app import create_app
 from core.db.engine import engine_from_url, use_engine
 from core.db.tables import SearchOutbox
+from core.http.security import API_CSP
 from core.plugins import build_registry
 from core.settings import Settings, SettingsError
 from search.local_server import LocalMeilisearch

@@ -36,10 +36,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
-from core.api.errors import ProblemError
-from core.api.input_checks import SINGLE_PARAMS
 from core.app import create_app
 from core.content import queries
+from core.http.input_checks import SINGLE_PARAMS
+from core.http.problems import ProblemError
 from core.plugins import PluginRegistry, build_registry
 from core.settings import Settings
 from search.local_server import LocalMeilisearch

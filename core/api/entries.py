@@ -13,8 +13,7 @@ from litestar.openapi.spec import OpenAPIType
 from litestar.params import FromPath
 
 from core.api.caching import NOT_MODIFIED, cached_json
-from core.api.errors import ProblemError, bad_request, problem_responses
-from core.api.params import NUMBER, TEXT, TEXTS, optional_query, whole_number
+from core.api.params import NUMBER, TEXT, TEXTS, optional_query
 from core.api.schemas import (
     EntryDetail,
     EntryList,
@@ -27,6 +26,8 @@ from core.api.schemas import (
 from core.content import queries
 from core.content.facets import FILTER_PARAMS
 from core.content.markdown import entry_url
+from core.http.numbers import whole_number
+from core.http.problems import ProblemError, bad_request, problem_responses
 from core.settings import Settings
 
 MAX_PAGE_SIZE = 100

@@ -11,10 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from core.api.caching import NOT_MODIFIED, cached_json
-from core.api.errors import InvalidParam, ProblemError, bad_request, problem_responses
-from core.api.metrics import QUICKCHECK_SUBMISSIONS
 from core.api.params import NUMBER, TEXT, optional_query
 from core.auth import API_KEY
+from core.http.metrics import QUICKCHECK_SUBMISSIONS
+from core.http.problems import InvalidParam, ProblemError, bad_request, problem_responses
 from core.quickcheck import engine, store
 from core.quickcheck.export import export_csv
 from core.quickcheck.model import AMPEL_LABEL, DEFAULT_LANGUAGE, Questionnaire, text_in

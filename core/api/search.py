@@ -16,11 +16,11 @@ from core.api.entries import (
     parse_entry_query,
     word_list_pattern,
 )
-from core.api.errors import ProblemError, bad_request, problem_responses
-from core.api.metrics import timed_search
 from core.api.params import NUMBER, TEXT, optional_query
 from core.api.schemas import Pagination
 from core.content.facets import FACET_ATTRIBUTES
+from core.http.metrics import timed_search
+from core.http.problems import ProblemError, bad_request, problem_responses
 from search.query import search_entries
 
 log = logging.getLogger("mentoring40.search")

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import asyncpg
 import click
 
-from core.api.errors import database_unavailable
 from core.db.engine import MigrationError, describe
+from core.http.errors import database_unavailable
 from core.plugins import PluginError
 from core.settings import Settings, SettingsError
 

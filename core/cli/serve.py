@@ -83,7 +83,7 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path | 
                 workers=workers,
                 log_level="info",
                 access_log=False,
-                proxy_headers=False,  # core.api.proxies (MENTORING40_TRUSTED_PROXIES)
+                proxy_headers=False,  # core.http.proxies (MENTORING40_TRUSTED_PROXIES)
                 log_config=None,  # core.logs formats every line (uvicorn's too)
             )
         else:
@@ -93,7 +93,7 @@ def serve(host: str, port: int, workers: int, search: bool, search_data: Path | 
                 port=port,
                 log_level="info",
                 access_log=False,
-                proxy_headers=False,  # core.api.proxies (MENTORING40_TRUSTED_PROXIES)
+                proxy_headers=False,  # core.http.proxies (MENTORING40_TRUSTED_PROXIES)
                 log_config=None,
             )
     finally:

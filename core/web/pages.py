@@ -22,14 +22,14 @@ from litestar.params import FromPath
 from litestar.response import File
 
 from core.api.entries import MAX_PAGE
-from core.api.errors import ProblemError
-from core.api.input_checks import SINGLE_PARAMS
-from core.api.metrics import timed_search
-from core.api.params import whole_number
 from core.api.questionnaires import find_version, submit_answers
-from core.api.security import request_id
 from core.content import queries
 from core.content.facets import ENTRY_FIELD, FACET_LABELS, FACETS
+from core.http.input_checks import SINGLE_PARAMS
+from core.http.metrics import timed_search
+from core.http.numbers import whole_number
+from core.http.problems import ProblemError
+from core.http.security import request_id
 from core.quickcheck import engine, store
 from core.quickcheck.model import text_in
 from core.quickcheck.present import definition_doc, result_doc
@@ -140,8 +140,8 @@ def error_page(
     *,
     params: list[str] | None = None,
 ) -> Response[str]:
-    """A themed HTML page for an error status (used by core.api.errors for browsers);
-    ``params`` names the parts of the request that were wrong."""
+    """A themed HTML page for an error status, for browsers (the app factory hands it to
+    core.http.problems); ``params`` names the parts of the request that were wrong."""
     title, message = ERROR_TEXTS.get(status, UNEXPECTED)
     retry = (headers or {}).get("Retry-After", "60")
     message = message.format(retry=retry, request_id=request_id.get())
@@ -556,9 +556,9 @@ async def _result_page(page: Page, token: str) -> Response[str]:
 
 
 # Search pages and Quickcheck submissions count towards the same per-client limits as
-# the API (core.api.ratelimit).
+# the API (core.http.ratelimit).
 # Pages read their query parameters themselves: each names those it reads once, so that a
-# repeated one is a 400 naming it (core.api.input_checks).
+# repeated one is a 400 naming it (core.http.input_checks).
 SEARCH = {"rate_limit": "search", SINGLE_PARAMS: ("q", "page", "partial")}
 SUBMIT = {"rate_limit": "submit"}
 QUICKCHECK = {SINGLE_PARAMS: ("perspective", "probelauf")}

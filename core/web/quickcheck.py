@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.api.errors import ProblemError
-from core.api.params import whole_number
+from core.http.numbers import whole_number
+from core.http.problems import ProblemError
 from core.quickcheck import engine
 from core.quickcheck.model import Questionnaire
 

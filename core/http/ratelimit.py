@@ -28,7 +28,7 @@ from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.api.errors import problem_response
+from core.http.problems import problem_response
 from core.settings import RateLimit, Settings
 
 log = logging.getLogger("mentoring40.ratelimit")

@@ -11,7 +11,7 @@ plugin routes alike (Litestar middleware, inside the security headers and rate l
   ``SINGLE_PARAMS`` (pages read their parameters themselves).
 
 The answer is a problem document, or the German error page for a browser
-(core.api.errors.problem_response), the way the other middleware answers.
+(core.http.problems.problem_response), the way the other middleware answers.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from litestar.params import ParameterKwarg
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.typing import FieldDefinition
 
-from core.api.errors import InvalidParam, ProblemError, bad_request, problem_response
+from core.http.problems import InvalidParam, ProblemError, bad_request, problem_response
 
 SINGLE_PARAMS = "single_params"
 # NUL, and lone surrogates (not UTF-8 at all): text no PostgreSQL text column accepts.

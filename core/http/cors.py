@@ -19,7 +19,7 @@ from litestar import Request, Response
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.api.errors import problem_response
+from core.http.problems import problem_response
 
 ALLOW_METHODS = "GET, HEAD, POST, OPTIONS"
 # The only request header beyond the CORS-safelisted ones that our routes read.

@@ -3,7 +3,8 @@ looks like one, else a new one), kept in a context variable for log lines.
 
 HTML pages set their own Content-Security-Policy (frame-ancestors per partner site, see
 core.web.render); everything else gets a policy that allows nothing, except the API
-documentation page under /schema, which gets what its viewer needs (core.api.docs).
+documentation page under /schema, which gets what its viewer needs (``docs_csp``, handed
+in by the app factory from core.api.docs).
 Nothing under /schema may be framed.
 """
 
@@ -19,8 +20,6 @@ from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
-from core.api.docs import DOCS_CSP
 
 access_log = logging.getLogger("mentoring40.access")
 # Polled by load balancers and Prometheus: logged only at DEBUG.
@@ -43,9 +42,10 @@ DEFAULTS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
+def security_headers(app: ASGIApp, *, docs_csp: str) -> ASGIApp:
     """ASGI middleware: request id in and out; default security headers on every response;
-    one access log line per request (method, path with result tokens masked, status, time)."""
+    one access log line per request (method, path with result tokens masked, status, time).
+    ``docs_csp`` is the policy of the HTML pages under /schema (the API viewer)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -68,7 +68,7 @@ def security_headers(app: ASGIApp) -> ASGIApp:
                 docs = path.startswith("/schema")
                 if b"content-security-policy" not in present:
                     html = _header_in(headers, b"content-type").startswith("text/html")
-                    policy = DOCS_CSP if docs and html else API_CSP
+                    policy = docs_csp if docs and html else API_CSP
                     extra.append((b"content-security-policy", policy.encode()))
                 if docs and b"x-frame-options" not in present:
                     extra.append((b"x-frame-options", b"DENY"))
