@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from core.cli import runtime
+import core.cli.runtime as runtime
 from core.cli.errors import friendly_errors
 from core.db.engine import describe
 from core.ops.backup import (

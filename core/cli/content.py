@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from core.cli import runtime
+import core.cli.runtime as runtime
 from core.cli.errors import friendly_errors
 from core.cli.runtime import report_problems, run_on_database
 from core.content.collect import load_all

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from core.cli import runtime
+import core.cli.runtime as runtime
 from core.cli.errors import friendly_errors
 from core.cli.runtime import run_on_database
 from core.settings import Settings

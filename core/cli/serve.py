@@ -9,7 +9,7 @@ from typing import Any
 import click
 import msgspec
 
-from core.cli import runtime
+import core.cli.runtime as runtime
 from core.cli.errors import friendly_errors
 from core.cli.runtime import exit_on_sigterm, migrate_database
 from core.db.engine import describe

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from core.cli import runtime
+import core.cli.runtime as runtime
 from core.cli.errors import friendly_errors
 from core.settings import Settings
 from core.web import WebConfigError, load_web
