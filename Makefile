@@ -9,7 +9,7 @@ FUZZ_EXAMPLES ?= 300
 CHROMIUM := $(or $(MENTORING40_CHROMIUM),/usr/bin/chromium)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install chromium nginx compose lint typecheck pytest fuzz check sync bench bench-pages load clean
+.PHONY: help run test install chromium nginx compose lint typecheck pytest fuzz check sync relevance bench bench-pages load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ check: install ## Validate all content (core and plugins)
 
 sync: install ## Load all content into the database
 	$(BIN)/mentoring40 content sync
+
+relevance: install ## Relevance set: top-1, top-3, MRR and zero results per category against real Meilisearch
+	$(BIN)/pytest tests/relevance -q -s -p no:cacheprovider
 
 bench: install ## Search benchmark: our endpoint vs raw Meilisearch, full reindex (prints figures)
 	$(BIN)/python benchmarks/search_bench.py
