@@ -77,9 +77,10 @@ def index_settings(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
         "filterableAttributes": FILTERABLE,
         "sortableAttributes": SORTABLE,
         "displayedAttributes": ["*"],
-        # "attribute" before "proximity": in a toolbox the title says what an entry is, so a
-        # title match beats two query words that happen to stand close together in a body.
-        "rankingRules": ["words", "typo", "attribute", "proximity", "sort", "exactness"],
+        # "attribute" before "typo" and "proximity": in a toolbox the title says what an
+        # entry is, so a title match (also one reached through a stem or a typo) beats
+        # query words that happen to stand exactly, or close together, in a long body.
+        "rankingRules": ["words", "attribute", "typo", "proximity", "sort", "exactness"],
         "synonyms": stemmed_synonyms(vocabulary.synonyms) if vocabulary else {},
         "stopWords": stemmed_stop_words(vocabulary.stop_words) if vocabulary else [],
         "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8}},
