@@ -15,7 +15,13 @@ from typing import Any
 
 from meilisearch_python_sdk import AsyncClient
 
-from search.understanding import exact_words, query_words, split_dead, word_probes
+from search.understanding import (
+    exact_words,
+    query_words,
+    split_dead,
+    typed_words,
+    word_probes,
+)
 
 # Query parameter -> document attribute.
 FACET_ATTRIBUTES = {
@@ -99,7 +105,7 @@ async def search_entries(
         counts = [_count(r) for r in results[len(queries) :]] or [_count(results[0])]
         dead = [word for word, count in zip(words, counts, strict=True) if not count]
         if dead:
-            splits = await split_dead(client, uid, dead, filter_expression)
+            splits = await split_dead(client, uid, dead, filter_expression, typed_words(q))
             words = [part for word in words for part in splits.get(word, [word])]
             dropped = sum(not splits[word] for word in dead)
             if dropped:

@@ -44,6 +44,12 @@ def query_words(q: str) -> list[str]:
     return result
 
 
+def typed_words(q: str) -> dict[str, str]:
+    """Each stemmed query word -> the word as typed (lower case): a compound is cut as
+    typed, since the stem of a compound may end inside its last part (Teamkal|ender)."""
+    return dict(zip(query_words(q), (t.lower() for t in _TOKEN_RE.findall(q)), strict=True))
+
+
 def probe(q: str, uid: str, filters: list[str]) -> dict[str, Any]:
     """A count-only search: does ``q`` find anything on its own?"""
     return {
@@ -77,26 +83,49 @@ def _cuts(word: str) -> list[tuple[str, str]]:
     return cuts
 
 
-async def split_dead(
-    client: AsyncClient, uid: str, dead: list[str], filters: list[str]
-) -> dict[str, list[str]]:
-    """For each dead word, the two parts it splits into, or [] (drop it).
+# Where an entry says what it is about: a compound's last part found here stands for it.
+TITLE_FIELDS = ["title", "title_terms", "title_stems", "tags"]
 
-    A cut counts only when one entry holds both parts as whole words: a compound means
-    its parts together (Urlaubs|kalender), and two parts found in unrelated entries
-    (Kreuz|fahrt) mean nothing the toolbox covers.
+
+async def split_dead(
+    client: AsyncClient, uid: str, dead: list[str], filters: list[str], typed: dict[str, str]
+) -> dict[str, list[str]]:
+    """For each dead word, the parts that stand for it, or [] (drop it).
+
+    A cut counts when one entry holds both parts as whole words: a compound means its
+    parts together (Urlaubs|kalender), and two parts found in unrelated entries
+    (Kreuz|fahrt) mean nothing the toolbox covers. Failing that, the last part alone
+    stands for the compound (in German it names what the compound is: a Teamkalender
+    is a Kalender) when an entry is about it (title or tags) and the first part is a
+    word of the index too.
     """
-    cuts = [(word, cut) for word in dead if "-" not in word for cut in dict.fromkeys(_cuts(word))]
+    cuts = [
+        (word, cut)
+        for word in dead
+        if "-" not in word
+        for cut in dict.fromkeys(_cuts(typed.get(word, word)))
+    ]
     if not cuts:
         return {word: [] for word in dead}
-    queries = [probe(f'"{head}" "{tail}"', uid, filters) for _, (head, tail) in cuts]
+    queries = []
+    for _, (head, tail) in cuts:
+        queries += [
+            probe(f'"{head}" "{tail}"', uid, filters),
+            probe(f'"{head}"', uid, filters),
+            {**probe(f'"{tail}"', uid, filters), "attributesToSearchOn": TITLE_FIELDS},
+        ]
     response = await client.http_client.post("multi-search", json={"queries": queries})
     response.raise_for_status()
-    found: dict[str, list[str]] = {word: [] for word in dead}
-    for (word, cut), result in zip(cuts, response.json()["results"], strict=True):
-        if not found[word] and result.get("estimatedTotalHits", 0):
-            found[word] = list(cut)
-    return found
+    counts = [result.get("estimatedTotalHits", 0) for result in response.json()["results"]]
+    together: dict[str, list[str]] = {}
+    last_part: dict[str, list[str]] = {}
+    for i, (word, (head, tail)) in enumerate(cuts):
+        both, head_found, tail_in_title = counts[3 * i : 3 * i + 3]
+        if both:
+            together.setdefault(word, [head, tail])
+        elif head_found and tail_in_title:
+            last_part.setdefault(word, [tail])
+    return {word: together.get(word) or last_part.get(word) or [] for word in dead}
 
 
 async def exact_words(

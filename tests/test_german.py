@@ -6,7 +6,7 @@ import pytest
 
 from search.documents import stemmed_stop_words, stemmed_synonyms
 from search.german import compound_parts, extra_terms, stems
-from search.understanding import query_words
+from search.understanding import query_words, typed_words
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,9 @@ def test_synonyms_and_stop_words_also_apply_to_the_stemmed_query() -> None:
     assert synonyms["handy"] == ["Smartphone", "smartphon"]
     assert synonyms["smartphon"] == ["Handy", "handy"]
     assert "krieg" in stemmed_stop_words(["kriegen"])
+
+
+def test_a_query_compound_is_cut_as_typed_not_as_stemmed() -> None:
+    # The stem of "Teamkalender" ends inside its last part; cutting that finds no parts.
+    assert query_words("Teamkalender") == ["teamkal"]
+    assert typed_words("Teamkalender") == {"teamkal": "teamkalender"}
