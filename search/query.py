@@ -31,6 +31,7 @@ FACET_ATTRIBUTES = {
     "kind": "kind",
     "source": "source",
 }
+MAX_PROBED_WORDS = 12
 # Markers that never occur in text; replaced by <mark> after escaping.
 _PRE, _POST = "\x02", "\x03"
 
@@ -98,11 +99,14 @@ async def search_entries(
         ]  # fmt: skip
 
     queries = queries_for(" ".join(words))
-    # With several words, each is also counted on its own, in the same request.
-    probes = word_probes(words, uid, filter_expression, prefix_last=True) if len(words) > 1 else []
+    # With several words, each is also counted on its own, in the same request (a pasted
+    # paragraph is not picked apart: words past MAX_PROBED_WORDS count as found).
+    probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
+    probes = word_probes(probed, uid, filter_expression, prefix_last=probed == words)
     results = await _multi_search(client, queries + probes)
     if words:
         counts = [_count(r) for r in results[len(queries) :]] or [_count(results[0])]
+        counts += [1] * (len(words) - len(counts))
         dead = [word for word, count in zip(words, counts, strict=True) if not count]
         if dead:
             splits = await split_dead(client, uid, dead, filter_expression, typed_words(q))
