@@ -33,6 +33,9 @@ from search.german import MIN_PART, stem
 _TOKEN_RE = re.compile(r"[0-9A-Za-zÄÖÜäöüß]+(?:-[0-9A-Za-zÄÖÜäöüß]+)*")
 # Linking elements a first part may end in (Urlaubs|kalender), tried without them too.
 _LINKS = ("es", "s", "en", "n")
+# Longer than any compound a Lotse types (Datenschutzgrundverordnung has 26 letters).
+MAX_COMPOUND = 40
+MAX_SPLIT_WORDS = 3
 
 
 def query_words(q: str) -> list[str]:
@@ -75,6 +78,8 @@ def word_probes(
 
 def _cuts(word: str) -> list[tuple[str, str]]:
     """Candidate (first part, last part) stems of a word, longest last part first."""
+    if len(word) > MAX_COMPOUND:  # no German word; and the probes grow with the length
+        return []
     cuts: list[tuple[str, str]] = []
     for cut in range(MIN_PART, len(word) - MIN_PART + 1):
         head, tail = word[:cut], word[cut:]
@@ -101,7 +106,7 @@ async def split_dead(
     """
     cuts = [
         (word, cut)
-        for word in dead
+        for word in dead[:MAX_SPLIT_WORDS]  # each costs up to ~200 probes
         if "-" not in word
         for cut in dict.fromkeys(_cuts(typed.get(word, word)))
     ]

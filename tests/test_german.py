@@ -6,7 +6,7 @@ import pytest
 
 from search.documents import stemmed_stop_words, stemmed_synonyms
 from search.german import compound_parts, extra_terms, stems
-from search.understanding import query_words, typed_words
+from search.understanding import _cuts, query_words, typed_words
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,9 @@ def test_a_query_compound_is_cut_as_typed_not_as_stemmed() -> None:
     # The stem of "Teamkalender" ends inside its last part; cutting that finds no parts.
     assert query_words("Teamkalender") == ["teamkal"]
     assert typed_words("Teamkalender") == {"teamkal": "teamkalender"}
+
+
+def test_an_overlong_word_is_not_cut_into_thousands_of_probes() -> None:
+    # Every cut costs probe queries against the engine; "x" * 5000 must cost none.
+    assert _cuts("x" * 5000) == []
+    assert ("urlaub", "kalend") in _cuts("urlaubskalender")
