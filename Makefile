@@ -15,7 +15,7 @@ NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 APP_NPM := core/api/scalar
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install install-test chromium nginx compose lint typecheck pytest fuzz check sync bench bench-pages load clean
+.PHONY: help run test install install-test chromium nginx compose lint typecheck pytest fuzz check sync relevance bench bench-pages load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -95,6 +95,9 @@ check: install ## Validate all content (core and plugins)
 
 sync: install ## Load all content into the database
 	$(BIN)/mentoring40 content sync
+
+relevance: install-test ## Relevance set: top-1, top-3, MRR and zero results per category against real Meilisearch
+	$(BIN)/pytest tests/relevance -q -s -p no:cacheprovider
 
 bench: install-test ## Search benchmark: our endpoint vs raw Meilisearch, full reindex (prints figures)
 	$(BIN)/python benchmarks/search_bench.py

@@ -10,14 +10,24 @@ from typing import Any
 import nh3
 
 from core.content.facets import FACET_ATTRIBUTES
-from search.german import extra_terms
+from search.german import extra_terms, stem, stems, words
 from search.vocabulary import Vocabulary
 
 # The fields a document carries; searchable ones in ranking order (title before tags
 # before summary before body), the rest for filters, facets and sorting.
-# title_terms / text_terms hold compound parts and ae/oe/ue spellings (search/german.py),
-# each ranked just below the text it comes from.
-SEARCHABLE = ["title", "title_terms", "tags", "summary", "body", "text_terms"]
+# title_terms / text_terms hold compound parts and ae/oe/ue spellings, title_stems /
+# text_stems the Snowball stems the query is matched in (search/german.py), each ranked
+# just below the text it comes from.
+SEARCHABLE = [
+    "title",
+    "title_terms",
+    "title_stems",
+    "tags",
+    "summary",
+    "body",
+    "text_terms",
+    "text_stems",
+]
 FILTERABLE = list(FACET_ATTRIBUTES.values())
 SORTABLE = ["title_sort", "updated_at"]
 
@@ -40,10 +50,12 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
         "slug": row["slug"],
         "title": row["title"],
         "title_terms": extra_terms([row["title"], *row["tags"]]),
+        "title_stems": stems([row["title"], *row["tags"]]),
         "tags": row["tags"],
         "summary": row["summary"],
         "body": body,
         "text_terms": extra_terms([row["summary"], body]),
+        "text_stems": stems([row["summary"], body]),
         "topics": row["topics"],
         "phases": row["phases"],
         "audiences": row["audiences"],
@@ -66,10 +78,33 @@ def index_settings(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
         "filterableAttributes": FILTERABLE,
         "sortableAttributes": SORTABLE,
         "displayedAttributes": ["*"],
-        # "attribute" before "proximity": in a toolbox the title says what an entry is, so a
-        # title match beats two query words that happen to stand close together in a body.
-        "rankingRules": ["words", "typo", "attribute", "proximity", "sort", "exactness"],
-        "synonyms": vocabulary.synonyms if vocabulary else {},
-        "stopWords": vocabulary.stop_words if vocabulary else [],
+        # "attribute" before "typo" and "proximity": in a toolbox the title says what an
+        # entry is, so a title match (also one reached through a stem or a typo) beats
+        # query words that happen to stand exactly, or close together, in a long body.
+        "rankingRules": ["words", "attribute", "typo", "proximity", "sort", "exactness"],
+        "synonyms": stemmed_synonyms(vocabulary.synonyms) if vocabulary else {},
+        "stopWords": stemmed_stop_words(vocabulary.stop_words) if vocabulary else [],
         "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8}},
     }
+
+
+# The query reaches Meilisearch stemmed (search/understanding.py), so every synonym and
+# stop word is declared in its stemmed form too; the written form stays for the words
+# in the text fields.
+def _stemmed_phrase(phrase: str) -> str:
+    return " ".join(stem(word) for word in words([phrase]))
+
+
+def stemmed_synonyms(synonyms: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each synonym, written and stemmed, pointing at the others (written and stemmed)."""
+    expanded: dict[str, set[str]] = {}
+    for word, others in synonyms.items():
+        targets = {*others, *(_stemmed_phrase(o) for o in others)}
+        for key in {word, _stemmed_phrase(word)}:
+            expanded.setdefault(key, set()).update(targets - {key})
+    return {key: sorted(values) for key, values in sorted(expanded.items()) if values}
+
+
+def stemmed_stop_words(stop_words: list[str]) -> list[str]:
+    """The stop words, written and stemmed."""
+    return sorted({*stop_words, *(stem(word) for word in stop_words)})

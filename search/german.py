@@ -1,48 +1,107 @@
-"""German words for search: compound parts and ae/oe/ue spellings, added at index time.
+"""German words for search: compound parts, stems and ae/oe/ue spellings.
 
 Decision (see docs/SEARCH.md): we do not declare attributes German in Meilisearch.
 Its German segmenter splits compounds, but cuts words it does not know into
-two-letter fragments, so a two-letter query matches nonsense. Instead we split
-compounds ourselves with CharSplit (package ``compound-split``: an n-gram model
-trained on German nouns, pure Python, no data download) and index the parts in
-extra, lower-ranked fields. A split is kept only when the model is confident and
-both parts are at least four letters long, so no fragment junk reaches the index.
+two-letter fragments, so a two-letter query matches nothing useful. Instead we add,
+at index time, extra lower-ranked fields with
+
+- the parts of compounds, found by a small splitter: a compound is cut where both
+  sides are common German words (the 39,000-word "small" German list of
+  ``wordfreq``, about 20 MiB in memory; the n-gram model of CharSplit we used before
+  took 320 MiB in the indexing worker) and both sides have at least four letters;
+- Snowball stems (``snowballstemmer``: the reference German stemmer of the Snowball
+  project, pure Python, no data), so that the query, stemmed the same way
+  (``search/understanding.py``), meets "Passwörter", "Passwort" and "Passwortes"
+  in one form;
+- ae/oe/ue/ss spellings of words with umlauts.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
 
 MIN_WORD = 8  # shorter words are rarely compounds worth splitting
 MIN_PART = 4
-MIN_SCORE = 0.7
 _WORD_RE = re.compile(r"[A-Za-zÄÖÜäöüß]+")
 _UMLAUTS = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 )
+# Linking elements (Fugenelemente) a first part may carry: Arbeits|zeit, Wissens|datenbank,
+# Lotsen|rolle, Schüler|innen is not one (the -innen side is not a word of four letters).
+_LINKS = ("es", "s", "en", "n", "e")
+# Particles and prepositions are words of their own, but as the first part of a noun they
+# are prefixes (Über|weisung, Unter|weisung, Nach|teil): a part "über" would only add noise.
+_PREFIXES = frozenset(
+    {"über", "unter", "durch", "gegen", "hinter", "wider", "nach", "voll", "miss",
+     "wieder", "zurück", "außer", "ober"}
+)  # fmt: skip
+# Endings that happen to be words too (Mens|chen, Teilnehm|ende) are never a last part.
+_SUFFIXES = frozenset(
+    ["chen", "lein", "ling", "lingen", "ende", "enden", "ungen", "heit", "keit", "schaft"]
+)
+
+
+@cache
+def _lexicon() -> frozenset[str]:
+    """Common German words of at least four letters (lower case)."""
+    # Imported here: only code that builds documents or stems needs the word list.
+    from wordfreq import get_frequency_dict
+
+    words = get_frequency_dict("de", wordlist="small")
+    return frozenset(w for w in words if len(w) >= MIN_PART and w.isalpha())
+
+
+def _known(part: str) -> str | None:
+    """``part`` (lower case) or its form without a linking element, if a common word."""
+    lexicon = _lexicon()
+    if part in lexicon:
+        return part
+    for link in _LINKS:
+        base = part[: -len(link)]
+        if part.endswith(link) and len(base) >= MIN_PART and base in lexicon:
+            return base
+    return None
 
 
 @lru_cache(maxsize=50_000)
 def compound_parts(word: str) -> tuple[str, ...]:
     """The parts of a German compound, split recursively; empty if it is not one."""
-    # English loanwords in -ing (Mentoring, Coaching, Onboarding) are not German compounds,
-    # but the model would cut them ("Mento" + "Ring").
-    if len(word) < MIN_WORD or word.lower().endswith("ing"):
+    # English loanwords in -ing (Mentoring, Coaching, Onboarding) are not German compounds.
+    lower = word.lower()
+    if len(lower) < MIN_WORD or lower.endswith("ing"):
         return ()
-    # Imported here, not at module level: the model takes about 320 MiB, and only the
-    # worker that builds search documents (the indexer) needs it.
-    from compound_split import char_split  # type: ignore[import-untyped]
+    # The last part carries the meaning in German (Wissens|datenbank): take the longest
+    # known last part whose first part is a known word too, or a compound itself.
+    # A common word is cut only into long parts: short parts of a common word are rarely
+    # its meaning (Feed|back, Hand|werk, Netz|werk), long ones are (Zwischen|bilanz).
+    shortest = MIN_PART + 1 if lower in _lexicon() else MIN_PART
+    for cut in range(shortest, len(lower) - shortest + 1):
+        head, tail = lower[:cut], lower[cut:]
+        if head in _PREFIXES or tail in _SUFFIXES or tail not in _lexicon():
+            continue
+        base = _known(head)
+        head_parts = compound_parts(head) if base is None else ()
+        if base is None and not head_parts:
+            continue
+        parts = [head, *([base] if base else []), *head_parts, tail, *compound_parts(tail)]
+        return tuple(dict.fromkeys(parts))
+    return ()
 
-    score, head, tail = char_split.split_compound(word)[0]
-    if score < MIN_SCORE or len(head) < MIN_PART or len(tail) < MIN_PART:
-        return ()
-    parts: list[str] = []
-    for part in (head, tail):
-        parts.append(part)
-        parts.extend(compound_parts(part))
-    return tuple(dict.fromkeys(parts))
+
+@lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """The Snowball stem of one word (lower case, umlauts folded: Passwörter -> passwort)."""
+    return str(_stemmer().stemWord(word.lower()))
+
+
+@cache
+def _stemmer() -> Any:
+    import snowballstemmer  # type: ignore[import-untyped]
+
+    return snowballstemmer.stemmer("german")
 
 
 def words(texts: Iterable[str]) -> list[str]:
@@ -57,9 +116,20 @@ def extra_terms(texts: Iterable[str]) -> str:
         # Nouns are capitalised in German; splitting verbs and adjectives adds noise.
         if word[0].isupper():
             for part in compound_parts(word):
-                if part.lower() not in seen:
+                if part not in seen:
                     extra[part] = None
         spelled = word.translate(_UMLAUTS)
         if spelled != word:
             extra[spelled] = None
     return " ".join(extra)
+
+
+def stems(texts: Iterable[str]) -> str:
+    """The stems of the words in ``texts`` and of their compound parts, space-separated."""
+    found: dict[str, None] = {}
+    for word in words(texts):
+        found[stem(word)] = None
+        if word[0].isupper():
+            for part in compound_parts(word):
+                found[stem(part)] = None
+    return " ".join(found)

@@ -203,13 +203,15 @@ def test_a_second_migrator_waits_until_the_first_is_done(database_url: str) -> N
     assert sorted(names) == sorted(shipped_migrations())
 
 
-def test_a_worker_loads_the_compound_model_only_to_build_documents() -> None:
-    """About 320 MiB per worker: only the indexer needs it (docs/PERFORMANCE.md)."""
+def test_only_building_documents_loads_the_word_list_not_a_search() -> None:
+    """The compound word list (~20 MiB) is for the indexer; a search only stems
+    (docs/PERFORMANCE.md)."""
     probe = (
-        "import sys, core.app, search.worker, search.documents;"
-        "print('compound_split' in sys.modules);"
+        "import sys, core.app, search.worker, search.documents, search.query;"
+        "from search.understanding import query_words; query_words('Urlaubskalender teilen');"
+        "print('wordfreq' in sys.modules);"
         "from search.german import compound_parts; compound_parts('Wissensdatenbank');"
-        "print('compound_split' in sys.modules)"
+        "print('wordfreq' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT

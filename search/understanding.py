@@ -1,0 +1,148 @@
+"""What a Lotse means: the query in the index's own word forms, and words that match nothing.
+
+Three steps, all cheap (no model, no word list in the query path):
+
+1. ``query_words``: the words of the query, each reduced to its Snowball stem, the
+   form in which ``title_stems`` / ``text_stems`` hold every word of an entry
+   (search/german.py). Synonyms and stop words are declared stemmed too
+   (search/documents.py), so filler words of a question ("wie kriege ich …") fall away
+   in the engine while "nicht", "ohne" and "kein" stay.
+2. ``dead_words``: Meilisearch drops unmatched query words only from the end, so one
+   unknown first word sinks the whole query. Each word is therefore also searched on
+   its own (in the same multi-search request as the main query); a word that finds
+   nothing by itself is dead.
+3. ``split_dead``: a dead word may be a compound the content has only as parts or in
+   another compound (Urlaubskalender -> Urlaub + Kalender). It is cut where both sides
+   occur in the index as whole stems (an exact phrase search per candidate, again one
+   request); otherwise it is dropped. A word none of whose cuts has two live sides
+   stays dropped, so a query about something the toolbox does not cover still finds
+   nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from meilisearch_python_sdk import AsyncClient
+
+from search.german import MIN_PART, stem
+
+# Words as Meilisearch sees them, but with hyphenated words kept together so that
+# "E-Rechnungen" stems its last part only (E-Rechnung).
+_TOKEN_RE = re.compile(r"[0-9A-Za-zÄÖÜäöüß]+(?:-[0-9A-Za-zÄÖÜäöüß]+)*")
+# Linking elements a first part may end in (Urlaubs|kalender), tried without them too.
+_LINKS = ("es", "s", "en", "n")
+# Longer than any compound a Lotse types (Datenschutzgrundverordnung has 26 letters).
+MAX_COMPOUND = 40
+MAX_SPLIT_WORDS = 3
+
+
+def query_words(q: str) -> list[str]:
+    """The query's words in the stemmed form the index holds."""
+    result = []
+    for token in _TOKEN_RE.findall(q):
+        *front, last = token.split("-")
+        result.append("-".join([*(p.lower() for p in front), stem(last)]))
+    return result
+
+
+def typed_words(q: str) -> dict[str, str]:
+    """Each stemmed query word -> the word as typed (lower case): a compound is cut as
+    typed, since the stem of a compound may end inside its last part (Teamkal|ender)."""
+    return dict(zip(query_words(q), (t.lower() for t in _TOKEN_RE.findall(q)), strict=True))
+
+
+def probe(q: str, uid: str, filters: list[str]) -> dict[str, Any]:
+    """A count-only search: does ``q`` find anything on its own?"""
+    return {
+        "indexUid": uid,
+        "q": q,
+        "filter": filters,
+        "limit": 0,
+        "matchingStrategy": "all",
+    }
+
+
+def word_probes(
+    words: list[str], uid: str, filters: list[str], prefix_last: bool
+) -> list[dict[str, Any]]:
+    """One probe per word, matched as in the full query: only the last word as a prefix
+    (a trailing space tells Meilisearch that a word is complete)."""
+    last = len(words) - 1
+    return [
+        probe(word if (i == last and prefix_last) else word + " ", uid, filters)
+        for i, word in enumerate(words)
+    ]
+
+
+def _cuts(word: str) -> list[tuple[str, str]]:
+    """Candidate (first part, last part) stems of a word, longest last part first."""
+    if len(word) > MAX_COMPOUND:  # no German word; and the probes grow with the length
+        return []
+    cuts: list[tuple[str, str]] = []
+    for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+        head, tail = word[:cut], word[cut:]
+        heads = [head, *(head[: -len(x)] for x in _LINKS if head.endswith(x))]
+        cuts.extend((stem(h), stem(tail)) for h in heads if len(h) >= MIN_PART)
+    return cuts
+
+
+# Where an entry says what it is about: a compound's last part found here stands for it.
+TITLE_FIELDS = ["title", "title_terms", "title_stems", "tags"]
+
+
+async def split_dead(
+    client: AsyncClient, uid: str, dead: list[str], filters: list[str], typed: dict[str, str]
+) -> dict[str, list[str]]:
+    """For each dead word, the parts that stand for it, or [] (drop it).
+
+    A cut counts when one entry holds both parts as whole words: a compound means its
+    parts together (Urlaubs|kalender), and two parts found in unrelated entries
+    (Kreuz|fahrt) mean nothing the toolbox covers. Failing that, the last part alone
+    stands for the compound (in German it names what the compound is: a Teamkalender
+    is a Kalender) when an entry is about it (title or tags) and the first part is a
+    word of the index too.
+    """
+    cuts = [
+        (word, cut)
+        for word in dead[:MAX_SPLIT_WORDS]  # each costs up to ~200 probes
+        if "-" not in word
+        for cut in dict.fromkeys(_cuts(typed.get(word, word)))
+    ]
+    if not cuts:
+        return {word: [] for word in dead}
+    queries = []
+    for _, (head, tail) in cuts:
+        queries += [
+            probe(f'"{head}" "{tail}"', uid, filters),
+            probe(f'"{head}"', uid, filters),
+            {**probe(f'"{tail}"', uid, filters), "attributesToSearchOn": TITLE_FIELDS},
+        ]
+    response = await client.http_client.post("multi-search", json={"queries": queries})
+    response.raise_for_status()
+    counts = [result.get("estimatedTotalHits", 0) for result in response.json()["results"]]
+    together: dict[str, list[str]] = {}
+    last_part: dict[str, list[str]] = {}
+    for i, (word, (head, tail)) in enumerate(cuts):
+        both, head_found, tail_in_title = counts[3 * i : 3 * i + 3]
+        if both:
+            together.setdefault(word, [head, tail])
+        elif head_found and tail_in_title:
+            last_part.setdefault(word, [tail])
+    return {word: together.get(word) or last_part.get(word) or [] for word in dead}
+
+
+async def exact_words(
+    client: AsyncClient, uid: str, words: list[str], filters: list[str]
+) -> list[str]:
+    """The words that occur in the index as written (no typo, no prefix).
+
+    Once a query holds a word the toolbox does not know, a typo match of the rest is a
+    guess on a guess ("Apfelkuchen backen" would find "packen"); such words go too.
+    """
+    queries = [probe(f'"{word}"', uid, filters) for word in words]
+    response = await client.http_client.post("multi-search", json={"queries": queries})
+    response.raise_for_status()
+    results = response.json()["results"]
+    return [w for w, r in zip(words, results, strict=True) if r.get("estimatedTotalHits", 0)]

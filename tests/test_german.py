@@ -1,0 +1,70 @@
+"""German word handling for search: compound parts, stems and the query's word forms."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.documents import stemmed_stop_words, stemmed_synonyms
+from search.german import compound_parts, extra_terms, stems
+from search.understanding import _cuts, query_words, typed_words
+
+
+@pytest.mark.parametrize(
+    ("word", "parts"),
+    [
+        ("Gesichtsverlust", ("gesichts", "verlust")),
+        ("Wissensdatenbank", ("wissens", "datenbank")),
+        ("Zwischenbilanz", ("zwischen", "bilanz")),
+        ("Urlaubsplanung", ("urlaubs", "planung")),
+        ("Kompetenzstufenmodell", ("kompetenzstufen", "kompetenz", "stufen", "modell")),
+    ],
+)
+def test_a_compound_is_cut_into_common_words(word: str, parts: tuple[str, ...]) -> None:
+    assert compound_parts(word) == parts
+
+
+@pytest.mark.parametrize(
+    "word",
+    # loanword in -ing; common words whose short parts are not their meaning; a prefix
+    # as first part; an ending as last part; a short word
+    ["Mentoring", "Feedback", "Handwerk", "Netzwerk", "Überweisung", "Menschen", "Tandem"],
+)
+def test_words_that_are_not_compounds_stay_whole(word: str) -> None:
+    assert compound_parts(word) == ()
+
+
+def test_the_index_holds_parts_spellings_and_stems() -> None:
+    assert extra_terms(["Sichere Passwörter im Handwerksbetrieb"]).split() == [
+        "Passwoerter", "handwerks", "betrieb"
+    ]  # fmt: skip
+    assert "passwort" in stems(["Passwörter"]).split()
+    # the parts' stems drop the linking s: the query "Wissen" finds the Wissensdatenbank
+    assert stems(["Wissensdatenbank"]).split() == ["wissensdatenbank", "wiss", "datenbank"]
+
+
+def test_query_words_meet_the_index_in_the_stemmed_form() -> None:
+    # Inflected, umlaut-free and hyphenated forms reduce to what title_stems holds.
+    assert query_words("Passwörter Passwoerter E-Rechnungen") == [
+        "passwort", "passwort", "e-rechnung"
+    ]  # fmt: skip
+    assert query_words("wie, bitte?") == ["wie", "bitt"]
+    assert query_words("  ") == []
+
+
+def test_synonyms_and_stop_words_also_apply_to_the_stemmed_query() -> None:
+    synonyms = stemmed_synonyms({"Handy": ["Smartphone"], "Smartphone": ["Handy"]})
+    assert synonyms["handy"] == ["Smartphone", "smartphon"]
+    assert synonyms["smartphon"] == ["Handy", "handy"]
+    assert "krieg" in stemmed_stop_words(["kriegen"])
+
+
+def test_a_query_compound_is_cut_as_typed_not_as_stemmed() -> None:
+    # The stem of "Teamkalender" ends inside its last part; cutting that finds no parts.
+    assert query_words("Teamkalender") == ["teamkal"]
+    assert typed_words("Teamkalender") == {"teamkal": "teamkalender"}
+
+
+def test_an_overlong_word_is_not_cut_into_thousands_of_probes() -> None:
+    # Every cut costs probe queries against the engine; "x" * 5000 must cost none.
+    assert _cuts("x" * 5000) == []
+    assert ("urlaub", "kalend") in _cuts("urlaubskalender")
