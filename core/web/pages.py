@@ -22,16 +22,21 @@ from litestar.params import FromPath
 from litestar.response import File
 
 from core.api.entries import MAX_PAGE
-from core.api.errors import ProblemError
 from core.api.input_checks import SINGLE_PARAMS
-from core.api.metrics import timed_search
+from core.api.metrics import QUICKCHECK_SUBMISSIONS, timed_search
 from core.api.params import whole_number
-from core.api.questionnaires import find_version, submit_answers
 from core.api.security import request_id
 from core.content import queries
 from core.quickcheck import engine, store
 from core.quickcheck.model import text_in
 from core.quickcheck.present import definition_doc, result_doc
+from core.quickcheck.service import (
+    AnswersInvalid,
+    QuestionnaireNotFound,
+    QuickcheckError,
+    find_version,
+    submit_answers,
+)
 from core.web import Web
 from core.web.quickcheck import FormState, german_reason, parse_form
 from core.web.render import (
@@ -411,7 +416,10 @@ async def _quickcheck_form(
         trial = request.query_params.get("probelauf") == "1"
     if questionnaire_id not in {q["id"] for q in await _offered(page)}:
         return _not_found(page, f"Es gibt keinen Fragebogen „{questionnaire_id}“.")
-    found = await find_version(questionnaire_id, None)
+    try:
+        found = await find_version(questionnaire_id, None)
+    except QuestionnaireNotFound:  # withdrawn since the list above was read
+        return _not_found(page, f"Es gibt keinen Fragebogen „{questionnaire_id}“.")
     d = found.definition
     ids = [p.id for p in d.perspectives]
     chosen = perspective or request.query_params.get("perspective")
@@ -501,7 +509,10 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     perspective = (fields.get("perspective") or [""])[0] or None
     raw_version = (fields.get("version") or [""])[0]
     trial = (fields.get("mode") or [""])[0] == "test"
-    found = await find_version(questionnaire_id, None)
+    try:
+        found = await find_version(questionnaire_id, None)
+    except QuestionnaireNotFound:  # withdrawn since the list above was read
+        return _not_found(page, f"Es gibt keinen Fragebogen „{questionnaire_id}“.")
     d = found.definition
     if perspective not in {p.id for p in d.perspectives}:
         return await _quickcheck_form(
@@ -532,12 +543,12 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             mode="test" if trial else "real",
             answers=answers, lang=page.lang,
         )  # fmt: skip
-    except ProblemError as exc:
-        for param in exc.invalid_params:
-            item = param.name.removeprefix("answers.")
-            state.errors.setdefault(item, german_reason(param.reason))
+    except QuickcheckError as exc:
         message = "Einige Antworten fehlen oder passen nicht; bitte sehen Sie sie sich an."
-        if not state.errors or state.errors.pop("version", ""):
+        if isinstance(exc, AnswersInvalid) and exc.problems:
+            for problem in exc.problems:
+                state.errors.setdefault(problem.item, german_reason(problem.reason))
+        else:  # the version asked for is gone or closed: the form on screen is outdated
             message = (
                 "Der Fragebogen wurde inzwischen geändert; bitte füllen Sie die neue Fassung aus."
             )
@@ -546,6 +557,7 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             trial=trial,
             message=message,
         )  # fmt: skip
+    QUICKCHECK_SUBMISSIONS.labels(doc.questionnaire.id, doc.mode).inc()
     return Response(
         "",
         status_code=303,
