@@ -29,9 +29,7 @@ from core.content.markdown import entry_url
 from core.settings import Settings
 
 MAX_PAGE_SIZE = 100
-# Far beyond any real list; a larger page number overflows the database's and the search
-# engine's integers (a 500 and a false "search engine unreachable" before this limit).
-MAX_PAGE = 10_000
+MAX_PAGE = queries.MAX_PAGE
 DEFAULT_PAGE_SIZE = 20
 LIST_PARAMS = frozenset({*queries.FILTER_DIMENSIONS, "sort", "page", "page_size"})
 

@@ -107,7 +107,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     if wants_html(request):
-        from core.web.pages import error_page
+        from core.web.errors import error_page
 
         try:
             names = [p.name for p in invalid_params or []]
