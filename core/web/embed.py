@@ -8,6 +8,7 @@ beside the workspace's pages of the same kind.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from litestar import Response, get
@@ -89,12 +90,9 @@ def _fragment_response(page: Page, template: str, status: int, **context: Any) -
 async def fragment_entry(
     request: Req, site_id: FromPath[str], slug: FromPath[str]
 ) -> Response[str]:
+    read = partial(entry_context, slug=slug)
     return await _fragment(
-        request,
-        site_id,
-        lambda page: entry_context(page, slug),
-        "fragments/entry.html",
-        missing=f"Kein Eintrag „{slug}“.",
+        request, site_id, read, "fragments/entry.html", f"Kein Eintrag „{slug}“."
     )
 
 
@@ -102,17 +100,11 @@ async def fragment_entry(
 async def fragment_topic(
     request: Req, site_id: FromPath[str], topic: FromPath[str]
 ) -> Response[str]:
-    return await _fragment(
-        request,
-        site_id,
-        lambda page: topic_context(page, topic),
-        "fragments/topic.html",
-        missing=f"Kein Thema „{topic}“.",
-    )
+    read = partial(topic_context, topic=topic)
+    return await _fragment(request, site_id, read, "fragments/topic.html", f"Kein Thema „{topic}“.")
 
 
 @get("/embed/{site_id:str}/fragments/search", include_in_schema=False, opt=SEARCH)
 async def fragment_search(request: Req, site_id: FromPath[str]) -> Response[str]:
-    return await _fragment(
-        request, site_id, lambda page: search_context(request, page), "fragments/search.html"
-    )
+    read = partial(search_context, request)
+    return await _fragment(request, site_id, read, "fragments/search.html")
