@@ -38,9 +38,9 @@ from core.logs import configure_logging
 from core.plugins import PluginError, PluginRegistry, build_registry
 from core.settings import Settings
 from core.web import WebConfigError, load_web
-from core.web.pages import ROUTES as WEB_ROUTES
-from core.web.pages import error_page
+from core.web.errors import error_page
 from core.web.render import Renderer
+from core.web.routes import ROUTES as WEB_ROUTES
 
 log = logging.getLogger("mentoring40")
 

@@ -16,8 +16,6 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 FRONT_ENDS = ("core.api", "core.web", "core.cli")
 DOMAIN = ("core.content", "core.quickcheck", "core.db", "search")
@@ -90,11 +88,6 @@ def test_the_api_does_not_import_the_pages() -> None:
     assert _violations(("core.api",), ("core.web",)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.web still imports the Quickcheck use cases from core.api.questionnaires; "
-    "branch a13-web moves them to core.quickcheck.service (then remove this mark)",
-)
 def test_the_pages_do_not_import_the_api() -> None:
     assert _violations(("core.web",), ("core.api",)) == []
 

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from core.settings import Settings
-from core.web.pages import PAGE_SIZE
+from core.web.search import PAGE_SIZE
 from search.local_server import LocalMeilisearch
 from tests.conftest import sync
 from tests.web_support import (

@@ -31,9 +31,7 @@ from core.http.problems import ProblemError, bad_request, problem_responses
 from core.settings import Settings
 
 MAX_PAGE_SIZE = 100
-# Far beyond any real list; a larger page number overflows the database's and the search
-# engine's integers (a 500 and a false "search engine unreachable" before this limit).
-MAX_PAGE = 10_000
+MAX_PAGE = queries.MAX_PAGE
 DEFAULT_PAGE_SIZE = 20
 LIST_PARAMS = frozenset({*FILTER_PARAMS, "sort", "page", "page_size"})
 

@@ -15,22 +15,28 @@ from core.api.params import NUMBER, TEXT, optional_query
 from core.auth import API_KEY
 from core.http.metrics import QUICKCHECK_SUBMISSIONS
 from core.http.problems import InvalidParam, ProblemError, bad_request, problem_responses
-from core.quickcheck import engine, store
+from core.quickcheck import service, store
 from core.quickcheck.export import export_csv
-from core.quickcheck.model import AMPEL_LABEL, DEFAULT_LANGUAGE, Questionnaire, text_in
+from core.quickcheck.model import DEFAULT_LANGUAGE, Questionnaire, text_in
 from core.quickcheck.present import (
     PerspectiveDoc,
     QuestionnaireDoc,
-    Recommendation,
     ResultDoc,
     VersionRef,
     definition_doc,
-    entry_refs,
     perspectives_doc,
     result_doc,
 )
+from core.quickcheck.service import (
+    AnswersInvalid,
+    PerspectiveInvalid,
+    QuestionnaireNotFound,
+    QuickcheckError,
+    TandemDoc,
+    TandemInvalid,
+    VersionClosed,
+)
 from core.quickcheck.stats import StatsDoc, compute_stats
-from core.quickcheck.tandem import CriterionResult, ExclusionResult, fit
 from core.settings import Settings
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -99,20 +105,6 @@ class TandemIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     mentee: str
 
 
-class TandemDoc(msgspec.Struct, frozen=True, kw_only=True):
-    questionnaire: str
-    version: int
-    score: float | None
-    excluded: bool
-    ampel: str | None
-    ampel_label: str | None
-    title: str | None
-    text: str
-    recommendations: list[Recommendation]
-    criteria: list[CriterionResult]
-    exclusions: list[ExclusionResult]
-
-
 class TandemOne(msgspec.Struct, frozen=True):
     data: TandemDoc
     meta: dict[str, Any] = {}
@@ -126,50 +118,68 @@ def language(lang: str | None) -> str:
     return lang
 
 
-async def find_version(questionnaire_id: str, version: int | None) -> store.StoredVersion:
-    """The requested version (any non-draft) or the latest published; 404 otherwise."""
-    overview = await store.version_overview()
-    versions = overview.get(questionnaire_id)
-    if not versions:
-        raise ProblemError(
+def problem(exc: QuickcheckError) -> ProblemError:
+    """The problem document (422, or 404 for a missing questionnaire) for a refusal of the
+    Quickcheck service; every refused part is named in ``invalid_params``."""
+    if isinstance(exc, QuestionnaireNotFound):
+        qid, version = exc.questionnaire_id, exc.version
+        if not exc.versions:
+            return ProblemError(
+                404,
+                f"There is no questionnaire {qid!r}; GET /api/v1/questionnaires lists "
+                "the published ones.",
+            )
+        listed = ", ".join(f"{v} ({s})" for v, s in exc.versions)
+        return ProblemError(
             404,
-            f"There is no questionnaire {questionnaire_id!r}; GET /api/v1/questionnaires lists "
-            "the published ones.",
-        )
-    found = (
-        await store.latest_published(questionnaire_id)
-        if version is None
-        else await store.get_version(questionnaire_id, version)
-    )
-    if found is None:
-        listed = ", ".join(f"{v} ({s})" for v, s in versions)
-        raise ProblemError(
-            404,
-            f"Questionnaire {questionnaire_id!r} has no version {version}"
+            f"Questionnaire {qid!r} has no version {version}"
             if version is not None
-            else f"Questionnaire {questionnaire_id!r} has no published version",
+            else f"Questionnaire {qid!r} has no published version",
             invalid_params=[InvalidParam("version", f"available: {listed}")],
         )
-    return found
+    if isinstance(exc, VersionClosed):
+        hint = f"; answer version {exc.latest}" if exc.latest is not None else ""
+        return ProblemError(
+            422,
+            f"Version {exc.version} of {exc.questionnaire_id!r} is {exc.status} and takes no "
+            f"new responses{hint}.",
+            invalid_params=[InvalidParam("version", f"is {exc.status}")],
+        )
+    if isinstance(exc, PerspectiveInvalid):
+        ids = ", ".join(exc.choices)
+        if exc.perspective is None:
+            return ProblemError(
+                422,
+                f"Say from which perspective the questionnaire is answered: one of {ids}.",
+                invalid_params=[InvalidParam("perspective", f"required; one of: {ids}")],
+            )
+        return ProblemError(
+            422,
+            f"{exc.questionnaire_id!r} has no perspective {exc.perspective!r}; it has: {ids}.",
+            invalid_params=[InvalidParam("perspective", f"unknown; one of: {ids}")],
+        )
+    if isinstance(exc, AnswersInvalid):
+        listed = "; ".join(f"{p.item}: {p.reason}" for p in exc.problems)
+        return ProblemError(
+            422,
+            f"The answers have {len(exc.problems)} problem(s); nothing was stored: {listed}.",
+            invalid_params=[InvalidParam(f"answers.{p.item}", p.reason) for p in exc.problems],
+        )
+    if isinstance(exc, TandemInvalid):
+        return ProblemError(
+            422,
+            exc.message,
+            invalid_params=[InvalidParam(p.role, p.reason) for p in exc.problems],
+        )
+    raise TypeError(f"no problem document for {exc!r}")  # a new error needs its mapping here
 
 
-def _perspective(d: Questionnaire, perspective: str | None, *, name: str) -> str:
-    ids = [p.id for p in d.perspectives]
-    if perspective is None:
-        if len(ids) == 1:
-            return ids[0]
-        raise ProblemError(
-            422,
-            f"Say from which perspective the questionnaire is answered: one of {', '.join(ids)}.",
-            invalid_params=[InvalidParam(name, f"required; one of: {', '.join(ids)}")],
-        )
-    if perspective not in ids:
-        raise ProblemError(
-            422,
-            f"{d.id!r} has no perspective {perspective!r}; it has: {', '.join(ids)}.",
-            invalid_params=[InvalidParam(name, f"unknown; one of: {', '.join(ids)}")],
-        )
-    return perspective
+async def find_version(questionnaire_id: str, version: int | None) -> store.StoredVersion:
+    """``service.find_version``; a 404 problem if there is no such version."""
+    try:
+        return await service.find_version(questionnaire_id, version)
+    except QuickcheckError as exc:
+        raise problem(exc) from exc
 
 
 def check_perspective_param(d: Questionnaire, perspective: str | None) -> None:
@@ -180,55 +190,6 @@ def check_perspective_param(d: Questionnaire, perspective: str | None) -> None:
             f"{d.id!r} has no perspective {perspective!r}; it has: "
             + ", ".join(p.id for p in d.perspectives),
         )
-
-
-async def submit_answers(
-    questionnaire_id: str,
-    *,
-    version: int,
-    perspective: str | None,
-    mode: str,
-    answers: dict[str, Any],
-    lang: str,
-) -> ResultDoc:
-    """Validate, score and store one response; raise ProblemError (422 with every problem
-    by item, as ``answers.<item id>``) when anything is wrong. Shared by the JSON API and
-    the HTML Quickcheck."""
-    found = await find_version(questionnaire_id, version)
-    d = found.definition
-    if found.status != "published":
-        latest = await store.latest_published(questionnaire_id)
-        hint = f"; answer version {latest.definition.version}" if latest else ""
-        raise ProblemError(
-            422,
-            f"Version {version} of {questionnaire_id!r} is {found.status} and takes no "
-            f"new responses{hint}.",
-            invalid_params=[InvalidParam("version", f"is {found.status}")],
-        )
-    chosen = _perspective(d, perspective, name="perspective")
-    clean, problems = engine.validate_answers(d, chosen, answers)
-    if problems:
-        listed = "; ".join(f"{p.item}: {p.reason}" for p in problems)
-        raise ProblemError(
-            422,
-            f"The answers have {len(problems)} problem(s); nothing was stored: {listed}.",
-            invalid_params=[InvalidParam(f"answers.{p.item}", p.reason) for p in problems],
-        )
-    scores = engine.score(d, chosen, clean)
-    token = await store.save_response(
-        questionnaire_id=d.id,
-        version=d.version,
-        definition_hash=found.hash,
-        engine_version=engine.ENGINE_VERSION,
-        perspective=chosen,
-        mode=mode,
-        answers=clean,
-        result=msgspec.to_builtins(scores),
-    )
-    QUICKCHECK_SUBMISSIONS.labels(d.id, mode).inc()
-    row = await store.get_response(token)
-    assert row is not None
-    return await result_doc(d, row, token, lang)
 
 
 class QuestionnaireController(Controller):
@@ -307,14 +268,19 @@ class QuestionnaireController(Controller):
     async def submit(
         self, questionnaire_id: FromPath[str], data: JSONBody[ResponseIn], lang: Lang = None
     ) -> Response[ResultOne]:
-        doc = await submit_answers(
-            questionnaire_id,
-            version=data.version,
-            perspective=data.perspective,
-            mode=data.mode,
-            answers=data.answers,
-            lang=language(lang),
-        )
+        lang_ = language(lang)
+        try:
+            doc = await service.submit_answers(
+                questionnaire_id,
+                version=data.version,
+                perspective=data.perspective,
+                mode=data.mode,
+                answers=data.answers,
+                lang=lang_,
+            )
+        except QuickcheckError as exc:
+            raise problem(exc) from exc
+        QUICKCHECK_SUBMISSIONS.labels(doc.questionnaire.id, data.mode).inc()
         return Response(
             ResultOne(data=doc),
             status_code=201,
@@ -410,84 +376,10 @@ async def get_result(token: FromPath[str], lang: Lang = None) -> Response[Result
 )
 async def tandem_check(data: JSONBody[TandemIn], lang: Lang = None) -> Response[TandemOne]:
     lang_ = language(lang)
-    rows: dict[str, dict[str, Any]] = {}
-    problems: list[InvalidParam] = []
-    for role in ("mentor", "mentee"):
-        row = await store.get_response(getattr(data, role))
-        if row is None:
-            problems.append(InvalidParam(role, "no result has this token"))
-        else:
-            rows[role] = row
-    if problems:
-        raise ProblemError(
-            422, "Both tokens must be results of a tandem profile.", invalid_params=problems
-        )
-    mentor, mentee = rows["mentor"], rows["mentee"]
-    if (mentor["questionnaire_id"], mentor["version"]) != (
-        mentee["questionnaire_id"],
-        mentee["version"],
-    ):
-        raise ProblemError(
-            422,
-            "The two results come from different questionnaires or versions "
-            f"({mentor['questionnaire_id']} v{mentor['version']}, "
-            f"{mentee['questionnaire_id']} v{mentee['version']}); both must answer the same "
-            "tandem profile version.",
-            invalid_params=[InvalidParam("mentee", "different questionnaire or version")],
-        )
-    found = await store.get_version(mentor["questionnaire_id"], mentor["version"])
-    if found is None or found.definition.matching is None:
-        raise ProblemError(
-            422,
-            f"{mentor['questionnaire_id']!r} is not a tandem profile; the tandem check compares "
-            "two results of a questionnaire with a matching section.",
-            invalid_params=[InvalidParam("mentor", "not a tandem profile result")],
-        )
-    d = found.definition
-    matching = d.matching
-    assert matching is not None
-    wrong = [
-        InvalidParam(role, f"was answered as {rows[role]['perspective']!r}, not {wanted!r}")
-        for role, wanted in (("mentor", matching.mentor), ("mentee", matching.mentee))
-        if rows[role]["perspective"] != wanted
-    ]
-    if wrong:
-        raise ProblemError(
-            422, "Each token must be a profile of its role (mentor, mentee).", invalid_params=wrong
-        )
-    result = fit(d, mentor["answers"], mentee["answers"], lang_)
-    bands = matching.bands
-    if result.excluded:
-        band = bands[0]
-        title = result.exclusions[0].title
-        text = " ".join(x.text for x in result.exclusions)
-    elif result.band is not None:
-        band = bands[result.band]
-        title, text = text_in(band.title, lang_), text_in(band.text, lang_)
-    else:
-        band, title = None, None
-        text = text_in(
-            {
-                "de": "Zu wenige beantwortete Kriterien für eine Einschätzung.",
-                "en": "Too few answered criteria for an assessment.",
-            },
-            lang_,
-        )
-    refs = await entry_refs(set(band.recommendations) if band else set())
-    ampel = "rot" if result.excluded else (band.ampel if band else None)
-    doc = TandemDoc(
-        questionnaire=d.id,
-        version=d.version,
-        score=result.score,
-        excluded=result.excluded,
-        ampel=ampel,
-        ampel_label=AMPEL_LABEL[ampel] if ampel else None,
-        title=title,
-        text=text,
-        recommendations=[refs[s] for s in (band.recommendations if band else []) if s in refs],
-        criteria=result.criteria,
-        exclusions=result.exclusions,
-    )
+    try:
+        doc = await service.check_tandem(data.mentor, data.mentee, lang_)
+    except QuickcheckError as exc:
+        raise problem(exc) from exc
     return Response(TandemOne(data=doc), headers=NO_STORE)
 
 

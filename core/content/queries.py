@@ -1,4 +1,5 @@
-"""Reads for the API: published entries, filtered, sorted and paged, and the taxonomy."""
+"""Reads of published content for every front end (the JSON API, the pages, the CLI):
+entries filtered, sorted and paged, one entry with its links, and the taxonomy."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from core.content.model import PUBLISHED
 from core.db.tables import ContentSource, EntryTerm, TaxonomyTerm
 from core.db.tables import Entry as EntryRow
 
+# Far beyond any real list; a larger page number overflows the database's and the search
+# engine's integers (a 500 and a false "search engine unreachable" before this limit).
+MAX_PAGE = 10_000
 SORT_COLUMNS = {
     "title": EntryRow.title_sort,
     "updated_at": EntryRow.updated_at,

@@ -1,117 +1,280 @@
-"""The Quickcheck as an HTML form: works as a plain form post, better with JavaScript.
+"""The Quickcheck pages: the list, the form (a plain form post; JavaScript shows and
+hides conditional items), its submission and the result, in the workspace and embeds.
 
-The form is built from the same definition document the JSON API serves; answers are
-parsed from form fields into the API's answer values and go through the same
-validation, scoring and storage (``submit_answers``). Without JavaScript every item is
-shown; answers to items whose condition is not met are dropped before validation, so
-a visitor is never blamed for answering a question that did not apply.
+Validation, scoring and storage are the Quickcheck service's (core.quickcheck.service),
+as for the JSON API; its refusals become German messages on the form.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import json
 from typing import Any
 
+from litestar import Response, get, post
+from litestar.params import FromPath
+
+from core.content import queries
+from core.http.input_checks import SINGLE_PARAMS
+from core.http.metrics import QUICKCHECK_SUBMISSIONS
 from core.http.numbers import whole_number
-from core.http.problems import ProblemError
-from core.quickcheck import engine
-from core.quickcheck.model import Questionnaire
+from core.quickcheck import engine, store
+from core.quickcheck.model import text_in
+from core.quickcheck.present import definition_doc, result_doc
+from core.quickcheck.service import (
+    AnswersInvalid,
+    QuestionnaireNotFound,
+    QuickcheckError,
+    find_version,
+    submit_answers,
+)
+from core.web.base import Req, log, not_found, on_site, render, workspace
+from core.web.forms import FormState, german_reason, parse_form, posted_from_elsewhere
+from core.web.render import Page
 
-# ASCII digits only (``\d`` also matches other scripts' digits), and no more of them than a
-# float holds exactly.
-_NUMBER_RE = re.compile(r"^-?[0-9]{1,15}(?:[.,][0-9]{1,15})?$")
-# Far more places than any ranking has options; bounds the number a visitor may type.
-MAX_RANK = 1000
-
-
-@dataclass
-class FormState:
-    """What the visitor entered (to fill the form again) and what is wrong, by item id."""
-
-    values: dict[str, list[str]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def value(self, item_id: str) -> str:
-        return (self.values.get(item_id) or [""])[0]
-
-    def has(self, item_id: str, code: str) -> bool:
-        return code in (self.values.get(item_id) or [])
-
-    def rank(self, item_id: str, code: str) -> str:
-        return self.value(f"{item_id}.{code}")
+# The largest questionnaire version the database's integer column holds.
+MAX_VERSION = 2**31 - 1
+# Submissions count towards the same per-client limit as the API's (core.http.ratelimit).
+SUBMIT = {"rate_limit": "submit"}
+QUICKCHECK = {SINGLE_PARAMS: ("perspective", "probelauf")}
+CHECK_ANSWERS = "Einige Antworten fehlen oder passen nicht; bitte sehen Sie sie sich an."
 
 
-def parse_form(
-    d: Questionnaire, perspective: str, form: dict[str, list[str]]
-) -> tuple[dict[str, Any], FormState]:
-    """Form fields (``a.<item>``, ``r.<item>.<code>`` for ranks) into answers."""
-    state = FormState()
-    answers: dict[str, Any] = {}
-    for item in engine.asked_items(d, perspective):
-        key = f"a.{item.id}"
-        raw = [v for v in form.get(key, []) if v != ""]
-        state.values[item.id] = raw
-        if item.type == "ranking":
-            ranked: list[tuple[int, str]] = []
-            for code in engine.codes_of(d, item):
-                rank = (form.get(f"r.{item.id}.{code}") or [""])[0].strip()
-                state.values[f"{item.id}.{code}"] = [rank]
-                if rank:
-                    try:
-                        ranked.append((whole_number(rank, item.id, maximum=MAX_RANK), code))
-                    except ProblemError:
-                        state.errors[item.id] = "Bitte nur Zahlen als Rang eintragen."
-            ranks = [r for r, _ in ranked]
-            if len(set(ranks)) != len(ranks):
-                state.errors[item.id] = "Jeder Rang darf nur einmal vorkommen."
-            elif ranked:
-                answers[item.id] = [code for _, code in sorted(ranked)]
-        elif item.type == "multiple_choice":
-            if raw:
-                answers[item.id] = raw
-        elif item.type == "number":
-            if raw:
-                text = raw[0].strip()
-                if _NUMBER_RE.match(text):
-                    number = float(text.replace(",", "."))
-                    answers[item.id] = int(number) if number.is_integer() else number
-                else:
-                    state.errors[item.id] = "Bitte eine Zahl eintragen, zum Beispiel 4 oder 2,5."
-        elif raw:
-            answers[item.id] = raw[0]
-    return drop_hidden(d, perspective, answers), state
+async def offered(page: Page) -> list[dict[str, Any]]:
+    """The published questionnaires this page offers (a site may name them)."""
+    found = []
+    wanted = page.site.questionnaires if page.site else None
+    for qid in await store.version_overview():
+        latest = await store.latest_published(qid)
+        if latest is None:
+            continue
+        d = latest.definition
+        if wanted is not None and qid not in wanted:
+            continue
+        if wanted is None and page.site is not None and d.purpose != "assessment":
+            continue
+        found.append(
+            {
+                "id": qid,
+                "title": text_in(d.title, page.lang),
+                "description": text_in(d.description, page.lang) if d.description else "",
+                "perspectives": [(p.id, text_in(p.label, page.lang)) for p in d.perspectives],
+            }
+        )
+    return found
 
 
-def drop_hidden(d: Questionnaire, perspective: str, answers: dict[str, Any]) -> dict[str, Any]:
-    """Leave out answers to items whose condition is not met by the earlier answers."""
-    kept: dict[str, Any] = {}
-    for item in engine.asked_items(d, perspective):
-        shown = item.visible_if is None or engine.evaluate(item.visible_if, kept)
-        if shown and item.id in answers:
-            kept[item.id] = answers[item.id]
-    return kept
+def _no_questionnaire(page: Page, questionnaire_id: str) -> Response[str]:
+    return not_found(page, f"Es gibt keinen Fragebogen „{questionnaire_id}“.")
 
 
-# The engine's reasons are English API texts; a visitor reads German.
-_REASONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^is required$"), "Bitte beantworten Sie diese Frage."),
-    (re.compile(r"^choose between (\d+) and (\d+) options"), r"Bitte \1 bis \2 Antworten wählen."),
-    (re.compile(r"^must be at least (.+)$"), r"Bitte mindestens \1 eintragen."),
-    (re.compile(r"^must be at most (.+)$"), r"Bitte höchstens \1 eintragen."),
-    (
-        re.compile(r"^is (\d+) characters long; at most (\d+)"),
-        r"Bitte höchstens \2 Zeichen (jetzt \1).",
-    ),
-    (
-        re.compile(r"cannot be combined"),
-        "„Keine Angabe“ lässt sich nicht mit anderen Antworten kombinieren.",
-    ),
-]
+async def _quickcheck_list(page: Page) -> Response[str]:
+    return render(page, "quickcheck_list.html", questionnaires=await offered(page))
 
 
-def german_reason(reason: str) -> str:
-    for pattern, text in _REASONS:
-        if match := pattern.search(reason):
-            return match.expand(text)
-    return f"Diese Antwort passt nicht: {reason}"
+async def _quickcheck_form(
+    request: Req,
+    page: Page,
+    questionnaire_id: str,
+    *,
+    state: FormState | None = None,
+    perspective: str | None = None,
+    status: int = 200,
+    message: str | None = None,
+    trial: bool | None = None,
+) -> Response[str]:
+    """The form; ``trial`` (or ``?probelauf=1``): a Lotse's demonstration run, stored with
+    mode "test" so it never enters the statistics."""
+    if trial is None:
+        trial = request.query_params.get("probelauf") == "1"
+    if questionnaire_id not in {q["id"] for q in await offered(page)}:
+        return _no_questionnaire(page, questionnaire_id)
+    try:
+        found = await find_version(questionnaire_id, None)
+    except QuestionnaireNotFound:  # withdrawn since the list above was read
+        return _no_questionnaire(page, questionnaire_id)
+    d = found.definition
+    ids = [p.id for p in d.perspectives]
+    chosen = perspective or request.query_params.get("perspective")
+    if chosen not in ids:
+        chosen = ids[0] if len(ids) == 1 else None
+    versions = (await store.version_overview())[questionnaire_id]
+    doc = definition_doc(d, found.hash, found.status, versions, page.lang, chosen)
+    dimensions = {dim.id: dim for dim in doc.dimensions}
+    # Entries that link to this questionnaire, e.g. its paper version to print.
+    print_versions = [
+        e
+        for e in await queries.entries_linking_questionnaire(questionnaire_id)
+        if page.site is None or page.site.shows(e)
+    ]
+    return render(
+        page,
+        "quickcheck.html",
+        status=status,
+        cache="no-store",
+        q=doc,
+        perspective=chosen,
+        dimensions=dimensions,
+        state=state or FormState(),
+        message=message,
+        trial=trial,
+        condition_json=_condition_json,
+        print_versions=print_versions,
+    )
+
+
+def _condition_json(condition: dict[str, Any] | None) -> str:
+    return json.dumps(condition, ensure_ascii=False, separators=(",", ":")) if condition else ""
+
+
+async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) -> Response[str]:
+    if (elsewhere := posted_from_elsewhere(request, page)) is not None:
+        log.info("Quickcheck form post from another origin refused: %r", elsewhere[:200])
+        return render(
+            page, "error.html", status=403, title="Nicht erlaubt",
+            message="Dieses Formular kann nur auf den Seiten des Werkzeugkastens abgeschickt "
+            "werden. Bitte öffnen Sie den Fragebogen dort und senden Sie ihn erneut ab.",
+        )  # fmt: skip
+    if questionnaire_id not in {q["id"] for q in await offered(page)}:
+        return _no_questionnaire(page, questionnaire_id)
+    # Our forms send urlencoded fields. Multipart (file uploads) is refused unread: the
+    # toolbox takes no uploads anywhere.
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return render(
+            page, "error.html", status=415, title="Nicht unterstützt",
+            message="Dieses Formular nimmt nur ausgefüllte Felder an, keine Dateien.",
+        )  # fmt: skip
+    form = await request.form()
+    fields: dict[str, list[str]] = {key: form.getall(key) for key in form}
+    perspective = (fields.get("perspective") or [""])[0] or None
+    raw_version = (fields.get("version") or [""])[0]
+    trial = (fields.get("mode") or [""])[0] == "test"
+    try:
+        found = await find_version(questionnaire_id, None)
+    except QuestionnaireNotFound:  # withdrawn since the list above was read
+        return _no_questionnaire(page, questionnaire_id)
+    d = found.definition
+    if perspective not in {p.id for p in d.perspectives}:
+        return await _quickcheck_form(
+            request, page, questionnaire_id, status=422, trial=trial,
+            message="Bitte wählen Sie zuerst, aus welcher Sicht Sie antworten.",
+        )  # fmt: skip
+    # A version that is not a number is a 400 naming it (a German page), not a guess.
+    version = (
+        whole_number(raw_version, "version", maximum=MAX_VERSION)
+        if raw_version.strip()
+        else d.version
+    )
+    answers, state = parse_form(d, perspective, fields)
+    if state.errors:
+        # List every problem at once, not the unreadable fields first and the rest later.
+        for problem in engine.validate_answers(d, perspective, answers)[1]:
+            state.errors.setdefault(problem.item, german_reason(problem.reason))
+        order = [item.id for item in engine.asked_items(d, perspective)]
+        state.errors = {i: state.errors[i] for i in order if i in state.errors}
+        return await _quickcheck_form(
+            request, page, questionnaire_id, state=state, perspective=perspective, status=422,
+            trial=trial, message=CHECK_ANSWERS,
+        )  # fmt: skip
+    mode = "test" if trial else "real"
+    try:
+        doc = await submit_answers(
+            questionnaire_id, version=version, perspective=perspective, mode=mode,
+            answers=answers, lang=page.lang,
+        )  # fmt: skip
+    except QuickcheckError as exc:
+        message = CHECK_ANSWERS
+        if isinstance(exc, AnswersInvalid) and exc.problems:
+            for problem in exc.problems:
+                state.errors.setdefault(problem.item, german_reason(problem.reason))
+        else:  # the version on the form is gone or closed: the form is outdated
+            message = (
+                "Der Fragebogen wurde inzwischen geändert; bitte füllen Sie die neue Fassung aus."
+            )
+        return await _quickcheck_form(
+            request, page, questionnaire_id, state=state, perspective=perspective, status=422,
+            trial=trial, message=message,
+        )  # fmt: skip
+    QUICKCHECK_SUBMISSIONS.labels(d.id, mode).inc()
+    return Response(
+        "",
+        status_code=303,
+        headers={"Location": page.result(doc.token), "Cache-Control": "no-store"},
+    )
+
+
+async def _result_page(page: Page, token: str) -> Response[str]:
+    row = await store.get_response(token)
+    found = await store.get_version(row["questionnaire_id"], row["version"]) if row else None
+    if row is None or found is None:
+        return not_found(page, "Zu diesem Link gibt es kein Ergebnis.")
+    doc = await result_doc(found.definition, row, token, page.lang)
+    return render(
+        page,
+        "result.html",
+        cache="no-store",
+        result=doc,
+        headers={"Referrer-Policy": "no-referrer"},
+    )
+
+
+# -- routes: the workspace's, then each site's embed ------------------------------------------
+
+
+@get("/quickcheck", include_in_schema=False)
+async def workspace_quickchecks(request: Req) -> Response[str]:
+    return await _quickcheck_list(workspace(request))
+
+
+@get("/quickcheck/{questionnaire_id:str}", include_in_schema=False, opt=QUICKCHECK)
+async def workspace_quickcheck(request: Req, questionnaire_id: FromPath[str]) -> Response[str]:
+    return await _quickcheck_form(request, workspace(request), questionnaire_id)
+
+
+@post("/quickcheck/{questionnaire_id:str}", include_in_schema=False, status_code=303, opt=SUBMIT)
+async def workspace_quickcheck_submit(
+    request: Req, questionnaire_id: FromPath[str]
+) -> Response[str]:
+    return await _quickcheck_submit(request, workspace(request), questionnaire_id)
+
+
+@get("/results/{token:str}", include_in_schema=False)
+async def workspace_result(request: Req, token: FromPath[str]) -> Response[str]:
+    return await _result_page(workspace(request), token)
+
+
+@get("/embed/{site_id:str}/quickcheck", include_in_schema=False)
+async def embed_quickchecks(request: Req, site_id: FromPath[str]) -> Response[str]:
+    return await on_site(request, site_id, _quickcheck_list)
+
+
+@get(
+    "/embed/{site_id:str}/quickcheck/{questionnaire_id:str}",
+    include_in_schema=False,
+    opt=QUICKCHECK,
+)
+async def embed_quickcheck(
+    request: Req, site_id: FromPath[str], questionnaire_id: FromPath[str]
+) -> Response[str]:
+    return await on_site(
+        request, site_id, lambda page: _quickcheck_form(request, page, questionnaire_id)
+    )
+
+
+@post(
+    "/embed/{site_id:str}/quickcheck/{questionnaire_id:str}",
+    include_in_schema=False,
+    status_code=303,
+    opt=SUBMIT,
+)
+async def embed_quickcheck_submit(
+    request: Req, site_id: FromPath[str], questionnaire_id: FromPath[str]
+) -> Response[str]:
+    return await on_site(
+        request, site_id, lambda page: _quickcheck_submit(request, page, questionnaire_id)
+    )
+
+
+@get("/embed/{site_id:str}/results/{token:str}", include_in_schema=False)
+async def embed_result(request: Req, site_id: FromPath[str], token: FromPath[str]) -> Response[str]:
+    return await on_site(request, site_id, lambda page: _result_page(page, token))
