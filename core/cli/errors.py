@@ -30,7 +30,7 @@ def _database_error(exc: BaseException) -> bool:
 def friendly_errors(func: F) -> F:
     """Known failures print one clear message and exit non-zero, without a traceback."""
     from core.auth import ApiKeyError
-    from core.ops.backup import BackupError
+    from core.ops.archive import BackupError
     from core.ops.export import ExportError
     from core.web import WebConfigError
     from search.config import SearchConfigError
