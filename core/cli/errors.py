@@ -15,7 +15,8 @@ import click
 from core.db.engine import MigrationError, describe
 from core.http.errors import database_unavailable
 from core.plugins import PluginError
-from core.settings import Settings, SettingsError
+from core.settings import Settings
+from core.settings_variables import SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 # What the drivers raise (a wrong password or database name too), and unresolvable hosts;

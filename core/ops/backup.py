@@ -35,7 +35,8 @@ from core.ops.archive import (
 )
 from core.ops.pgtools import libpq, pg_tool, run_tool, server_major
 from core.plugins import PluginRegistry
-from core.settings import Settings, database_kind
+from core.settings import Settings
+from core.settings_variables import database_kind
 
 T = TypeVar("T")
 
