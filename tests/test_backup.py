@@ -24,7 +24,8 @@ from core.cli import main
 from core.db.engine import engine_from_url, use_engine
 from core.db.tables import ApiKey, Entry, QuestionnaireResponse
 from core.plugins import build_registry
-from core.settings import Settings, database_kind
+from core.settings import Settings
+from core.settings_variables import database_kind
 from search.local_server import LocalMeilisearch
 from tests.conftest import make_settings, run, sync
 from tests.test_quickcheck_api import ANSWERS, submit

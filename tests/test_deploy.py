@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from core.settings import PROJECT_ROOT, VARIABLES
+from core.settings import PROJECT_ROOT
+from core.settings_variables import VARIABLES
 from search.local_server import MEILISEARCH_VERSION, free_port
 from tests.conftest import FIXTURE_CONTENT
 

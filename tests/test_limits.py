@@ -19,7 +19,8 @@ from core.db.engine import engine_from_url, use_engine
 from core.db.tables import QuestionnaireResponse
 from core.http.proxies import TrustedProxies, forwarded
 from core.plugins import build_registry
-from core.settings import RateLimit, Settings
+from core.settings import Settings
+from core.settings_variables import RateLimit
 from search.local_server import free_port
 from tests.conftest import make_settings, run, sync
 from tests.processes import App

@@ -22,7 +22,8 @@ from core.db.engine import engine_from_url, use_engine
 from core.db.tables import SearchOutbox
 from core.http.security import API_CSP
 from core.plugins import build_registry
-from core.settings import Settings, SettingsError
+from core.settings import Settings
+from core.settings_variables import SettingsError
 from search.local_server import LocalMeilisearch
 from tests.conftest import run, sync
 

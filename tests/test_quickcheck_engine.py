@@ -12,6 +12,7 @@ import msgspec
 import pytest
 import yaml
 
+from core.quickcheck.checks import Checker
 from core.quickcheck.engine import (
     MAX_ANSWERS,
     AnswerProblem,
@@ -23,7 +24,7 @@ from core.quickcheck.engine import (
     score,
     validate_answers,
 )
-from core.quickcheck.loader import Checker, check_immutable, load_questionnaires
+from core.quickcheck.loader import load_questionnaires
 from core.quickcheck.model import (
     OPERATORS,
     UNKNOWN_CODE,
@@ -33,6 +34,7 @@ from core.quickcheck.model import (
     canonical_hash,
 )
 from core.quickcheck.tandem import NOT_RATED, fit
+from core.quickcheck.versions import check_immutable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "content" / "questionnaires"
 # The entries the probe fixtures recommend (tests/fixtures/content/entries).

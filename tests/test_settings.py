@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.db.engine import describe, engine_from_url, postgres_config
-from core.settings import DEFAULT_CONTENT_DIR, PROJECT_ROOT, RateLimit, Settings, SettingsError
+from core.settings import DEFAULT_CONTENT_DIR, PROJECT_ROOT, Settings
+from core.settings_variables import RateLimit, SettingsError
 
 
 def test_defaults_are_the_embedded_setup() -> None:
@@ -161,7 +162,7 @@ def test_errors_never_echo_a_password() -> None:
 
 
 def test_every_setting_is_documented_in_env_example_and_readme() -> None:
-    from core.settings import VARIABLES
+    from core.settings_variables import VARIABLES
 
     example = (PROJECT_ROOT / "deploy" / ".env.example").read_text(encoding="utf-8")
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

@@ -9,13 +9,9 @@ import click
 import core.cli.runtime as runtime
 from core.cli.errors import friendly_errors
 from core.db.engine import describe
-from core.ops.backup import (
-    SEARCH_NOTE,
-    create_backup,
-    default_archive_name,
-    restore_backup,
-    verify_backup,
-)
+from core.ops.archive import SEARCH_NOTE, default_archive_name, verify_backup
+from core.ops.backup import create_backup
+from core.ops.restore import restore_backup
 from core.plugins import PluginError
 from core.settings import Settings
 

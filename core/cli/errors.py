@@ -15,7 +15,8 @@ import click
 from core.db.engine import MigrationError, describe
 from core.http.errors import database_unavailable
 from core.plugins import PluginError
-from core.settings import Settings, SettingsError
+from core.settings import Settings
+from core.settings_variables import SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 # What the drivers raise (a wrong password or database name too), and unresolvable hosts;
@@ -30,7 +31,7 @@ def _database_error(exc: BaseException) -> bool:
 def friendly_errors(func: F) -> F:
     """Known failures print one clear message and exit non-zero, without a traceback."""
     from core.auth import ApiKeyError
-    from core.ops.backup import BackupError
+    from core.ops.archive import BackupError
     from core.ops.export import ExportError
     from core.web import WebConfigError
     from search.config import SearchConfigError

@@ -12,7 +12,8 @@ from core.settings import Settings
 @friendly_errors
 def settings_command() -> None:
     """Show the effective settings, where each comes from, with secrets masked."""
-    from core.settings import VARIABLES, resolve
+    from core.settings import resolve
+    from core.settings_variables import VARIABLES
 
     origins = {field: origin for field, (_, origin) in resolve().items()}
     shown = Settings.from_env().public()

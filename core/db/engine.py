@@ -19,7 +19,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
-from core.settings import database_kind, mask_url
+from core.settings_variables import database_kind, mask_url
 
 # Any fixed number: the advisory lock that lets one process at a time migrate PostgreSQL.
 MIGRATION_LOCK_ID = 402_2026

@@ -29,7 +29,8 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.http.problems import problem_response
-from core.settings import RateLimit, Settings
+from core.settings import Settings
+from core.settings_variables import RateLimit
 
 log = logging.getLogger("mentoring40.ratelimit")
 OPT_KEY = "rate_limit"

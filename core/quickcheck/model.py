@@ -2,8 +2,9 @@
 
 One engine serves the Quickcheck, the feedback after a run and the tandem profile.
 Everything is decoded into Structs with unknown fields forbidden; the loader
-(``core.quickcheck.loader``) adds the checks that span fields (references,
-band coverage, option codes). ``content/README.md`` documents the format in German.
+(``core.quickcheck.loader``) runs the checks that span fields (references, band
+coverage, option codes: ``core.quickcheck.checks`` and ``.conditions``).
+``content/README.md`` documents the format in German.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ import msgspec
 
 from core.content.model import Problem
 from core.db.tables import QuestionnaireResponse, QuestionnaireVersion
-from core.quickcheck.loader import check_immutable
 from core.quickcheck.model import LoadedQuestionnaire, Questionnaire
+from core.quickcheck.versions import check_immutable
 
 
 class ContentRejected(Exception):
