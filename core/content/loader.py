@@ -29,7 +29,7 @@ from core.content.model import (
     TaxonomyFile,
     TaxonomyTerm,
 )
-from core.content.yamlfile import decode, line_of, parse_yaml
+from core.content.yamlfile import decode, line_of, parse_yaml, read_yaml_file
 
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
 
@@ -122,16 +122,10 @@ def _load_taxonomy(
     if not os.path.lexists(path):  # a broken link is reported, not taken for "no file"
         return []
     shown = display_path(path)
-    text = read_content_file(path, pack.path, shown, problems)
-    if text is None:
+    read = read_yaml_file(path, pack.path, shown, TaxonomyFile, problems)
+    if read is None:
         return []
-    parsed = parse_yaml(text, shown, problems, line_offset=0)
-    if parsed is None:
-        return []
-    data, root = parsed
-    decoded = decode(data, TaxonomyFile, root, shown, problems, line_offset=0)
-    if decoded is None:
-        return []
+    decoded, root = read
     terms: list[TaxonomyTerm] = []
     defined = {(t.dimension, t.slug): t for t in earlier}
     for dimension in DIMENSIONS:

@@ -7,12 +7,14 @@ problem names the file, the field path, the line and what is expected.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 import msgspec.inspect
 import yaml
 
+from core.content.files import read_content_file
 from core.content.model import Problem
 
 T = TypeVar("T")
@@ -83,6 +85,23 @@ def parse_yaml(
         )
         return None
     return data, root
+
+
+def read_yaml_file(
+    path: Path, folder: Path, shown: str, type_: type[T], problems: list[Problem]
+) -> tuple[T, Any] | None:
+    """Read the YAML file ``path`` under ``folder`` (with core.content.files' rules), parse
+    it and decode it into ``type_``: the value and the parsed tree (for line numbers), or
+    None with the reasons added to ``problems``."""
+    text = read_content_file(path, folder, shown, problems)
+    if text is None:
+        return None
+    parsed = parse_yaml(text, shown, problems, line_offset=0)
+    if parsed is None:
+        return None
+    data, root = parsed
+    value = decode(data, type_, root, shown, problems, line_offset=0)
+    return None if value is None else (value, root)
 
 
 def decode(

@@ -12,10 +12,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.content.files import read_content_file
 from core.content.loader import display_path
 from core.content.model import Problem
-from core.content.yamlfile import decode, line_of, parse_yaml
+from core.content.yamlfile import line_of, read_yaml_file
 from core.quickcheck.checks import Checker
 from core.quickcheck.model import LoadedQuestionnaire, Questionnaire, canonical_hash
 
@@ -44,16 +43,10 @@ def load_questionnaires(
         if not os.path.lexists(path):
             problems.append(Problem(file=shown, message="questionnaire file does not exist"))
             continue
-        text = read_content_file(path, folder, shown, problems)
-        if text is None:
+        read = read_yaml_file(path, folder, shown, Questionnaire, problems)
+        if read is None:
             continue
-        parsed = parse_yaml(text, shown, problems, line_offset=0)
-        if parsed is None:
-            continue
-        data, root = parsed
-        definition = decode(data, Questionnaire, root, shown, problems, line_offset=0)
-        if definition is None:
-            continue
+        definition, root = read
         found = Checker(definition, root, shown, entry_slugs).run()
         problems.extend(found)
         key = (definition.id, definition.version)

@@ -17,9 +17,8 @@ from typing import Any
 
 import msgspec
 
-from core.content.files import read_content_file
 from core.content.model import Problem
-from core.content.yamlfile import decode, line_of, parse_yaml
+from core.content.yamlfile import line_of, read_yaml_file
 from core.plugins import PluginRegistry
 from core.settings import Settings
 from core.web.origins import OriginError, parse_origin
@@ -118,16 +117,10 @@ def load_sites(
                 Problem(file=shown, message=f"{site_id!r} is not a site id (a-z, 0-9 and -)")
             )
             continue
-        text = read_content_file(file, folder, shown, problems)
-        if text is None:
+        read = read_yaml_file(file, folder, shown, SiteFile, problems)
+        if read is None:
             continue
-        parsed = parse_yaml(text, shown, problems, line_offset=0)
-        if parsed is None:
-            continue
-        data, root = parsed
-        site = decode(data, SiteFile, root, shown, problems, line_offset=0)
-        if site is None:
-            continue
+        site, root = read
         before = len(problems)
 
         def problem(

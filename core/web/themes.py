@@ -18,9 +18,8 @@ from typing import Any
 
 import msgspec
 
-from core.content.files import read_content_file
 from core.content.model import Problem
-from core.content.yamlfile import decode, line_of, parse_yaml
+from core.content.yamlfile import line_of, read_yaml_file
 from core.plugins import PluginRegistry
 from core.settings import Settings
 
@@ -118,16 +117,10 @@ def load_themes(sources: list[tuple[str, Path]]) -> tuple[dict[str, Theme], list
                 Problem(file=str(folder), message=f"is not a theme folder: {MANIFEST} is missing")
             )
             continue
-        text = read_content_file(manifest_file, folder, shown, problems)
-        if text is None:
+        read = read_yaml_file(manifest_file, folder, shown, ThemeManifest, problems)
+        if read is None:
             continue
-        parsed = parse_yaml(text, shown, problems, line_offset=0)
-        if parsed is None:
-            continue
-        data, root = parsed
-        manifest = decode(data, ThemeManifest, root, shown, problems, line_offset=0)
-        if manifest is None:
-            continue
+        manifest, root = read
         before = len(problems)
         _check_manifest(manifest, folder, root, shown, problems)
         _check_theme_files(folder, problems)
