@@ -274,8 +274,7 @@ def search_status() -> None:
     """Index documents against database entries, and what waits in the outbox."""
     import datetime as dt
 
-    from meilisearch_python_sdk import AsyncClient
-
+    from search.client import meilisearch_client
     from search.indexer import outbox_status
 
     settings = Settings.from_env()
@@ -287,7 +286,7 @@ def search_status() -> None:
         if connection is None:
             return "no MEILI_URL set and no embedded Meilisearch running (`mentoring40 serve`)"
         try:
-            async with AsyncClient(*connection, timeout=5) as c:
+            async with meilisearch_client(*connection, timeout=5) as c:
                 response = await c.http_client.get(f"indexes/{settings.meili_index}/stats")
                 response.raise_for_status()
                 return str(response.json()["numberOfDocuments"])
@@ -319,8 +318,7 @@ def search_status() -> None:
 @friendly_errors
 def search_reindex() -> None:
     """Rebuild the index from the database into a fresh index and swap it in."""
-    from meilisearch_python_sdk import AsyncClient
-
+    from search.client import meilisearch_client
     from search.config import search_setup
     from search.rebuild import rebuild_index
 
@@ -336,7 +334,7 @@ def search_reindex() -> None:
 
     async def run() -> int:
         await migrate()
-        async with AsyncClient(*connection, timeout=30) as client:
+        async with meilisearch_client(*connection, timeout=30) as client:
             with click.progressbar(length=1, label="Indexing", show_pos=True) as bar:
 
                 def progress(done: int, total: int) -> None:

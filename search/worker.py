@@ -11,11 +11,10 @@ import asyncio
 import contextlib
 import logging
 
-from meilisearch_python_sdk import AsyncClient
-
 from core.db import lease
 from core.plugins import PluginRegistry
 from core.settings import Settings
+from search.client import meilisearch_client
 from search.config import search_setup
 from search.indexer import drain_outbox, ensure_index, reconcile
 
@@ -35,8 +34,8 @@ class SearchService:
         assert settings.meili_url is not None
         self.index_settings, self.enrich = search_setup(registry, settings)
         self.uid = settings.meili_index
-        self.admin = AsyncClient(settings.meili_url, settings.meili_admin_key, timeout=10)
-        self.searcher = AsyncClient(
+        self.admin = meilisearch_client(settings.meili_url, settings.meili_admin_key, timeout=10)
+        self.searcher = meilisearch_client(
             settings.meili_url, settings.meili_search_key or settings.meili_admin_key, timeout=5
         )
         self._tasks: list[asyncio.Task[None]] = []
