@@ -17,8 +17,8 @@ from search.vocabulary import Vocabulary
 # title_terms / text_terms hold compound parts and ae/oe/ue spellings (search/german.py),
 # each ranked just below the text it comes from.
 SEARCHABLE = ["title", "title_terms", "tags", "summary", "body", "text_terms"]
-FILTERABLE = ["topics", "phases", "audiences", "kind", "source"]
-SORTABLE = ["title_sort", "updated_at"]
+FILTERABLE = ["topics", "phases", "audiences", "kind", "source", "tags"]
+SORTABLE = ["title_sort", "updated_at", "slug"]
 
 
 def plain_text(body_html: str) -> str:
@@ -67,7 +67,9 @@ def index_settings(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
         "displayedAttributes": ["*"],
         # "attribute" before "proximity": in a toolbox the title says what an entry is, so a
         # title match beats two query words that happen to stand close together in a body.
-        "rankingRules": ["words", "typo", "attribute", "proximity", "sort", "exactness"],
+        # "sort" first: a search with ?sort= is ordered by it (relevance breaks ties);
+        # without ?sort= the rule does nothing, so relevance alone decides.
+        "rankingRules": ["sort", "words", "typo", "attribute", "proximity", "exactness"],
         "synonyms": vocabulary.synonyms if vocabulary else {},
         "stopWords": vocabulary.stop_words if vocabulary else [],
         "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8}},

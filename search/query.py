@@ -22,6 +22,10 @@ FACET_ATTRIBUTES = {
     "kind": "kind",
     "source": "source",
 }
+# Filters beyond the facets: tags (free text, matched case-insensitively by the engine).
+FILTER_ATTRIBUTES = {**FACET_ATTRIBUTES, "tag": "tags"}
+# The entries list's sort fields -> document attribute.
+SORT_ATTRIBUTES = {"title": "title_sort", "updated_at": "updated_at", "slug": "slug"}
 # Markers that never occur in text; replaced by <mark> after escaping.
 _PRE, _POST = "\x02", "\x03"
 
@@ -29,10 +33,10 @@ _PRE, _POST = "\x02", "\x03"
 def _filter_expression(filters: dict[str, list[str]], skip: str | None = None) -> list[str]:
     parts = []
     for name, values in filters.items():
-        if name == skip or name not in FACET_ATTRIBUTES:
+        if name == skip or name not in FILTER_ATTRIBUTES:
             continue
         quoted = ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        parts.append(f"{FACET_ATTRIBUTES[name]} IN [{quoted}]")
+        parts.append(f"{FILTER_ATTRIBUTES[name]} IN [{quoted}]")
     return parts
 
 
@@ -50,8 +54,10 @@ async def search_entries(
     page: int,
     page_size: int,
     facets: list[str],
+    sort: list[tuple[str, bool]] | None = None,
 ) -> dict[str, Any]:
-    """One page of hits with highlights, pagination and disjunctive facet counts."""
+    """One page of hits with highlights, pagination and disjunctive facet counts; by
+    relevance, or by ``sort`` ((field, descending) pairs of the entries list) first."""
     base = {"q": q, "indexUid": uid}
     main = {
         **base,
@@ -67,6 +73,9 @@ async def search_entries(
         # Facets whose own dimension is not filtered can be counted in the main query.
         "facets": [FACET_ATTRIBUTES[f] for f in facets if f not in filters],
     }
+    if sort:
+        fields = [*sort, ("slug", False)]
+        main["sort"] = [f"{SORT_ATTRIBUTES[f]}:{'desc' if d else 'asc'}" for f, d in fields]
     queries = [main]
     # One extra query per filtered facet, without that facet's own filter.
     disjunctive = [f for f in facets if f in filters]
