@@ -45,8 +45,7 @@ def safe_highlight(text: str) -> str:
     return html.escape(text, quote=True).replace(_PRE, "<mark>").replace(_POST, "</mark>")
 
 
-async def search_entries(
-    client: AsyncClient,
+def multi_search_body(
     uid: str,
     *,
     q: str,
@@ -56,8 +55,7 @@ async def search_entries(
     facets: list[str],
     sort: list[tuple[str, bool]] | None = None,
 ) -> dict[str, Any]:
-    """One page of hits with highlights, pagination and disjunctive facet counts; by
-    relevance, or by ``sort`` ((field, descending) pairs of the entries list) first."""
+    """The multi-search request ``search_entries`` sends (the benchmark sends it raw)."""
     base = {"q": q, "indexUid": uid}
     main = {
         **base,
@@ -82,7 +80,26 @@ async def search_entries(
     for name in disjunctive:
         queries.append({**base, "filter": _filter_expression(filters, skip=name), "limit": 0,
                         "facets": [FACET_ATTRIBUTES[name]]})  # fmt: skip
-    response = await client.http_client.post("multi-search", json={"queries": queries})
+    return {"queries": queries}
+
+
+async def search_entries(
+    client: AsyncClient,
+    uid: str,
+    *,
+    q: str,
+    filters: dict[str, list[str]],
+    page: int,
+    page_size: int,
+    facets: list[str],
+    sort: list[tuple[str, bool]] | None = None,
+) -> dict[str, Any]:
+    """One page of hits with highlights, pagination and disjunctive facet counts; by
+    relevance, or by ``sort`` ((field, descending) pairs of the entries list) first."""
+    body = multi_search_body(
+        uid, q=q, filters=filters, page=page, page_size=page_size, facets=facets, sort=sort
+    )
+    response = await client.http_client.post("multi-search", json=body)
     response.raise_for_status()
     results = response.json()["results"]
     first = results[0]

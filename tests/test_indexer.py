@@ -139,7 +139,7 @@ def test_ensure_index_is_idempotent(meili: LocalMeilisearch, index_uid: str) -> 
     assert settings["searchableAttributes"] == SEARCHABLE
     assert SEARCHABLE.index("title") < SEARCHABLE.index("tags") < SEARCHABLE.index("summary")
     assert sorted(settings["filterableAttributes"]) == sorted(
-        ["topics", "phases", "audiences", "kind", "source"]
+        ["topics", "phases", "audiences", "kind", "source", "tags"]
     )
 
 

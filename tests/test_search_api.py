@@ -53,7 +53,7 @@ def search_client(
         yield client
 
 
-def wait_for_hits(client: Client, q: str, count: int, timeout: float = 20) -> dict[str, Any]:
+def wait_for_hits(client: Client, q: str, count: int, timeout: float = 60) -> dict[str, Any]:
     """The worker indexes in the background; wait until the index has caught up."""
     deadline = time.monotonic() + timeout
     while True:
