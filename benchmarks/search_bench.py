@@ -97,7 +97,7 @@ def _lua(requests: list[tuple[str, str, str | None]], headers: dict[str, str]) -
     rows = ",\n".join(
         f"  {{{text(m)}, {text(p)}, {text(b) if b is not None else 'nil'}}}" for m, p, b in requests
     )
-    head = ", ".join(f"[{text(k)}] = {text(v)}" for k, v in headers.items())
+    head = ", ".join(f"[ {text(k)} ] = {text(v)}" for k, v in headers.items())
     return f"""
 local requests = {{
 {rows}
@@ -169,11 +169,13 @@ def raw(mix: list[str], uid: str) -> list[tuple[str, str, str | None]]:
     bodies = [
         multi_search_body(uid, q=q, filters={}, page=1, page_size=PAGE_SIZE, facets=[]) for q in mix
     ]
-    return [("POST", "/multi-search", json.dumps(body)) for body in bodies]
+    # Encoded as the app's HTTP client encodes it (compact, UTF-8).
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    return [("POST", "/multi-search", encode(body)) for body in bodies]
 
 
 def start_api(
-    settings: Settings, meili: LocalMeilisearch, uid: str, *, before_fix: bool = False
+    settings: Settings, meili: LocalMeilisearch, uid: str, work: Path, *, before_fix: bool = False
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Our API in its own process, as in production (one uvicorn worker)."""
     port = free_port()
@@ -190,7 +192,9 @@ def start_api(
     command = [sys.executable, "-c", f"{patch}from uvicorn.main import main; main()"]
     command += ["core.app:create_app_from_env", "--factory", "--port", str(port)]
     command += ["--log-level", "warning"]
-    server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+    log = (work / f"api-{port}.log").open("ab")  # its access log, out of the figures' way
+    server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
+    log.close()
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -213,7 +217,7 @@ def measure_search(
              curl_p50(meili.url, raw(mix, uid), key, work))]  # fmt: skip
     variants = [("/api/v1/search", False)] + ([("/api/v1/search, before", True)] if BEFORE else [])
     for name, before_fix in variants:
-        server, url = start_api(settings, meili, uid, before_fix=before_fix)
+        server, url = start_api(settings, meili, uid, work, before_fix=before_fix)
         try:
             rows.append(
                 (label, name, wrk(url, ours(mix), {}, work), curl_p50(url, ours(mix), {}, work))
