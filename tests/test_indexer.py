@@ -327,3 +327,21 @@ def test_reindex_sends_all_documents_as_one_task_and_leaves_the_live_settings_al
     assert len(additions) == 1
     assert additions[0]["details"]["receivedDocuments"] == 3
     assert not [t for t in tasks if t["type"] == "settingsUpdate" and t["indexUid"] == index_uid]
+
+
+def test_reindex_settles_the_changes_it_already_contains(
+    meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
+) -> None:
+    """After a full rebuild the worker has nothing left to redo: the changes queued before
+    it are in the new index (the rebuild read every entry after them)."""
+    sync(fixture_settings)
+    assert pending() == 4
+
+    async def rebuild() -> int:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            return await rebuild_index(client, index_uid)
+
+    assert run(rebuild()) == 3
+    assert pending() == 0
+    _, found = drain_and_search(meili, index_uid, "")
+    assert sorted(found) == ["arbeitsablauf", "aufgabenliste", "ueberblick"]
