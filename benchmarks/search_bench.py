@@ -1,50 +1,67 @@
-"""Search benchmark: our /api/v1/search beside raw Meilisearch, and a full reindex.
+"""Search benchmark: our /api/v1/search beside raw Meilisearch, and a full reindex beside
+Meilisearch's own bulk add. Not a test: it prints figures (`make bench`, ~6 minutes).
 
-Not a test: it prints figures. Run with `make bench` (about two minutes). It builds
-a realistic corpus of 10,000 German entries by recombining the paragraphs of the
-shipped toolbox, indexes it, then sends the same fixed query mix at 1, 10 and 50
-concurrent clients to our endpoint and straight to Meilisearch. Everything runs
-on 127.0.0.1 and stops by itself.
+Load comes from C tools, never only from a Python client (a Python client hid the 40 ms
+stall for a long time: its own requests stalled the same way): `wrk` with 10 connections
+sends the same query mix to our endpoint and, as the identical multi-search body
+(search.query.multi_search_body), straight to Meilisearch; `curl` sends single requests
+one after another on one connection. Both on the shipped content and on 10,000 German
+entries made by recombining the shipped paragraphs. "before" rows run the same app with
+the Meilisearch client of before the fix (compressed answers, search/client.py) and the
+reindex of before (1000-document tasks, one after another).
+
+Everything runs on 127.0.0.1 and stops by itself. Environment: BENCH_ENTRIES (10000),
+BENCH_SECONDS per wrk run (5), BENCH_BEFORE=0 skips the "before" rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
-import random
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
-import httpx
 import msgspec
 import yaml
-from meilisearch_python_sdk import AsyncClient
 
 from core.content.loader import load_content
-from core.content.model import ContentSet
+from core.content.model import PUBLISHED, ContentSet
 from core.content.packs import collect_packs
 from core.content.sync import sync_content
 from core.db.engine import engine_from_url, migrate, use_engine
+from core.db.tables import Entry
 from core.plugins import build_registry
 from core.settings import PROJECT_ROOT, Settings
+from search.client import meilisearch_client
 from search.config import search_setup
+from search.documents import build_document
+from search.indexer import ensure_index, wait_for
 from search.local_server import LocalMeilisearch, free_port
+from search.query import multi_search_body
 from search.rebuild import rebuild_index
 
 CORPUS_SIZE = int(os.environ.get("BENCH_ENTRIES", "10000"))
-REQUESTS_PER_LEVEL = int(os.environ.get("BENCH_REQUESTS", "600"))
-LEVELS = (1, 10, 50)
-UID = "entries"
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+BEFORE = os.environ.get("BENCH_BEFORE", "1") != "0"
+CONNECTIONS = 10
+SEQUENTIAL = 30  # curl: single requests one after another
+PAGE_SIZE = 20
 
 
 def corpus(shipped: ContentSet, size: int) -> ContentSet:
     """``size`` entries made from the shipped ones: same vocabulary, shuffled paragraphs."""
+    import random
+
     rng = random.Random(40)
     paragraphs = [p for e in shipped.entries for p in e.body_markdown.split("\n\n") if p.strip()]
     entries = []
@@ -59,56 +76,107 @@ def corpus(shipped: ContentSet, size: int) -> ContentSet:
 
 
 def queries() -> list[str]:
+    """The relevance set's queries that should find something (any category)."""
     cases = yaml.safe_load((PROJECT_ROOT / "tests/relevance/queries.yaml").read_text("utf-8"))
-    return [*cases["lotse"], *cases["typos"], *cases["umlaut_spellings"]]
+    found: list[str] = []
+    for name, value in cases.items():
+        if isinstance(value, dict) and name != "fragments":
+            found += [str(q) for q in value]
+    return list(dict.fromkeys(found)) or ["Tandem", "Ziele vereinbaren", "Barrieren"]
 
 
-async def load(
-    url: str, make_request: object, clients: int, total: int
-) -> tuple[list[float], float]:
-    """Send ``total`` requests with ``clients`` concurrent workers; latencies in ms, req/s."""
-    mix = queries()
-    latencies: list[float] = []
-    counter = iter(range(total))
-
-    async def worker(http: httpx.AsyncClient) -> None:
-        for n in counter:
-            q = mix[n % len(mix)]
-            start = time.perf_counter()
-            response = await make_request(http, q)  # type: ignore[operator]
-            response.raise_for_status()
-            latencies.append((time.perf_counter() - start) * 1000)
-
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(http) for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    return latencies, total / elapsed
+# -- load generators -----------------------------------------------------------------------
 
 
-def pct(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100)[int(p) - 1]
+def _lua(requests: list[tuple[str, str, str | None]], headers: dict[str, str]) -> str:
+    """A wrk script that cycles through (method, path, body) and prints JSON when done."""
+
+    def text(value: str) -> str:
+        return "[==[" + value + "]==]"
+
+    rows = ",\n".join(
+        f"  {{{text(m)}, {text(p)}, {text(b) if b is not None else 'nil'}}}" for m, p, b in requests
+    )
+    head = ", ".join(f"[ {text(k)} ] = {text(v)}" for k, v in headers.items())
+    return f"""
+local requests = {{
+{rows}
+}}
+local headers = {{{head}}}
+local i = 0
+request = function()
+  i = i % #requests + 1
+  local r = requests[i]
+  return wrk.format(r[1], r[2], headers, r[3])
+end
+done = function(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format(
+    '{{"p50_us": %d, "p99_us": %d, "requests": %d, "duration_us": %d, "errors": %d}}\\n',
+    latency:percentile(50), latency:percentile(99), summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
 
 
-async def prepare(settings: Settings, meili: LocalMeilisearch) -> None:
-    """Sync the corpus into the database and time a full reindex."""
-    registry = build_registry(settings)
-    shipped, problems = load_content(collect_packs(registry, settings))
-    assert not problems, problems
-    use_engine(engine_from_url(settings.database_url))
-    await migrate()
-    started = time.perf_counter()
-    await sync_content(corpus(shipped, CORPUS_SIZE))
-    print(f"corpus: {CORPUS_SIZE} entries synced in {time.perf_counter() - started:.1f} s")
-    index_settings, enrich = search_setup(registry, settings)
-    async with AsyncClient(meili.url, meili.master_key, timeout=300) as client:
-        started = time.perf_counter()
-        await rebuild_index(client, UID, settings=index_settings, enrich=enrich)
-        print(f"full reindex of {CORPUS_SIZE} entries: {time.perf_counter() - started:.1f} s")
+def wrk(base: str, requests: list[tuple[str, str, str | None]], headers: dict[str, str],
+        work: Path) -> dict[str, float]:  # fmt: skip
+    """p50/p99 in ms and req/s at CONNECTIONS connections over SECONDS (after a warm-up)."""
+    script = work / f"wrk-{time.monotonic_ns()}.lua"
+    script.write_text(_lua(requests, headers), encoding="utf-8")
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", "--timeout", "10s", "-s", str(script), base]
+    subprocess.run([*command[:1], "-d1s", *command[1:]], capture_output=True, check=True)
+    out = subprocess.run([*command[:1], f"-d{SECONDS}s", *command[1:]],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    result = json.loads(out.strip().splitlines()[-1])
+    return {
+        "p50": result["p50_us"] / 1000,
+        "p99": result["p99_us"] / 1000,
+        "rate": result["requests"] / (result["duration_us"] / 1e6),
+        "errors": result["errors"],
+    }
 
 
-def start_api(settings: Settings, meili: LocalMeilisearch) -> tuple[subprocess.Popen[bytes], int]:
+def curl_p50(base: str, requests: list[tuple[str, str, str | None]], headers: dict[str, str],
+             work: Path) -> float:  # fmt: skip
+    """Median ms of SEQUENTIAL single requests, one after another on one connection."""
+    args = ["curl", "--silent", "--show-error", "--fail"]
+    for n in range(SEQUENTIAL):
+        method, path, body = requests[n % len(requests)]
+        if n:
+            args.append("--next")
+        args += ["--silent", "--output", "/dev/null", "--write-out", "%{time_total}\\n"]
+        for key, value in headers.items():
+            args += ["--header", f"{key}: {value}"]
+        if body is not None:
+            payload = work / f"body-{n}.json"
+            payload.write_text(body, encoding="utf-8")
+            args += ["--request", method, "--data-binary", f"@{payload}"]
+        args.append(base + path)
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return statistics.median(float(t) * 1000 for t in out.split())
+
+
+# -- the two sides ---------------------------------------------------------------------------
+
+
+def ours(mix: list[str]) -> list[tuple[str, str, str | None]]:
+    return [("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": q}), None) for q in mix]
+
+
+def raw(mix: list[str], uid: str) -> list[tuple[str, str, str | None]]:
+    """What our endpoint sends for each query, byte for byte the same JSON."""
+    bodies = [
+        multi_search_body(uid, q=q, filters={}, page=1, page_size=PAGE_SIZE, facets=[]) for q in mix
+    ]
+    # Encoded as the app's HTTP client encodes it (compact, UTF-8).
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    return [("POST", "/multi-search", encode(body)) for body in bodies]
+
+
+def start_api(
+    settings: Settings, meili: LocalMeilisearch, uid: str, work: Path, *, before_fix: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
     """Our API in its own process, as in production (one uvicorn worker)."""
     port = free_port()
     env = {
@@ -116,65 +184,187 @@ def start_api(settings: Settings, meili: LocalMeilisearch) -> tuple[subprocess.P
         "DATABASE_URL": settings.database_url,
         "MEILI_URL": meili.url,
         "MEILI_MASTER_KEY": meili.master_key or "",
+        "MEILI_INDEX": uid,
+        "MENTORING40_RATE_LIMIT_SEARCH": "off",
     }
-    command = [sys.executable, "-m", "uvicorn", "core.app:create_app_from_env", "--factory"]
-    command += ["--port", str(port), "--log-level", "warning"]
-    server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
-    for _ in range(100):
+    # "before": the client as it was (its HTTP library's default Accept-Encoding).
+    patch = "import search.client as c; c.UNCOMPRESSED.clear(); " if before_fix else ""
+    command = [sys.executable, "-c", f"{patch}from uvicorn.main import main; main()"]
+    command += ["core.app:create_app_from_env", "--factory", "--port", str(port)]
+    command += ["--log-level", "warning"]
+    log = (work / f"api-{port}.log").open("ab")  # its access log, out of the figures' way
+    server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return server, port
+            with urllib.request.urlopen(f"{url}/api/v1/search?q=Tandem", timeout=5) as answer:
+                if json.load(answer)["meta"]["search"]["engine"] == "meilisearch":
+                    return server, url
         except OSError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     server.terminate()
-    raise RuntimeError("the API did not start")
+    raise RuntimeError("the API did not start answering from Meilisearch")
 
 
-async def measure(meili: LocalMeilisearch, api_url: str) -> None:
-    async def ours(http: httpx.AsyncClient, q: str) -> httpx.Response:
-        return await http.get("/api/v1/search", params={"q": q})
-
-    headers = {"Authorization": f"Bearer {meili.master_key}"}
-
-    async def raw(http: httpx.AsyncClient, q: str) -> httpx.Response:
-        # The same multi-search our endpoint sends (see search/query.py).
-        query = {
-            "indexUid": UID, "q": q, "filter": [], "page": 1, "hitsPerPage": 20,
-            "attributesToRetrieve": ["slug", "title", "summary", "kind", "topics", "source"],
-            "attributesToHighlight": ["title", "summary"], "attributesToCrop": ["summary"],
-            "cropLength": 30, "facets": [],
-        }  # fmt: skip
-        return await http.post("/multi-search", json={"queries": [query]}, headers=headers)
-
-    print(f"\n{REQUESTS_PER_LEVEL} searches per run, {len(queries())} distinct queries\n")
-    print(f"{'clients':>7} | {'target':<16} | {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} | req/s")
-    targets = (("raw Meilisearch", meili.url, raw), ("/api/v1/search", api_url, ours))
-    for clients in LEVELS:
-        p95 = {}
-        for name, url, request in targets:
-            await load(url, request, clients, 50)  # warm-up
-            latencies, rate = await load(url, request, clients, REQUESTS_PER_LEVEL)
-            p95[name] = pct(latencies, 95)
-            print(
-                f"{clients:>7} | {name:<16} | {pct(latencies, 50):7.1f} {p95[name]:7.1f} "
-                f"{pct(latencies, 99):7.1f} | {rate:5.0f}"
-            )
-        print(f"{'':>7} | p95 ours/raw: {p95['/api/v1/search'] / p95['raw Meilisearch']:.2f}")
-
-
-def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="m40-bench-"))
-    settings = Settings(database_url=f"sqlite:///{work / 'bench.sqlite'}")
-    with LocalMeilisearch(work / "meili") as meili:
-        asyncio.run(prepare(settings, meili))
-        server, port = start_api(settings, meili)
+def measure_search(
+    label: str, settings: Settings, meili: LocalMeilisearch, uid: str, work: Path
+) -> list[tuple[str, str, dict[str, float], float]]:
+    mix = queries()
+    key = {"Authorization": f"Bearer {meili.master_key}", "Content-Type": "application/json"}
+    rows = [(label, "raw Meilisearch", wrk(meili.url, raw(mix, uid), key, work),
+             curl_p50(meili.url, raw(mix, uid), key, work))]  # fmt: skip
+    variants = [("/api/v1/search", False)] + ([("/api/v1/search, before", True)] if BEFORE else [])
+    for name, before_fix in variants:
+        server, url = start_api(settings, meili, uid, work, before_fix=before_fix)
         try:
-            asyncio.run(measure(meili, f"http://127.0.0.1:{port}"))
+            rows.append(
+                (label, name, wrk(url, ours(mix), {}, work), curl_p50(url, ours(mix), {}, work))
+            )
         finally:
             server.terminate()
             server.wait(timeout=10)
-    cores = os.cpu_count()
-    print(f"\nmachine: {platform.platform()}, {cores} cores, Python {platform.python_version()}")
+    return rows
+
+
+# -- reindex ---------------------------------------------------------------------------------
+
+
+async def reindex_before(
+    client: Any, uid: str, index_settings: dict[str, Any], enrich: Any
+) -> None:
+    """The reindex as it was: 1000-document tasks through the SDK, all queued, then waited."""
+    await ensure_index(client, uid, index_settings)
+    rows = (
+        await Entry.select()
+        .where(Entry.status == PUBLISHED)
+        .order_by(Entry.id)
+        .output(load_json=True)
+    )
+    tasks = []
+    for start in range(0, len(rows), 1000):
+        docs = [build_document(row, enrich) for row in rows[start : start + 1000]]
+        tasks.append((await client.index(uid).add_documents(docs, primary_key="slug")).task_uid)
+    for task in tasks:
+        await wait_for(client, task, timeout_s=1800)
+
+
+async def raw_bulk_add(
+    client: Any, meili: LocalMeilisearch, uid: str, index_settings: dict[str, Any],
+    enrich: Any, work: Path,
+) -> float:  # fmt: skip
+    """Meilisearch's own bulk add: the same documents as one NDJSON file, POSTed with curl;
+    seconds from the POST until the task succeeded."""
+    rows = await Entry.select().where(Entry.status == PUBLISHED).output(load_json=True)
+    path = work / "documents.ndjson"
+    with path.open("wb") as out:
+        for row in rows:
+            out.write(msgspec.json.encode(build_document(row, enrich)) + b"\n")
+    await ensure_index(client, uid, index_settings)
+    return await asyncio.to_thread(_curl_bulk_add, meili, uid, path)
+
+
+def _curl_bulk_add(meili: LocalMeilisearch, uid: str, path: Path) -> float:
+    started = time.perf_counter()
+    answer = subprocess.run(
+        ["curl", "--silent", "--show-error", "--fail", "--request", "POST",
+         "--header", f"Authorization: Bearer {meili.master_key}",
+         "--header", "Content-Type: application/x-ndjson",
+         "--data-binary", f"@{path}", f"{meili.url}/indexes/{uid}/documents?primaryKey=slug"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    task = json.loads(answer)["taskUid"]
+    while True:
+        status = subprocess.run(
+            ["curl", "--silent", "--header", f"Authorization: Bearer {meili.master_key}",
+             f"{meili.url}/tasks/{task}"], capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        state = json.loads(status)["status"]
+        if state in ("succeeded", "failed", "canceled"):
+            assert state == "succeeded", status
+            return time.perf_counter() - started
+        time.sleep(0.05)
+
+
+async def prepare(
+    settings: Settings, meili: LocalMeilisearch, content: ContentSet, uid: str, work: Path,
+    *, compare_reindex: bool,
+) -> dict[str, float]:  # fmt: skip
+    """Sync ``content`` into the database and time full reindexes (ours, raw, before)."""
+    registry = build_registry(settings)
+    use_engine(engine_from_url(settings.database_url))
+    await migrate()
+    started = time.perf_counter()
+    await sync_content(content)
+    figures = {"sync": time.perf_counter() - started}
+    index_settings, enrich = search_setup(registry, settings)
+    async with meilisearch_client(meili.url, meili.master_key, timeout=300) as client:
+        started = time.perf_counter()
+        await rebuild_index(client, uid, settings=index_settings, enrich=enrich)
+        figures["ours"] = time.perf_counter() - started
+        if compare_reindex:
+            figures["raw"] = await raw_bulk_add(
+                client, meili, f"{uid}_raw", index_settings, enrich, work
+            )
+            if BEFORE:
+                started = time.perf_counter()
+                await reindex_before(client, f"{uid}_before", index_settings, enrich)
+                figures["before"] = time.perf_counter() - started
+            for extra in ("raw", "before") if BEFORE else ("raw",):
+                await wait_for(client, (await client.index(f"{uid}_{extra}").delete()).task_uid)
+    return figures
+
+
+def main() -> None:
+    for tool in ("wrk", "curl"):
+        if shutil.which(tool) is None:
+            sys.exit(
+                f"`{tool}` is needed (Debian: apt-get install {tool}); `make bench` installs it."
+            )
+    work = Path(tempfile.mkdtemp(prefix="m40-bench-"))
+    probe = Settings(database_url=f"sqlite:///{work / 'probe.sqlite'}")
+    shipped, problems = load_content(collect_packs(build_registry(probe), probe))
+    assert not problems, problems
+    results = []
+    with LocalMeilisearch(work / "meili") as meili:
+        for label, content, uid in (
+            (f"shipped ({len(shipped.entries)})", shipped, "shipped"),
+            (f"{CORPUS_SIZE} entries", corpus(shipped, CORPUS_SIZE), "entries"),
+        ):
+            settings = Settings(database_url=f"sqlite:///{work / (uid + '.sqlite')}")
+            big = uid == "entries"
+            figures = asyncio.run(prepare(settings, meili, content, uid, work, compare_reindex=big))
+            print(
+                f"{label}: synced in {figures['sync']:.1f} s, reindexed in {figures['ours']:.1f} s"
+            )
+            if big:
+                ratio = figures["ours"] / figures["raw"]
+                print(f"  full reindex: ours {figures['ours']:.1f} s, Meilisearch bulk add of "
+                      f"the same documents {figures['raw']:.1f} s, ours/raw {ratio:.2f} "
+                      "(goal: < 20 s, ≤ 1.5)")  # fmt: skip
+                if "before" in figures:
+                    print(f"  before (1000-document tasks): {figures['before']:.1f} s")
+            results += measure_search(label, settings, meili, uid, work)
+    print(f"\nwrk: {CONNECTIONS} connections, {SECONDS} s per run, {len(queries())} queries; "
+          f"curl: median of {SEQUENTIAL} single requests in a row\n")  # fmt: skip
+    print(f"{'corpus':<16} | {'target':<24} | {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} "
+          f"{'errors':>6} | curl p50 ms")  # fmt: skip
+    raw_of: dict[str, dict[str, float]] = {}
+    for label, name, w, c in results:
+        if name == "raw Meilisearch":
+            raw_of[label] = w
+        print(f"{label:<16} | {name:<24} | {w['p50']:7.1f} {w['p99']:7.1f} {w['rate']:7.0f} "
+              f"{w['errors']:6.0f} | {c:7.1f}")  # fmt: skip
+    print("\nours/raw (goal: p50 ≤ 1.3, req/s ≥ 0.5):")
+    for label, name, w, _ in results:
+        if name != "raw Meilisearch":
+            r = raw_of[label]
+            p50, rate = w["p50"] / r["p50"], w["rate"] / r["rate"]
+            print(f"  {label:<16} {name:<24} p50 {p50:5.2f}   req/s {rate:5.2f}")
+    load = os.getloadavg()
+    print(f"\nmachine: {platform.platform()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, load average {load[0]:.2f} at the end")  # fmt: skip
 
 
 if __name__ == "__main__":

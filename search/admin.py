@@ -7,10 +7,10 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from meilisearch_python_sdk import AsyncClient
 
 from core.db import lease
 from core.settings import Settings
+from search.client import meilisearch_client
 from search.documents import Enrich
 from search.indexer import OutboxStatus, outbox_status
 from search.rebuild import Progress, rebuild_index
@@ -30,7 +30,7 @@ def meili_connection(settings: Settings) -> Connection | None:
 
 async def document_count(connection: Connection, index: str) -> int:
     """The documents in ``index``; raises whatever the request raises."""
-    async with AsyncClient(*connection, timeout=5) as client:
+    async with meilisearch_client(*connection, timeout=5) as client:
         response = await client.http_client.get(f"indexes/{index}/stats")
         response.raise_for_status()
         return int(response.json()["numberOfDocuments"])
@@ -69,5 +69,5 @@ async def reindex(
 ) -> int:
     """Rebuild ``index`` from the database into a fresh index and swap it in; the number
     of documents indexed."""
-    async with AsyncClient(*connection, timeout=30) as client:
+    async with meilisearch_client(*connection, timeout=30) as client:
         return await rebuild_index(client, index, progress, settings=settings, enrich=enrich)

@@ -9,7 +9,7 @@ from typing import Any
 
 import nh3
 
-from core.content.facets import FACET_ATTRIBUTES
+from core.content.facets import ENTRY_FIELD
 from search.german import extra_terms, stem, stems, words
 from search.vocabulary import Vocabulary
 
@@ -28,8 +28,9 @@ SEARCHABLE = [
     "text_terms",
     "text_stems",
 ]
-FILTERABLE = list(FACET_ATTRIBUTES.values())
-SORTABLE = ["title_sort", "updated_at"]
+# Every filter of the entries list (the facets and tags) narrows a search too.
+FILTERABLE = list(ENTRY_FIELD.values())
+SORTABLE = ["title_sort", "updated_at", "slug"]
 
 
 def plain_text(body_html: str) -> str:
@@ -78,10 +79,12 @@ def index_settings(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
         "filterableAttributes": FILTERABLE,
         "sortableAttributes": SORTABLE,
         "displayedAttributes": ["*"],
+        # "sort" first: a search with ?sort= is ordered by it (relevance breaks ties);
+        # without ?sort= the rule does nothing, so relevance alone decides. Then
         # "attribute" before "typo" and "proximity": in a toolbox the title says what an
         # entry is, so a title match (also one reached through a stem or a typo) beats
         # query words that happen to stand exactly, or close together, in a long body.
-        "rankingRules": ["words", "attribute", "typo", "proximity", "sort", "exactness"],
+        "rankingRules": ["sort", "words", "attribute", "typo", "proximity", "exactness"],
         "synonyms": stemmed_synonyms(vocabulary.synonyms) if vocabulary else {},
         "stopWords": stemmed_stop_words(vocabulary.stop_words) if vocabulary else [],
         "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8}},

@@ -110,9 +110,12 @@ def words(texts: Iterable[str]) -> list[str]:
 
 def extra_terms(texts: Iterable[str]) -> str:
     """Compound parts and ae/oe/ue/ss spellings of the words in ``texts``, space-separated."""
-    seen = {w.lower() for w in words(texts)}
+    # Each distinct word once, in order of first appearance: the same result as walking
+    # every occurrence, at less than half the cost on long bodies (reindex time).
+    distinct = dict.fromkeys(words(texts))
+    seen = {w.lower() for w in distinct}
     extra: dict[str, None] = {}
-    for word in words(texts):
+    for word in distinct:
         # Nouns are capitalised in German; splitting verbs and adjectives adds noise.
         if word[0].isupper():
             for part in compound_parts(word):

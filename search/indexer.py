@@ -31,9 +31,14 @@ class DrainResult(msgspec.Struct, kw_only=True):
 
 
 async def ensure_index(
-    client: AsyncClient, uid: str, settings: dict[str, Any] | None = None
+    client: AsyncClient,
+    uid: str,
+    settings: dict[str, Any] | None = None,
+    *,
+    apply_settings: bool = True,
 ) -> None:
-    """Create the index with primary key ``slug`` if missing and (re)apply its settings.
+    """Create the index with primary key ``slug`` if missing and (re)apply its settings
+    (a new index always gets them; an existing one only with ``apply_settings``).
 
     Idempotent: safe at every start and before every rebuild.
     """
@@ -42,6 +47,8 @@ async def ensure_index(
         created = await http.post("indexes", json={"uid": uid, "primaryKey": "slug"})
         created.raise_for_status()
         await wait_for(client, created.json()["taskUid"])
+    elif not apply_settings:
+        return
     updated = await http.patch(f"indexes/{uid}/settings", json=settings or index_settings())
     updated.raise_for_status()
     await wait_for(client, updated.json()["taskUid"])
@@ -80,9 +87,9 @@ async def reconcile(client: AsyncClient, uid: str) -> int:
     return len(stale)
 
 
-async def wait_for(client: AsyncClient, task_uid: int) -> None:
+async def wait_for(client: AsyncClient, task_uid: int, *, timeout_s: int = 60) -> None:
     """Wait for a Meilisearch task; raise unless it succeeded."""
-    result = await client.wait_for_task(task_uid, timeout_in_ms=60_000)
+    result = await client.wait_for_task(task_uid, timeout_in_ms=timeout_s * 1000)
     if result.status != "succeeded":
         raise RuntimeError(f"Meilisearch task {task_uid} {result.status}: {result.error}")
 

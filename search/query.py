@@ -15,7 +15,7 @@ from typing import Any
 
 from meilisearch_python_sdk import AsyncClient
 
-from core.content.facets import FACET_ATTRIBUTES
+from core.content.facets import ENTRY_FIELD, FACET_ATTRIBUTES
 from core.content.markdown import entry_url
 from search.understanding import (
     exact_words,
@@ -26,6 +26,10 @@ from search.understanding import (
 )
 
 MAX_PROBED_WORDS = 12
+# Every filter (the facets and tags; tags are matched case-insensitively by the engine).
+FILTER_ATTRIBUTES = ENTRY_FIELD
+# The entries list's sort fields -> document attribute.
+SORT_ATTRIBUTES = {"title": "title_sort", "updated_at": "updated_at", "slug": "slug"}
 # Markers that never occur in text; replaced by <mark> after escaping.
 _PRE, _POST = "\x02", "\x03"
 
@@ -33,10 +37,10 @@ _PRE, _POST = "\x02", "\x03"
 def _filter_expression(filters: dict[str, list[str]], skip: str | None = None) -> list[str]:
     parts = []
     for name, values in filters.items():
-        if name == skip or name not in FACET_ATTRIBUTES:
+        if name == skip or name not in FILTER_ATTRIBUTES:
             continue
         quoted = ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        parts.append(f"{FACET_ATTRIBUTES[name]} IN [{quoted}]")
+        parts.append(f"{FILTER_ATTRIBUTES[name]} IN [{quoted}]")
     return parts
 
 
@@ -51,6 +55,64 @@ def safe_highlight(text: str) -> str:
     return _PARTIAL_MARK.sub(r"\1</mark>", marked)
 
 
+def multi_search_body(
+    uid: str,
+    *,
+    q: str,
+    filters: dict[str, list[str]],
+    page: int,
+    page_size: int,
+    facets: list[str],
+    sort: list[tuple[str, bool]] | None = None,
+) -> dict[str, Any]:
+    """The first multi-search request ``search_entries`` sends for ``q`` (the benchmark
+    sends the identical body raw): the page, one query per filtered facet and, with
+    several words, one count per word. A query with words that find nothing is followed
+    by a second request (compound parts, dropped words)."""
+    words = query_words(q)
+    queries = _queries(uid, " ".join(words), filters, page, page_size, facets, sort)
+    # With several words, each is also counted on its own, in the same request (a pasted
+    # paragraph is not picked apart: words past MAX_PROBED_WORDS count as found).
+    probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
+    probes = word_probes(probed, uid, _filter_expression(filters), prefix_last=probed == words)
+    return {"queries": queries + probes}
+
+
+def _queries(
+    uid: str,
+    text: str,
+    filters: dict[str, list[str]],
+    page: int,
+    page_size: int,
+    facets: list[str],
+    sort: list[tuple[str, bool]] | None,
+) -> list[dict[str, Any]]:
+    base = {"q": text, "indexUid": uid}
+    main: dict[str, Any] = {
+        **base,
+        "filter": _filter_expression(filters),
+        "page": page,
+        "hitsPerPage": page_size,
+        "attributesToRetrieve": ["slug", "title", "summary", "kind", "topics", "source"],
+        "attributesToHighlight": ["title", "summary"],
+        "attributesToCrop": ["summary"],
+        "cropLength": 30,
+        "highlightPreTag": _PRE,
+        "highlightPostTag": _POST,
+        # Facets whose own dimension is not filtered can be counted in the main query.
+        "facets": [FACET_ATTRIBUTES[f] for f in facets if f not in filters],
+    }
+    if sort:
+        fields = [*sort, ("slug", False)]
+        main["sort"] = [f"{SORT_ATTRIBUTES[f]}:{'desc' if d else 'asc'}" for f, d in fields]
+    # One extra query per filtered facet, without that facet's own filter.
+    return [main] + [
+        {**base, "filter": _filter_expression(filters, skip=name), "limit": 0,
+         "facets": [FACET_ATTRIBUTES[name]]}
+        for name in facets if name in filters
+    ]  # fmt: skip
+
+
 async def search_entries(
     client: AsyncClient,
     uid: str,
@@ -60,46 +122,23 @@ async def search_entries(
     page: int,
     page_size: int,
     facets: list[str],
+    sort: list[tuple[str, bool]] | None = None,
 ) -> dict[str, Any]:
-    """One page of hits with highlights, pagination and disjunctive facet counts.
+    """One page of hits with highlights, pagination and disjunctive facet counts; by
+    relevance, or by ``sort`` ((field, descending) pairs of the entries list) first.
 
     The query goes to the engine in stemmed form; words that find nothing on their own
     are split into live compound parts or dropped (search/understanding.py).
     """
     words = query_words(q)
     filter_expression = _filter_expression(filters)
-
-    def queries_for(text: str) -> list[dict[str, Any]]:
-        base = {"q": text, "indexUid": uid}
-        main = {
-            **base,
-            "filter": filter_expression,
-            "page": page,
-            "hitsPerPage": page_size,
-            "attributesToRetrieve": ["slug", "title", "summary", "kind", "topics", "source"],
-            "attributesToHighlight": ["title", "summary"],
-            "attributesToCrop": ["summary"],
-            "cropLength": 30,
-            "highlightPreTag": _PRE,
-            "highlightPostTag": _POST,
-            # Facets whose own dimension is not filtered can be counted in the main query.
-            "facets": [FACET_ATTRIBUTES[f] for f in facets if f not in filters],
-        }
-        # One extra query per filtered facet, without that facet's own filter.
-        return [main] + [
-            {**base, "filter": _filter_expression(filters, skip=name), "limit": 0,
-             "facets": [FACET_ATTRIBUTES[name]]}
-            for name in facets if name in filters
-        ]  # fmt: skip
-
-    queries = queries_for(" ".join(words))
-    # With several words, each is also counted on its own, in the same request (a pasted
-    # paragraph is not picked apart: words past MAX_PROBED_WORDS count as found).
-    probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
-    probes = word_probes(probed, uid, filter_expression, prefix_last=probed == words)
-    results = await _multi_search(client, queries + probes)
+    body = multi_search_body(
+        uid, q=q, filters=filters, page=page, page_size=page_size, facets=facets, sort=sort
+    )
+    n_queries = 1 + sum(name in filters for name in facets)  # the page + disjunctive counts
+    results = await _multi_search(client, body["queries"])
     if words:
-        counts = [_count(r) for r in results[len(queries) :]] or [_count(results[0])]
+        counts = [_count(r) for r in results[n_queries:]] or [_count(results[0])]
         counts += [1] * (len(words) - len(counts))
         dead = [word for word, count in zip(words, counts, strict=True) if not count]
         if dead:
@@ -113,10 +152,13 @@ async def search_entries(
                 return _empty(page, page_size, facets)
             # The query changed: its words must match as complete words (a trailing space
             # ends prefix matching), or "Apfelkuchen backen" would find "Backstube".
-            results = await _multi_search(client, queries_for(" ".join(words) + " "))
+            text = " ".join(words) + " "
+            results = await _multi_search(
+                client, _queries(uid, text, filters, page, page_size, facets, sort)
+            )
     first = results[0]
     distribution: dict[str, dict[str, int]] = dict(first.get("facetDistribution") or {})
-    for extra in results[1 : len(queries)]:
+    for extra in results[1:n_queries]:
         distribution.update(extra.get("facetDistribution") or {})
     by_param = {name: distribution.get(FACET_ATTRIBUTES[name], {}) for name in facets}
     total = int(first.get("totalHits", 0))

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
-from meilisearch_python_sdk import AsyncClient
-
+from core.content.model import PUBLISHED
 from core.db import lease
+from core.db.tables import Entry
 from core.plugins import PluginRegistry
 from core.settings import Settings
+from search.client import meilisearch_client
 from search.config import search_setup
 from search.indexer import drain_outbox, ensure_index, reconcile
 
@@ -26,6 +28,7 @@ IDLE_SECONDS = 1.0
 # (which may wait on Meilisearch for long); a dead holder is replaced after
 # MENTORING40_INDEXER_LEASE_SECONDS.
 LEASE_NAME = "search-indexer"
+READY_CHECK_SECONDS = 1.0
 
 
 class SearchService:
@@ -35,8 +38,8 @@ class SearchService:
         assert settings.meili_url is not None
         self.index_settings, self.enrich = search_setup(registry, settings)
         self.uid = settings.meili_index
-        self.admin = AsyncClient(settings.meili_url, settings.meili_admin_key, timeout=10)
-        self.searcher = AsyncClient(
+        self.admin = meilisearch_client(settings.meili_url, settings.meili_admin_key, timeout=10)
+        self.searcher = meilisearch_client(
             settings.meili_url, settings.meili_search_key or settings.meili_admin_key, timeout=5
         )
         self._tasks: list[asyncio.Task[None]] = []
@@ -44,6 +47,10 @@ class SearchService:
         self.holder = lease.holder_id()
         self.lease_seconds = settings.indexer_lease_seconds
         self._indexer = False
+        # Whether the index has been seen filled (see serves_queries); checked at most
+        # once per READY_CHECK_SECONDS until then.
+        self._filled = False
+        self._next_fill_check = 0.0
 
     @property
     def is_indexer(self) -> bool:
@@ -54,6 +61,34 @@ class SearchService:
     def index_ready(self) -> bool:
         """Whether the index exists (the indexer also applied our settings to it)."""
         return self._index_ready
+
+    async def serves_queries(self) -> bool:
+        """Whether searches should go to the index: it exists and holds a document for at
+        least every published entry (seen once; later changes arrive through the outbox).
+
+        False right after a fresh start, while the outbox worker still fills a new index:
+        an empty index would answer "nothing found", so /api/v1/search answers from the
+        database meanwhile. Raises when Meilisearch is unreachable.
+        """
+        if self._filled:
+            return True
+        now = time.monotonic()
+        if now < self._next_fill_check:
+            return False
+        self._next_fill_check = now + READY_CHECK_SECONDS
+        # The admin key: a search-only key may not read index stats.
+        response = await self.admin.http_client.get(f"indexes/{self.uid}/stats")
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        published = await Entry.count().where(Entry.status == PUBLISHED)
+        self._filled = response.json()["numberOfDocuments"] >= published
+        return self._filled
+
+    def index_missing(self) -> None:
+        """The index turned out missing (e.g. deleted by hand): check for it again."""
+        self._filled = False
+        self._next_fill_check = 0.0
 
     async def start(self) -> None:
         """Start the lease heartbeat and the outbox worker. Meilisearch being down never

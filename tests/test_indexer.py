@@ -139,7 +139,7 @@ def test_ensure_index_is_idempotent(meili: LocalMeilisearch, index_uid: str) -> 
     assert settings["searchableAttributes"] == SEARCHABLE
     assert SEARCHABLE.index("title") < SEARCHABLE.index("tags") < SEARCHABLE.index("summary")
     assert sorted(settings["filterableAttributes"]) == sorted(
-        ["topics", "phases", "audiences", "kind", "source"]
+        ["topics", "phases", "audiences", "kind", "source", "tags"]
     )
 
 
@@ -310,3 +310,55 @@ def test_queries_work_with_a_search_only_key(meili: LocalMeilisearch, index_uid:
             return result["pagination"]["total"], refused.status_code
 
     assert run(search_with_limited_key()) == (0, 403)  # searching works; writing is refused
+
+
+def test_reindex_sends_all_documents_as_one_task_and_leaves_the_live_settings_alone(
+    meili: LocalMeilisearch,
+    index_uid: str,
+    fixture_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Meilisearch indexes one big task far cheaper than many small ones (each batch
+    rewrites its word databases), and re-applying settings to the live index, which the
+    swap drops anyway, would make it reindex that too (docs/PERFORMANCE.md)."""
+    sync(fixture_settings)
+    drain_and_search(meili, index_uid, "")
+    monkeypatch.setattr("search.rebuild.BATCH_SIZE", 1)  # read one entry at a time
+
+    async def rebuild_and_list_tasks() -> tuple[int, list[dict[str, Any]]]:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            before = await client.http_client.get("tasks", params={"limit": 1})
+            after_uid = before.json()["results"][0]["uid"]
+            changed = {"synonyms": {"Zettel": ["Aufgabenliste"]}}
+            count = await rebuild_index(client, index_uid, settings=changed)
+            tasks = await client.http_client.get(
+                "tasks", params={"afterEnqueuedAt": "2000-01-01T00:00:00Z", "limit": 1000}
+            )
+            live = await client.http_client.get(f"indexes/{index_uid}/settings")
+            assert live.json()["synonyms"] == {"Zettel": ["Aufgabenliste"]}  # swapped in
+            return count, [t for t in tasks.json()["results"] if t["uid"] > after_uid]
+
+    count, tasks = run(rebuild_and_list_tasks())
+    assert count == 3
+    additions = [t for t in tasks if t["type"] == "documentAdditionOrUpdate"]
+    assert len(additions) == 1
+    assert additions[0]["details"]["receivedDocuments"] == 3
+    assert not [t for t in tasks if t["type"] == "settingsUpdate" and t["indexUid"] == index_uid]
+
+
+def test_reindex_settles_the_changes_it_already_contains(
+    meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
+) -> None:
+    """After a full rebuild the worker has nothing left to redo: the changes queued before
+    it are in the new index (the rebuild read every entry after them)."""
+    sync(fixture_settings)
+    assert pending() == 4
+
+    async def rebuild() -> int:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            return await rebuild_index(client, index_uid)
+
+    assert run(rebuild()) == 3
+    assert pending() == 0
+    _, found = drain_and_search(meili, index_uid, "")
+    assert sorted(found) == ["arbeitsablauf", "aufgabenliste", "ueberblick"]

@@ -87,8 +87,8 @@ def _holder_pid(settings: Settings) -> int | None:
 
 def _search_titles(base: str, query: str) -> list[str]:
     response = httpx.get(f"{base}/api/v1/search", params={"q": query}, timeout=10)
-    if response.status_code != 200:
-        return []
+    if response.status_code != 200 or response.json()["meta"]["search"]["engine"] != "meilisearch":
+        return []  # not (yet) the index: the database answered
     return [hit["title"] for hit in response.json()["data"]]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from litestar import Request, Response, get
@@ -12,6 +12,7 @@ from core.api.entries import (
     LIST_PARAMS,
     PAGE,
     PAGE_SIZE,
+    SORT_PATTERN,
     Filter,
     parse_entry_query,
     word_list_pattern,
@@ -19,15 +20,20 @@ from core.api.entries import (
 from core.api.params import NUMBER, TEXT, optional_query
 from core.api.schemas import Pagination
 from core.content.facets import FACET_ATTRIBUTES
+from core.content.textsearch import search_in_database
 from core.http.metrics import timed_search
-from core.http.problems import ProblemError, bad_request, problem_responses
+from core.http.problems import bad_request, problem_responses
 from search.query import search_entries
 
 log = logging.getLogger("mentoring40.search")
 
-SEARCH_PARAMS = (LIST_PARAMS - {"sort", "tag"}) | {"q", "facets"}
-RETRY_AFTER_SECONDS = 30
+SEARCH_PARAMS = LIST_PARAMS | {"q", "facets"}
 FACETS_PATTERN = word_list_pattern(FACET_ATTRIBUTES, skip_empty=True)
+# Why the answer comes from the database (meta.search.reason).
+Reason = Literal["not_configured", "index_not_ready", "unreachable"]
+NOT_CONFIGURED: Final = "not_configured"
+INDEX_NOT_READY: Final = "index_not_ready"
+UNREACHABLE: Final = "unreachable"
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,10 +48,16 @@ class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
     url: str
 
 
+class SearchEngine(msgspec.Struct, frozen=True, kw_only=True):
+    engine: Literal["meilisearch", "database"]
+    reason: Reason | None = None
+
+
 class SearchMeta(msgspec.Struct, frozen=True, kw_only=True):
     pagination: Pagination
     facets: dict[str, dict[str, int]]
     processing_time_ms: int
+    search: SearchEngine
 
 
 class SearchResult(msgspec.Struct, frozen=True):
@@ -59,22 +71,21 @@ class SearchResult(msgspec.Struct, frozen=True):
     summary="Search the toolbox",
     description=(
         "Full-text search (typo-tolerant) over title, tags, summary and body, with the same "
-        "filters as the entries list. `facets=topic,phase` adds counts per value; a dimension's "
-        "counts ignore its own filter. `title_html` and `summary_html` are escaped HTML whose "
-        "only markup is `<mark>`. When the search engine is unreachable the answer is a 503 "
-        "problem document with `Retry-After`. Searches per client are limited "
+        "filters as the entries list (`tag` included). `sort` takes the list's syntax "
+        "(`sort=-updated_at,title`) and orders the hits by it, relevance breaking ties; "
+        "without `sort` the hits come by relevance. `facets=topic,phase` adds counts per "
+        "value; a dimension's counts ignore its own filter. `title_html` and `summary_html` "
+        "are escaped HTML whose only markup is `<mark>`. `meta.search` says who answered: "
+        '`{"engine": "meilisearch"}`, or `{"engine": "database", "reason": …}` while the '
+        "search engine cannot (`index_not_ready`: right after a fresh start, until the index "
+        "is filled; `unreachable`; `not_configured`: no MEILI_URL). The database answer "
+        "matches every word of `q` as a case-insensitive substring of title, summary or "
+        "tags, with ä/ö/ü/ß equal to ae/oe/ue/ss (no typo tolerance, no body), orders by "
+        "`sort` or else by title, and has no `<mark>`. Searches per client are limited "
         "(MENTORING40_RATE_LIMIT_SEARCH); over the limit the answer is 429 with `Retry-After`."
     ),
     opt={"rate_limit": "search"},
-    responses=problem_responses(
-        400,
-        429,
-        (
-            503,
-            "The search engine is unreachable (with `Retry-After`) or not configured on this "
-            "server; GET /api/v1/entries works without it.",
-        ),
-    ),
+    responses=problem_responses(400, 429),
 )
 async def search(
     request: Request[Any, Any, Any],
@@ -84,6 +95,16 @@ async def search(
     audience: Filter = None,
     kind: Filter = None,
     source: Filter = None,
+    tag: Filter = None,
+    sort: Annotated[
+        str | None,
+        optional_query(
+            "Comma-separated fields; `-` for descending. Fields: title, updated_at, slug. "
+            "Default: relevance.",
+            TEXT,
+            pattern=SORT_PATTERN,
+        ),
+    ] = None,
     facets: Annotated[
         str | None,
         optional_query(
@@ -102,29 +123,33 @@ async def search(
             raise bad_request(
                 "facets", f"Unknown facet {name!r}; allowed are: {', '.join(FACET_ATTRIBUTES)}."
             )
+    args: dict[str, Any] = {
+        "q": (q or "").strip(),
+        "filters": query.filters,
+        "page": query.page,
+        "page_size": query.page_size,
+        "facets": list(dict.fromkeys(wanted)),
+        # Without ?sort= the engine ranks by relevance (the list's default is by title).
+        "sort": query.sort if (sort or "").strip() else None,
+    }
     service = getattr(request.app.state, "search", None)
+    engine = SearchEngine(engine="meilisearch")
+    result = None
     if service is None:
-        raise ProblemError(
-            503,
-            "Search is not configured on this server (no MEILI_URL); "
-            "GET /api/v1/entries lists and filters entries without it.",
-        )
-    try:
-        async with timed_search("api"):
-            result = await search_entries(
-                service.searcher, service.uid, q=(q or "").strip(), filters=query.filters,
-                page=query.page, page_size=query.page_size, facets=list(dict.fromkeys(wanted)),
-            )  # fmt: skip
-    except Exception as exc:
-        # Meilisearch's client raises its HTTP library's status error (httpx2, not httpx).
-        response = getattr(exc, "response", None)
-        status = getattr(response, "status_code", None)
-        if response is None or not isinstance(status, int):
-            raise _unavailable(exc) from exc  # engine down: say so, never a stale answer
-        if status >= 500 or "index_not_found" in response.text:
-            raise _unavailable(exc) from exc  # failing, or the index is still being built
-        # Meilisearch refused the query we built: our bug, not an outage (logged as such).
-        raise RuntimeError(f"Meilisearch refused the search query: {response.text}") from exc
+        engine = SearchEngine(engine="database", reason=NOT_CONFIGURED)
+    else:
+        try:
+            async with timed_search("api"):
+                if await service.serves_queries():
+                    result = await search_entries(service.searcher, service.uid, **args)
+                else:
+                    engine = SearchEngine(engine="database", reason=INDEX_NOT_READY)
+        except Exception as exc:
+            engine = SearchEngine(engine="database", reason=_reason_for(exc))
+            if engine.reason == INDEX_NOT_READY:
+                service.index_missing()
+    if result is None:
+        result = await search_in_database(**args)
     return Response(
         SearchResult(
             data=[SearchHit(**hit) for hit in result["hits"]],
@@ -132,17 +157,25 @@ async def search(
                 pagination=Pagination(**result["pagination"]),
                 facets=result["facets"],
                 processing_time_ms=result["processing_time_ms"],
+                search=engine,
             ),
         ),
         headers={"Cache-Control": "no-store"},
     )
 
 
-def _unavailable(exc: Exception) -> ProblemError:
-    log.warning("Search engine unavailable: %s", exc)
-    return ProblemError(
-        503,
-        "The search engine is unreachable right now; try again shortly. Content stays "
-        "available through GET /api/v1/entries.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+def _reason_for(exc: Exception) -> Reason:
+    """Why the engine could not answer; re-raise when it refused the query we built."""
+    # Meilisearch's client raises its HTTP library's status error (httpx2, not httpx).
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if response is None or not isinstance(status, int):
+        log.warning("Search engine unreachable, answering from the database: %s", exc)
+        return UNREACHABLE
+    if "index_not_found" in response.text:
+        return INDEX_NOT_READY  # deleted, or not created yet
+    if status >= 500:
+        log.warning("Search engine failing, answering from the database: %s", exc)
+        return UNREACHABLE
+    # Meilisearch refused the query we built: our bug, not an outage (logged as such).
+    raise RuntimeError(f"Meilisearch refused the search query: {response.text}") from exc

@@ -29,8 +29,8 @@ FILTERS: tuple[EntryFilter, ...] = (
     EntryFilter("audience", "audiences", "audiences", "Zielgruppe"),
     EntryFilter("kind", "kind", "kinds", "Art"),
     EntryFilter("source", "source", None, "Quelle"),
-    # Free words, not taxonomy values: the entries list filters by them; the search
-    # index does not carry them as a filterable attribute.
+    # Free words, not taxonomy values: the entries list and the search filter by them,
+    # but nobody counts them (no facet).
     EntryFilter("tag", "tags", None, "Schlagwort", facet=False),
 )
 

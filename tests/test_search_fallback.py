@@ -1,0 +1,118 @@
+"""/api/v1/search answers from the first second: from the database until the index is
+filled, while Meilisearch is unreachable, and on a server without one (meta.search)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import TestClient
+
+from core.app import create_app
+from core.content.model import PUBLISHED
+from core.db import lease
+from core.db.tables import Entry
+from core.plugins import build_registry
+from core.settings import Settings
+from search.client import meilisearch_client
+from search.documents import build_document
+from search.indexer import ensure_index, wait_for
+from search.local_server import LocalMeilisearch
+from tests.conftest import run, sync
+
+Client = TestClient[Any]
+
+
+def found(client: Client, **params: str) -> tuple[list[str], dict[str, Any]]:
+    response = client.get("/api/v1/search", params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return [hit["slug"] for hit in body["data"]], body["meta"]
+
+
+def test_without_a_search_engine_the_database_matches_words_of_title_summary_and_tags(
+    fixture_client: Client,
+) -> None:
+    slugs, meta = found(fixture_client, q="liste")
+    assert meta["search"] == {"engine": "database", "reason": "not_configured"}
+    assert slugs == ["aufgabenliste"]  # case-insensitive, inside a word
+    assert found(fixture_client, q="ueberblick")[0] == ["ueberblick"]  # umlaut spelt out
+    assert found(fixture_client, q="ÜBERBLICK Lotse")[0] == ["ueberblick"]  # all words
+    assert found(fixture_client, q="Überblick Tandem")[0] == []  # ... must occur
+    assert found(fixture_client, q="Aufga")[0] == ["aufgabenliste"]  # while typing
+    assert found(fixture_client, q="Dokumentation")[0] == ["arbeitsablauf"]  # a tag
+    assert found(fixture_client, q="Entwurf")[0] == []  # drafts never
+    everything, meta = found(fixture_client, facets="topic")
+    assert everything == ["arbeitsablauf", "aufgabenliste", "ueberblick"]  # by title
+    assert meta["pagination"]["total"] == 3
+    assert meta["facets"] == {"topic": {"wissen-sichern": 2, "barrieren": 2}}
+
+
+def test_database_answer_filters_sorts_and_counts_like_the_engine_would(
+    fixture_client: Client,
+) -> None:
+    slugs, meta = found(fixture_client, topic="barrieren", facets="topic,kind")
+    assert slugs == ["arbeitsablauf", "ueberblick"]
+    assert meta["facets"]["topic"] == {"barrieren": 2, "wissen-sichern": 2}  # disjunctive
+    assert meta["facets"]["kind"] == {"methode": 2}
+    assert found(fixture_client, tag="ÜBERBLICK,aufgaben")[0] == ["aufgabenliste", "ueberblick"]
+    for sort in ("-title", "-updated_at,title", "slug"):
+        entries = fixture_client.get("/api/v1/entries", params={"sort": sort}).json()["data"]
+        assert found(fixture_client, sort=sort)[0] == [e["slug"] for e in entries], sort
+    slugs, meta = found(fixture_client, page="2", page_size="2")
+    assert slugs == ["ueberblick"]
+    assert meta["pagination"] == {"page": 2, "page_size": 2, "page_count": 2, "total": 3}
+
+
+@pytest.fixture
+def meili(tmp_path: Path) -> Iterator[LocalMeilisearch]:
+    with LocalMeilisearch(tmp_path / "meili") as server:
+        yield server
+
+
+def test_fresh_start_answers_from_the_database_until_the_index_is_filled(
+    meili: LocalMeilisearch, fixture_settings: Settings
+) -> None:
+    settings = msgspec.structs.replace(
+        fixture_settings, meili_url=meili.url, meili_admin_key=meili.master_key,
+        meili_index=f"test_{uuid.uuid4().hex[:10]}",
+    )  # fmt: skip
+    sync(settings)
+    # Another worker holds the indexer lease: this app only searches, so we decide below
+    # when the index appears and fills, as the indexing worker would on a fresh start.
+    assert run(lease.acquire("search-indexer", "elsewhere:1", 600))
+    # What the indexer would send, read now: the app's database pool belongs to its loop.
+    rows = run(Entry.select().where(Entry.status == PUBLISHED).output(load_json=True).run())
+    documents = [build_document(row) for row in rows]
+    with TestClient(create_app(settings, build_registry(settings, load_installed=False))) as app:
+        slugs, meta = found(app, q="Arbeitsablauf")
+        assert meta["search"] == {"engine": "database", "reason": "index_not_ready"}
+        assert slugs == ["arbeitsablauf"]
+
+        async def create_empty_index() -> None:
+            async with meilisearch_client(meili.url, meili.master_key, timeout=10) as client:
+                await ensure_index(client, settings.meili_index)
+
+        run(create_empty_index())  # exists, but nothing indexed yet: still the database
+        time.sleep(1.1)  # past the app's once-per-second check
+        slugs, meta = found(app, q="Arbeitsablauf")
+        assert meta["search"]["engine"] == "database"
+        assert slugs == ["arbeitsablauf"]
+
+        async def fill() -> None:
+            async with meilisearch_client(meili.url, meili.master_key, timeout=10) as client:
+                task = await client.index(settings.meili_index).add_documents(documents)
+                await wait_for(client, task.task_uid)
+
+        run(fill())
+        deadline = time.monotonic() + 10
+        while (meta := found(app, q="Arbeitsablaf")[1])["search"]["engine"] != "meilisearch":
+            assert time.monotonic() < deadline, meta
+            time.sleep(0.2)
+        assert meta["search"] == {"engine": "meilisearch", "reason": None}
+        assert found(app, q="Arbeitsablaf")[0][0] == "arbeitsablauf"  # typo: the engine
