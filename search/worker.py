@@ -51,6 +51,9 @@ class SearchService:
         # once per READY_CHECK_SECONDS until then.
         self._filled = False
         self._next_fill_check = 0.0
+        # The last check's failure: until the next check, a search is told the same
+        # (Meilisearch unreachable), not "index not ready".
+        self._fill_check_failure: Exception | None = None
 
     @property
     def is_indexer(self) -> bool:
@@ -74,13 +77,21 @@ class SearchService:
             return True
         now = time.monotonic()
         if now < self._next_fill_check:
+            if self._fill_check_failure is not None:
+                raise self._fill_check_failure.with_traceback(None)
             return False
         self._next_fill_check = now + READY_CHECK_SECONDS
-        # The admin key: a search-only key may not read index stats.
-        response = await self.admin.http_client.get(f"indexes/{self.uid}/stats")
+        try:
+            # The admin key: a search-only key may not read index stats.
+            response = await self.admin.http_client.get(f"indexes/{self.uid}/stats")
+            if response.status_code != 404:
+                response.raise_for_status()
+        except Exception as exc:
+            self._fill_check_failure = exc
+            raise
+        self._fill_check_failure = None
         if response.status_code == 404:
             return False
-        response.raise_for_status()
         published = await Entry.count().where(Entry.status == PUBLISHED)
         self._filled = response.json()["numberOfDocuments"] >= published
         return self._filled

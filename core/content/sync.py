@@ -21,6 +21,7 @@ import msgspec
 
 from core.content.facets import DIMENSION_FIELD, DIMENSION_PARAM, DIMENSIONS
 from core.content.model import ContentSet, Entry
+from core.db.engine import write_transaction
 from core.db.tables import ContentSource, EntryTerm, SearchOutbox, TaxonomyTerm
 from core.db.tables import Entry as EntryRow
 from core.quickcheck.store import QuestionnaireSyncReport, sync_questionnaires
@@ -62,7 +63,7 @@ async def sync_content(content: ContentSet) -> SyncReport:
     """Apply ``content`` to the database atomically and report what changed."""
     report = SyncReport()
     now = dt.datetime.now(dt.UTC)
-    async with EntryRow._meta.db.transaction():
+    async with write_transaction(EntryRow._meta.db):
         existing = {
             row["slug"]: row
             for row in await EntryRow.select(EntryRow.id, EntryRow.slug, EntryRow.content_hash)

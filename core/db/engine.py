@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from core.settings_variables import database_kind, mask_url
@@ -95,6 +95,16 @@ def postgres_config(url: str) -> dict[str, Any]:
     if parts.password:
         config["password"] = unquote(parts.password)
     return config
+
+
+def write_transaction(engine: Engine) -> Any:  # type: ignore[type-arg]
+    """A transaction that reads and then writes. On SQLite it takes the write lock at
+    BEGIN (IMMEDIATE): a deferred one that read first fails at once with "database is
+    locked" when another connection wrote meanwhile (WAL snapshot), instead of waiting
+    its turn under the busy timeout."""
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
 
 
 def use_engine(engine: Engine) -> None:  # type: ignore[type-arg]
@@ -204,4 +214,5 @@ __all__ = [
     "shipped_migrations",
     "sqlite_file_missing",
     "use_engine",
+    "write_transaction",
 ]
