@@ -20,6 +20,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.http.problems import problem_response
+from core.http.security import scope_header
 
 ALLOW_METHODS = "GET, HEAD, POST, OPTIONS"
 # The only request header beyond the CORS-safelisted ones that our routes read.
@@ -39,11 +40,11 @@ def cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        origin = _header(scope, b"origin")
+        origin = scope_header(scope, b"origin")
         if (
             scope["method"] == "OPTIONS"
             and origin is not None
-            and _header(scope, b"access-control-request-method") is not None
+            and scope_header(scope, b"access-control-request-method") is not None
         ):
             await _preflight(scope, receive, send, origin, allowed)
             return
@@ -66,10 +67,10 @@ def cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
 async def _preflight(
     scope: Scope, receive: Receive, send: Send, origin: str, allowed: frozenset[str]
 ) -> None:
-    method = _header(scope, b"access-control-request-method") or ""
+    method = scope_header(scope, b"access-control-request-method") or ""
     asked = {
         h.strip().lower()
-        for h in (_header(scope, b"access-control-request-headers") or "").split(",")
+        for h in (scope_header(scope, b"access-control-request-headers") or "").split(",")
         if h.strip()
     }
     refused = asked - ALLOW_HEADERS - SAFELISTED_HEADERS
@@ -109,14 +110,6 @@ def _with_vary_origin(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
             headers[i] = (name, value + b", Origin")
             return headers
     return [*headers, (b"vary", b"Origin")]
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            decoded: str = value.decode("latin-1")
-            return decoded
-    return None
 
 
 __all__ = ["cors"]

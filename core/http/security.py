@@ -51,7 +51,7 @@ def security_headers(app: ASGIApp, *, docs_csp: str) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        incoming = scope_header(scope, REQUEST_ID_HEADER.encode())
         rid = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
         path: str = scope.get("path", "")
@@ -119,7 +119,8 @@ def _header_in(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
     return next((v.decode("latin-1") for k, v in headers if k.lower() == name), "")
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def scope_header(scope: Scope, name: bytes) -> str | None:
+    """The request header ``name`` (lower-case bytes) of an ASGI scope, or None."""
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             decoded: str = value.decode("latin-1")
@@ -127,4 +128,4 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-__all__: list[Any] = ["mask_path", "request_id", "security_headers"]
+__all__: list[Any] = ["mask_path", "request_id", "scope_header", "security_headers"]
