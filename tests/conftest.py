@@ -16,6 +16,9 @@ from litestar.testing import TestClient
 
 from core.app import create_app
 from core.content.collect import load_all
+from core.content.loader import load_content
+from core.content.model import ContentSet
+from core.content.packs import collect_packs
 from core.content.sync import SyncReport, sync_content
 from core.db.engine import engine_from_url, migrate, use_engine
 from core.plugins import PluginRegistry, build_registry
@@ -164,3 +167,12 @@ def fixture_client(fixture_settings: Settings) -> Iterator[TestClient[Any]]:
     registry = build_registry(fixture_settings, load_installed=False)
     with TestClient(create_app(fixture_settings, registry)) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def shipped_content_set() -> ContentSet:
+    """The shipped content (core and installed plugins), loaded once; it must load cleanly."""
+    settings = Settings(content_dir=SHIPPED_CONTENT)
+    loaded, problems = load_content(collect_packs(build_registry(settings), settings))
+    assert problems == [], "\n".join(map(str, problems))
+    return loaded

@@ -10,26 +10,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from core.content.loader import load_content
 from core.content.model import ContentSet, Entry
-from core.content.packs import collect_packs
-from core.plugins import build_registry
-from core.settings import Settings
 from tests.conftest import SHIPPED_CONTENT
 
 
-@pytest.fixture(scope="module")
-def shipped() -> ContentSet:
-    settings = Settings(content_dir=SHIPPED_CONTENT)
-    loaded, problems = load_content(collect_packs(build_registry(settings), settings))
-    assert problems == [], "\n".join(map(str, problems))
-    return loaded
-
-
-def _published(shipped: ContentSet) -> list[Entry]:
-    return [e for e in shipped.entries if e.status == "published"]
+def _published(shipped_content_set: ContentSet) -> list[Entry]:
+    return [e for e in shipped_content_set.entries if e.status == "published"]
 
 
 # -- what the rules are ---------------------------------------------------------------------
@@ -169,30 +155,30 @@ def test_examples_are_split_off_until_the_next_heading() -> None:
     assert examples == ["**Beispiel:** Die Mentorin zeigt es.\n\nDann übt er.\n\n"]
 
 
-# -- the rules on every shipped entry ----------------------------------------------------------
+# -- the rules on every shipped entry -----------------------------------------------------
 
 
-def test_no_entry_uses_a_forbidden_example_opener(shipped: ContentSet) -> None:
+def test_no_entry_uses_a_forbidden_example_opener(shipped_content_set: ContentSet) -> None:
     found = [
         f"{e.source_path}: „{_context(e.body_markdown, m.start(), m.group(0))}“"
-        for e in _published(shipped)
+        for e in _published(shipped_content_set)
         for m in FORBIDDEN_OPENERS.finditer(e.body_markdown)
     ]
     assert found == [], "examples start with „Beispiel:“:\n" + "\n".join(found)
 
 
-def test_every_example_section_opens_with_beispiel(shipped: ContentSet) -> None:
+def test_every_example_section_opens_with_beispiel(shipped_content_set: ContentSet) -> None:
     found = []
-    for e in _published(shipped):
+    for e in _published(shipped_content_set):
         for section in re.findall(r"^## Beispiel\s*\n+(.+)", e.body_markdown, re.MULTILINE):
             if not EXAMPLE_OPENER.match(section):
                 found.append(f"{e.source_path}: „{section[:60]}“")
     assert found == [], "an example section starts with „Beispiel:“:\n" + "\n".join(found)
 
 
-def test_role_names_are_paired_outside_examples(shipped: ContentSet) -> None:
+def test_role_names_are_paired_outside_examples(shipped_content_set: ContentSet) -> None:
     found = []
-    for e in _published(shipped):
+    for e in _published(shipped_content_set):
         outside, _ = example_blocks(e.body_markdown)
         for where, text in (("title", e.title), ("summary", e.summary), ("body", outside)):
             for at, phrase in lone_role_names(text):
@@ -200,9 +186,9 @@ def test_role_names_are_paired_outside_examples(shipped: ContentSet) -> None:
     assert found == [], "generic role name used alone (write the pair):\n" + "\n".join(found)
 
 
-def test_mentee_gets_no_gendered_pronoun_outside_examples(shipped: ContentSet) -> None:
+def test_mentee_gets_no_gendered_pronoun_outside_examples(shipped_content_set: ContentSet) -> None:
     found = []
-    for e in _published(shipped):
+    for e in _published(shipped_content_set):
         outside, _ = example_blocks(e.body_markdown)
         found += [
             f"{e.source_path}: „{' '.join(m.group(0).split())}“"
@@ -211,9 +197,9 @@ def test_mentee_gets_no_gendered_pronoun_outside_examples(shipped: ContentSet) -
     assert found == [], "rephrase without er/sein for the Mentee:\n" + "\n".join(found)
 
 
-def test_the_mentee_is_called_der_mentee(shipped: ContentSet) -> None:
+def test_the_mentee_is_called_der_mentee(shipped_content_set: ContentSet) -> None:
     found = []
-    for e in _published(shipped):
+    for e in _published(shipped_content_set):
         fields = [("title", e.title), ("summary", e.summary), ("duration", e.duration or "")]
         fields += [("materials", m) for m in e.materials] + [("body", e.body_markdown)]
         for where, text in fields:
@@ -227,17 +213,17 @@ def test_the_mentee_is_called_der_mentee(shipped: ContentSet) -> None:
     )
 
 
-def test_entries_address_the_reader_formally(shipped: ContentSet) -> None:
+def test_entries_address_the_reader_formally(shipped_content_set: ContentSet) -> None:
     found = [
         f"{e.source_path}: „{_context(e.body_markdown, m.start(), m.group(0))}“"
-        for e in _published(shipped)
+        for e in _published(shipped_content_set)
         for m in INFORMAL_ADDRESS.finditer(e.body_markdown)
     ]
     assert found == [], "entries say „Sie“:\n" + "\n".join(found)
 
 
-def test_every_kind_has_a_length_range(shipped: ContentSet) -> None:
-    assert set(WORDS_PER_KIND) == {t.slug for t in shipped.terms("kinds")}
+def test_every_kind_has_a_length_range(shipped_content_set: ContentSet) -> None:
+    assert set(WORDS_PER_KIND) == {t.slug for t in shipped_content_set.terms("kinds")}
 
 
 def test_the_readme_states_the_length_ranges_the_test_enforces() -> None:
@@ -249,9 +235,9 @@ def test_the_readme_states_the_length_ranges_the_test_enforces() -> None:
     assert stated == WORDS_PER_KIND
 
 
-def test_entry_length_is_within_the_range_of_its_kind(shipped: ContentSet) -> None:
+def test_entry_length_is_within_the_range_of_its_kind(shipped_content_set: ContentSet) -> None:
     found = []
-    for e in _published(shipped):
+    for e in _published(shipped_content_set):
         low, high = WORDS_PER_KIND[e.kind]
         words = text_words(e.body_markdown)
         if not low <= words <= high:

@@ -9,20 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import main
-from core.content.loader import load_content
 from core.content.model import ContentSet
-from core.content.packs import collect_packs
-from core.plugins import build_registry
-from core.settings import Settings
-from tests.conftest import SHIPPED_CONTENT
-
-
-@pytest.fixture(scope="module")
-def shipped() -> ContentSet:
-    settings = Settings(content_dir=SHIPPED_CONTENT)
-    loaded, problems = load_content(collect_packs(build_registry(settings), settings))
-    assert problems == [], "\n".join(map(str, problems))
-    return loaded
 
 
 def test_content_check_passes_on_the_shipped_content() -> None:
@@ -37,23 +24,27 @@ def test_content_check_passes_on_the_shipped_content() -> None:
     )
 
 
-def test_at_least_30_core_and_5_nrw_entries(shipped: ContentSet) -> None:
-    by_source = Counter(entry.source for entry in shipped.entries if entry.status == "published")
+def test_at_least_30_core_and_5_nrw_entries(shipped_content_set: ContentSet) -> None:
+    by_source = Counter(
+        entry.source for entry in shipped_content_set.entries if entry.status == "published"
+    )
     assert by_source["core"] >= 30
     assert by_source["nrw"] >= 5
 
 
 @pytest.mark.parametrize("dimension", ["topics", "phases", "audiences", "kinds"])
-def test_every_taxonomy_term_has_published_entries(shipped: ContentSet, dimension: str) -> None:
+def test_every_taxonomy_term_has_published_entries(
+    shipped_content_set: ContentSet, dimension: str
+) -> None:
     used: Counter[str] = Counter()
-    for entry in shipped.entries:
+    for entry in shipped_content_set.entries:
         values = getattr(entry, "kind" if dimension == "kinds" else dimension)
         used.update([values] if isinstance(values, str) else values)
-    empty = [t.slug for t in shipped.terms(dimension) if used[t.slug] == 0]
+    empty = [t.slug for t in shipped_content_set.terms(dimension) if used[t.slug] == 0]
     assert empty == []
 
 
-def test_entries_have_the_sections_a_lotse_relies_on(shipped: ContentSet) -> None:
+def test_entries_have_the_sections_a_lotse_relies_on(shipped_content_set: ContentSet) -> None:
     required = [
         "## Wozu",
         "## Wann einsetzen",
@@ -61,7 +52,7 @@ def test_entries_have_the_sections_a_lotse_relies_on(shipped: ContentSet) -> Non
         "## Worauf achten",
         "## Variante für Kleinstbetriebe",
     ]
-    for entry in shipped.entries:
+    for entry in shipped_content_set.entries:
         missing = [h for h in required if h not in entry.body_markdown]
         assert missing == [], f"{entry.source_path} lacks {missing}"
         assert entry.duration, f"{entry.source_path} has no duration"
@@ -76,8 +67,8 @@ CONTACT_PATTERNS = {
 }
 
 
-def test_no_invented_contact_data(shipped: ContentSet) -> None:
-    for entry in shipped.entries:
+def test_no_invented_contact_data(shipped_content_set: ContentSet) -> None:
+    for entry in shipped_content_set.entries:
         text = entry.title + entry.summary + entry.body_markdown
         for what, pattern in CONTACT_PATTERNS.items():
             assert not pattern.search(text), f"{entry.source_path} contains a {what}"
