@@ -14,6 +14,8 @@ from litestar.openapi.spec import Components
 from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__
+from core.accounts import ROLES
+from core.accounts.guard import check_route_roles, role_guard
 from core.api.bodies import json_body_guard
 from core.api.docs import DOCS_CSP, LocalScalarPlugin
 from core.api.entries import EntryController
@@ -39,6 +41,7 @@ from core.plugins import PluginError, PluginRegistry, build_registry
 from core.settings import Settings
 from core.web import WebConfigError, load_web
 from core.web.errors import error_page
+from core.web.login import EXCEPTION_HANDLERS as SIGN_IN_HANDLERS
 from core.web.render import Renderer
 from core.web.routes import ROUTES as WEB_ROUTES
 
@@ -99,12 +102,14 @@ def create_app(
             *plugin_routes,
         ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
-        # Every route that names a scope in its opt (plugin routes too) needs a key with it;
+        # Every route that names roles in its opt (plugin routes too) needs a signed-in
+        # account with one of them and, to change anything, its CSRF token
+        # (core.accounts.guard); every route that names a scope needs a key with it;
         # every API route that takes a body takes JSON only (core.api.bodies).
-        guards=[scope_guard, json_body_guard],
+        guards=[role_guard, scope_guard, json_body_guard],
         middleware=[PROMETHEUS.middleware, rate_limit, check_input],
         request_max_body_size=settings.max_body_bytes,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **SIGN_IN_HANDLERS},
         plugins=[StrictStructSchemaPlugin()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
@@ -126,6 +131,13 @@ def create_app(
         logging_config=None,
         debug=settings.debug,
     )
+    if unknown := check_route_roles(app.routes):
+        raise PluginError(
+            "Routes name roles that do not exist (roles: "
+            + ", ".join(ROLES)
+            + ', or "any"): '
+            + "; ".join(unknown)
+        )
     if unknown := check_route_scopes(app.routes, scopes):
         raise PluginError(
             "Routes ask for API-key scopes that no plugin declares (hook api_scopes): "
