@@ -44,6 +44,7 @@ from core.web.errors import error_page
 from core.web.login import EXCEPTION_HANDLERS as SIGN_IN_HANDLERS
 from core.web.render import Renderer
 from core.web.routes import ROUTES as WEB_ROUTES
+from core.web.site_store import LiveSites, refreshing
 
 log = logging.getLogger("mentoring40")
 
@@ -148,14 +149,23 @@ def create_app(
     # Inside them, CORS: browsers may call the API (and fetch fragments) only from origins
     # that a site lists; servers and apps are not affected by CORS. No origin is open to all.
     # Inside that, HEAD is answered wherever GET is (core.http.head).
+    # Partner sites kept in the database (/redaktion/partnerseiten) overlay the files';
+    # each request first brings them up to date (a query at most every few seconds).
+    live_sites = LiveSites(
+        file_sites=web.sites,
+        themes=frozenset(web.themes),
+        refresh_seconds=settings.sites_refresh_seconds,
+    )
     app.asgi_handler = security_headers(
-        cors(answer_head(app.asgi_handler), web.origins), docs_csp=DOCS_CSP
+        refreshing(cors(answer_head(app.asgi_handler), live_sites.origins), live_sites),
+        docs_csp=DOCS_CSP,
     )
     # Outside that: every layer sees the client as a trusted proxy forwarded it.
     app.asgi_handler = forwarded(app.asgi_handler, TrustedProxies(settings.trusted_proxies))
     app.state.settings = settings
     app.state.registry = registry
     app.state.web = web
+    app.state.live_sites = live_sites
     app.state.renderer = Renderer(web)
     app.state.limiter = Limiter(settings)
     # Browsers asking for a page get errors as the German HTML page (core.http.problems).

@@ -39,6 +39,7 @@ ACTION_LABELS: dict[str, str] = {
     "account.password": "Passwort gesetzt",
     "account.disable": "Konto gesperrt",
     "account.enable": "Konto entsperrt",
+    "account.sessions_ended": "Konto überall abgemeldet",
     "site.create": "Partnerseite angelegt",
     "site.update": "Partnerseite geändert",
     "site.delete": "Partnerseite entfernt",

@@ -81,6 +81,25 @@ def editor_page(
     )
 
 
+async def form_fields(request: Req, limit: int = 1000) -> dict[str, list[str]]:
+    """The fields of a urlencoded form post, each value cut at ``limit`` characters
+    (anything else, e.g. multipart, reads as an empty form: the editor takes no uploads)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return {}
+    form = await request.form()
+    return {key: [str(v)[:limit] for v in form.getall(key)] for key in form}
+
+
+def first(fields: dict[str, list[str]], name: str) -> str:
+    return (fields.get(name) or [""])[0]
+
+
+def see_other(where: str) -> Response[str]:
+    """303 to ``where`` after a successful post (so a reload does not post again)."""
+    return Response("", status_code=303, headers={"Location": where, "Cache-Control": "no-store"})
+
+
 @get("/redaktion", opt={"roles": "any"}, include_in_schema=False)
 async def editor_home(request: Req) -> Response[str]:
     """The landing page: who is signed in, and what the role may do here."""

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.web import assets, embed, entries, login, quickcheck, redaktion, search
+from core.web import (
+    assets,
+    embed,
+    entries,
+    konten,
+    login,
+    partnerseiten,
+    protokoll,
+    quickcheck,
+    redaktion,
+    search,
+)
 
 ROUTES: list[Any] = [
     search.workspace_search,
@@ -32,4 +43,7 @@ ROUTES: list[Any] = [
     assets.embed_js,
     *login.ROUTES,
     *redaktion.ROUTES,
+    *konten.ROUTES,
+    *partnerseiten.ROUTES,
+    *protokoll.ROUTES,
 ]
