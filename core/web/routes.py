@@ -15,6 +15,7 @@ from core.web import (
     quickcheck,
     redaktion,
     search,
+    tandem,
 )
 
 ROUTES: list[Any] = [
@@ -25,6 +26,8 @@ ROUTES: list[Any] = [
     quickcheck.workspace_quickcheck,
     quickcheck.workspace_quickcheck_submit,
     quickcheck.workspace_result,
+    tandem.workspace_tandem_check,
+    tandem.embed_tandem_check,
     entries.workspace_easy_language,
     embed.site_list,
     embed.site_snippets,

@@ -1,0 +1,118 @@
+"""The tandem fit check page (/tandem-check): two result links of the shipped tandem
+profile in, the fit explained per criterion out, without JavaScript; German messages for
+missing, mistyped, unknown and unsuitable links, with the typed values kept."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+from litestar.testing import TestClient
+
+Client = TestClient[Any]
+
+BASE = {
+    "themen": ["videokonferenzen", "cloud-ablage"],
+    "zeitfenster": "vormittags",
+    "treffen-form": "vor-ort",
+    "ausprobieren": "voll",
+    "fehler-lernchance": "voll",
+    "termine-verlaesslich": "eher",
+    "direkte-rueckmeldung": "eher",
+    "fester-plan": "kaum",
+    "berichtslinie": "nein",
+}
+
+
+def profile(client: Client, perspective: str, **answers: Any) -> str:
+    response = client.post(
+        "/api/v1/questionnaires/tandem-profil/responses",
+        json={"version": 1, "perspective": perspective, "answers": {**BASE, **answers}},
+    )
+    assert response.status_code == 201, response.text
+    token: str = response.json()["data"]["token"]
+    return token
+
+
+def text_of(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def test_two_result_links_give_the_explained_fit(shipped_client: Client) -> None:
+    mentor = profile(shipped_client, "mentor", themen=["videokonferenzen", "teamchat"])
+    mentee = profile(shipped_client, "mentee", zeitfenster="flexibel")
+    # The mentor's full result link as copied from the address bar, the mentee's bare token.
+    link = f"http://127.0.0.1:8000/results/{mentor}?x=1"
+    page = shipped_client.get("/tandem-check", params={"mentor": link, "mentee": mentee})
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    text = text_of(page.text)
+    assert "Was passt, was nicht" in text
+    # Themes: the mentee wants 2, the mentor shows 1 of them.
+    assert "Themen (50 von 100): Themen passen teilweise: Videokonferenzen." in text
+    assert "Zeitfenster vereinbar: vormittags geht für beide" in text
+    api = shipped_client.post("/api/v1/tandem-checks", json={"mentor": mentor, "mentee": mentee})
+    fit = api.json()["data"]
+    # The page says what the API says, criterion by criterion.
+    for criterion in fit["criteria"]:
+        assert criterion["explanation"] in text
+    assert f"{fit['ampel_label']}" in text
+    # The values stay in the form, so the Lotse can swap one link and check again.
+    assert f'value="{link}"'.replace("&", "&amp;") in page.text
+    assert "<script" not in page.text.split("<main", 1)[1].split("</main>", 1)[0]
+
+    # A direct reporting line blocks the pair whatever the score.
+    mentor = profile(shipped_client, "mentor")
+    mentee = profile(shipped_client, "mentee", berichtslinie="ja")
+    page = shipped_client.get("/tandem-check", params={"mentor": mentor, "mentee": mentee})
+    text = text_of(page.text)
+    assert page.status_code == 200
+    assert "Passung: Rot" in text
+    assert "Punkten Passung" not in text  # no score shown for a blocked pair
+    assert "Vorgesetzten" in text
+
+
+def test_wrong_links_are_explained_per_field_and_kept(shipped_client: Client) -> None:
+    """Also: the empty form, the link from the list, and the embeds that offer it."""
+    mentor = profile(shipped_client, "mentor")
+    quickcheck_result = shipped_client.post(
+        "/api/v1/tandem-checks", json={"mentor": mentor, "mentee": mentor}
+    )
+    assert quickcheck_result.status_code == 422
+    cases = [
+        ({"mentor": mentor, "mentee": ""}, "Bitte fügen Sie den Ergebnis-Link des Mentees ein."),
+        ({"mentor": mentor, "mentee": "hallo"}, "Das ist kein Ergebnis-Link."),
+        (
+            {"mentor": mentor, "mentee": "https://example.org/irgendwas/abc"},
+            "Das ist kein Ergebnis-Link.",
+        ),
+        ({"mentor": mentor, "mentee": "A" * 32}, "Zu diesem Link gibt es kein Ergebnis."),
+        ({"mentor": mentor, "mentee": mentor}, "für die andere Rolle ausgefüllt"),
+    ]
+    for params, message in cases:
+        page = shipped_client.get("/tandem-check", params=params)
+        assert page.status_code == 400, params
+        text = text_of(page.text)
+        assert "Der Vergleich ist so nicht möglich." in text
+        assert message in text, (params, text)
+        assert 'aria-invalid="true"' in page.text
+        assert f'value="{params["mentor"]}"' in page.text
+
+    page = shipped_client.get("/tandem-check")
+    assert page.status_code == 200
+    assert 'name="mentor"' in page.text
+    assert 'name="mentee"' in page.text
+    assert "Der Vergleich ist so nicht möglich." not in page.text
+    listing = shipped_client.get("/quickcheck")
+    assert 'href="/tandem-check"' in listing.text
+
+    # The shipped "werkzeugkasten" site names no questionnaires: it offers every one.
+    page = shipped_client.get("/embed/werkzeugkasten/tandem-check")
+    assert page.status_code == 200
+    assert 'action="/embed/werkzeugkasten/tandem-check"' in page.text
+    # "musterverband" offers only the Quickcheck, so no fit check either.
+    refused = shipped_client.get("/embed/musterverband/tandem-check")
+    assert refused.status_code == 404
+    assert "bietet den Passungs-Check nicht an" in text_of(refused.text)
+    assert shipped_client.get("/embed/gibt-es-nicht/tandem-check").status_code == 404
