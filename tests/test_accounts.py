@@ -100,6 +100,22 @@ def test_a_wrong_password_and_an_unknown_address_get_the_same_german_message(
     assert ("login.failed", "niemand@example.org") in actions
 
 
+def test_characters_no_database_stores_are_a_wrong_password_not_an_error(client: Client) -> None:
+    account = make_account(client, "redaktion")
+    for email, password in (
+        ("a%00b@example.org", "x"),
+        (account.email, "pass%00wort-lang-genug"),
+        ("%ED%A0%80@example.org", "%ED%A0%80"),
+        ("%FF%FE@example.org", "%FF"),
+    ):
+        answer = client.post(
+            "/anmelden",
+            content=f"email={email}&password={password}".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 422, (email, answer.text[:300])
+
+
 def test_too_many_failures_pause_the_account_without_telling_whether_it_exists(
     database_url: str,
 ) -> None:

@@ -214,7 +214,7 @@ def test_the_audit_log_lists_filters_and_exports_what_happened(admin: Admin) -> 
     })  # fmt: skip
     page = page_of(a.client.get("/redaktion/protokoll"))
     rows = [row.text() for row in page.find("tbody").find_all("tr")]
-    assert any("Konto angelegt" in r and "account neu@example.org" in r for r in rows)
+    assert any("Konto angelegt" in r and "Konto neu@example.org" in r for r in rows)
     assert any("Anmeldung fehlgeschlagen" in r and "falsch@example.org" in r for r in rows)
     assert any(r.startswith(tuple("0123456789")) and "Anmeldung" in r for r in rows)
     only = page_of(a.client.get("/redaktion/protokoll?aktion=login.failed"))

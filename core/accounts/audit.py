@@ -46,6 +46,10 @@ ACTION_LABELS: dict[str, str] = {
 }
 
 
+# What the log calls each kind of object (German, for the admin page).
+OBJECT_LABELS: dict[str, str] = {"account": "Konto", "site": "Partnerseite", "entry": "Eintrag"}
+
+
 class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     at: dt.datetime
@@ -60,6 +64,10 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def action_label(self) -> str:
         return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def object_label(self) -> str:
+        return OBJECT_LABELS.get(self.object_type, self.object_type)
 
 
 def _clean(detail: dict[str, Any] | None) -> dict[str, Any]:
@@ -203,4 +211,13 @@ def _cell(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-__all__ = ["ACTION_LABELS", "AuditFilter", "AuditRecord", "count", "events", "record", "to_csv"]
+__all__ = [
+    "ACTION_LABELS",
+    "OBJECT_LABELS",
+    "AuditFilter",
+    "AuditRecord",
+    "count",
+    "events",
+    "record",
+    "to_csv",
+]
