@@ -11,7 +11,6 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ from core.app import create_app
 from core.plugins import build_registry
 from core.settings import Settings
 from core.web.site_store import SiteValues, save_site
-from tests.accounts_support import PASSWORD, SignedIn, sign_in, signed_in, use
-from tests.conftest import FIXTURE_CONTENT, make_settings, sync
+from tests.accounts_support import PASSWORD, SignedIn, reset_schema, sign_in, signed_in, use
+from tests.conftest import FIXTURE_CONTENT, make_settings, run, sync
 from tests.web_support import Client, csp_directives, page_of, write_site
 
 SITE = "werkzeugkasten"
@@ -35,16 +34,35 @@ class Admin:
     settings: Settings
 
 
-@pytest.fixture
-def admin(database_url: str, tmp_path: Path) -> Iterator[Admin]:
-    content = tmp_path / "content"
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_admin(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Admin]:
+    """One app and database per module and engine, with the only admin account; the
+    tests use accounts and sites of their own (or put back what they change)."""
+    tmp = tmp_path_factory.mktemp("redaktion")
+    content = tmp / "content"
     shutil.copytree(FIXTURE_CONTENT, content)
     write_site(content, SITE, "label: Werkzeugkasten\norigins: [https://partner.example]\n")
-    settings = make_settings(database_url, content, sites_refresh_seconds=1)
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'redaktion.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        run(reset_schema(url))
+    settings = make_settings(url, content, sites_refresh_seconds=1)
     registry = build_registry(settings, load_installed=False)
     sync(settings, registry)
     with TestClient(create_app(settings, registry)) as client:
         yield Admin(client, signed_in(client, "admin", display_name="Ada Admin"), settings)
+
+
+@pytest.fixture
+def admin(module_admin: Admin) -> Admin:
+    """The module's app, signed in as its admin."""
+    use(module_admin.admin)
+    return module_admin
 
 
 def post(a: Admin, path: str, data: dict[str, Any]) -> Any:
@@ -217,13 +235,13 @@ def test_the_audit_log_lists_filters_and_exports_what_happened(admin: Admin) -> 
     assert any("Konto angelegt" in r and "Konto neu@example.org" in r for r in rows)
     assert any("Anmeldung fehlgeschlagen" in r and "falsch@example.org" in r for r in rows)
     assert any(r.startswith(tuple("0123456789")) and "Anmeldung" in r for r in rows)
-    only = page_of(a.client.get("/redaktion/protokoll?aktion=login.failed"))
+    only = page_of(a.client.get("/redaktion/protokoll?aktion=login.failed&konto=falsch@"))
     only_rows = [row.text() for row in only.find("tbody").find_all("tr")]
     assert len(only_rows) == 1
     assert "falsch@example.org" in only_rows[0]
     bad_date = page_of(a.client.get("/redaktion/protokoll?von=gestern"))
     assert "kein Datum" in bad_date.find(role="alert").text()
-    export = a.client.get("/redaktion/protokoll.csv?typ=account")
+    export = a.client.get("/redaktion/protokoll.csv?typ=account&objekt=neu@example.org")
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("text/csv")
     assert "attachment" in export.headers["content-disposition"]
