@@ -60,6 +60,17 @@ class SignedIn:
         return {"X-CSRF-Token": self.csrf}
 
 
+async def reset_schema(url: str) -> None:
+    """An empty PostgreSQL schema (for module-scoped databases)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
 def migrated(settings: Settings) -> None:
     """Apply the migrations to the settings' database (the app does not at startup)."""
     use_engine(engine_from_url(settings.database_url))

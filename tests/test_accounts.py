@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,23 +17,39 @@ from tests.accounts_support import (
     csrf_of,
     editor_client,
     make_account,
+    reset_schema,
     sign_in,
     signed_in,
     use,
 )
-from tests.conftest import FIXTURE_CONTENT, make_settings
+from tests.conftest import FIXTURE_CONTENT, make_settings, run
 from tests.web_support import Client, page_of, run_cli
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url, FIXTURE_CONTENT)
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One database per module and engine: the tests use accounts of their own."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('accounts') / 'accounts.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        run(reset_schema(url))
+    return make_settings(url, FIXTURE_CONTENT)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[Client]:
     with editor_client(settings) as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def signed_out(request: pytest.FixtureRequest) -> None:
+    """Each test starts without the previous test's cookies."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()
 
 
 def audit_actions(client: Client) -> list[tuple[str, str]]:
@@ -98,6 +113,22 @@ def test_a_wrong_password_and_an_unknown_address_get_the_same_german_message(
     actions = audit_actions(client)
     assert ("login.failed", account.email) in actions
     assert ("login.failed", "niemand@example.org") in actions
+
+
+def test_characters_no_database_stores_are_a_wrong_password_not_an_error(client: Client) -> None:
+    account = make_account(client, "redaktion")
+    for email, password in (
+        ("a%00b@example.org", "x"),
+        (account.email, "pass%00wort-lang-genug"),
+        ("%ED%A0%80@example.org", "%ED%A0%80"),
+        ("%FF%FE@example.org", "%FF"),
+    ):
+        answer = client.post(
+            "/anmelden",
+            content=f"email={email}&password={password}".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 422, (email, answer.text[:300])
 
 
 def test_too_many_failures_pause_the_account_without_telling_whether_it_exists(
@@ -250,11 +281,12 @@ def test_the_app_hashes_passwords_with_argon2id_and_the_library_defaults() -> No
     assert out.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
-def test_the_cli_creates_lists_and_changes_accounts(settings: Settings, tmp_path: Path) -> None:
+def test_the_cli_creates_lists_and_changes_accounts(database_url: str) -> None:
     from click.testing import CliRunner
 
     from core.cli import main
 
+    settings = make_settings(database_url, FIXTURE_CONTENT)
     env = {
         "DATABASE_URL": settings.database_url,
         "MENTORING40_CONTENT_DIR": str(settings.content_dir),

@@ -33,9 +33,8 @@ from core.accounts.sessions import COOKIE
 from core.app import create_app
 from core.plugins import build_registry
 from core.settings import Settings
-from tests.accounts_support import make_account, sign_in
+from tests.accounts_support import make_account, reset_schema, sign_in
 from tests.conftest import FIXTURE_CONTENT, make_settings, run, sync
-from tests.test_route_table import reset_schema
 from tests.web_support import Client, write_site
 
 SITE = "werkzeugkasten"

@@ -161,6 +161,9 @@ def served(
             "topic": ["barrieren"],
             "theme_name": ["default"],
             "path": ["base.css", "embed.js"],
+            # Editor routes (opt roles): unsigned requests are sent to the sign-in page
+            # before the value is looked at; tests/test_roles.py walks them signed in.
+            "account_id": ["1"],
         }
         yield Served(client=client, known=known)
 

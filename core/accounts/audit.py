@@ -46,6 +46,10 @@ ACTION_LABELS: dict[str, str] = {
 }
 
 
+# What the log calls each kind of object (German, for the admin page).
+OBJECT_LABELS: dict[str, str] = {"account": "Konto", "site": "Partnerseite", "entry": "Eintrag"}
+
+
 class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     at: dt.datetime
@@ -60,6 +64,10 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def action_label(self) -> str:
         return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def object_label(self) -> str:
+        return OBJECT_LABELS.get(self.object_type, self.object_type)
 
 
 def _clean(detail: dict[str, Any] | None) -> dict[str, Any]:
@@ -127,11 +135,12 @@ def _where(f: AuditFilter) -> Any:
     if f.action:
         conditions.append(AuditEvent.action == f.action)
     if f.email:
-        conditions.append(AuditEvent.email.ilike(f"%{_like(f.email.strip().lower())}%"))
+        conditions.append(AuditEvent.email.like(f"%{_like(f.email.strip().lower())}%"))
     if f.object_type:
         conditions.append(AuditEvent.object_type == f.object_type)
     if f.object_id:
-        conditions.append(AuditEvent.object_id.ilike(f"%{_like(f.object_id.strip())}%"))
+        # LIKE, not ILIKE (SQLite has none): e-mail addresses are stored lower-cased.
+        conditions.append(AuditEvent.object_id.like(f"%{_like(f.object_id.strip())}%"))
     if f.since:
         start = dt.datetime.combine(f.since, dt.time(), tzinfo=dt.UTC)
         conditions.append(AuditEvent.at >= start)
@@ -145,8 +154,10 @@ def _where(f: AuditFilter) -> Any:
 
 
 def _like(text: str) -> str:
-    """``text`` with LIKE's wildcards taken literally (Piccolo escapes nothing itself)."""
-    return text.replace("%", "").replace("_", "")
+    """``text`` for a "contains" LIKE pattern. Piccolo has no ESCAPE clause, so a ``_``
+    or ``%`` typed by the admin stays a wildcard: it matches itself and more, which for a
+    filter only widens the list."""
+    return text
 
 
 async def events(f: AuditFilter, *, limit: int = 100, offset: int = 0) -> list[AuditRecord]:
@@ -203,4 +214,13 @@ def _cell(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-__all__ = ["ACTION_LABELS", "AuditFilter", "AuditRecord", "count", "events", "record", "to_csv"]
+__all__ = [
+    "ACTION_LABELS",
+    "OBJECT_LABELS",
+    "AuditFilter",
+    "AuditRecord",
+    "count",
+    "events",
+    "record",
+    "to_csv",
+]

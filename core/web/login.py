@@ -24,7 +24,7 @@ from core.http.input_checks import SINGLE_PARAMS
 from core.http.problems import problem_response
 from core.web.base import Req, render, workspace
 from core.web.forms import posted_from_elsewhere
-from core.web.redaktion import editor_page
+from core.web.redaktion import editor_page, first, form_fields
 
 log = logging.getLogger("mentoring40.web")
 
@@ -102,11 +102,10 @@ async def sign_in(request: Req) -> Response[str]:
             request, status=403,
             message="Die Anmeldung ist nur auf dieser Seite möglich. Bitte laden Sie sie neu.",
         )  # fmt: skip
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    form: Any = await request.form() if content_type == "application/x-www-form-urlencoded" else {}
-    email = str(form.get("email") or "")[:MAX_FIELD]
-    password = str(form.get("password") or "")[:MAX_FIELD]
-    next_path = safe_next(str(form.get("next") or ""))
+    form = await form_fields(request, limit=MAX_FIELD)
+    email = first(form, "email")
+    password = first(form, "password")
+    next_path = safe_next(first(form, "next"))
     if not email.strip() or not password:
         return _login_form(
             request, status=422, email=email, next_path=next_path,

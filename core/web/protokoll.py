@@ -64,6 +64,7 @@ async def audit_log(request: Req) -> Response[str]:
         problems=problems,
         actions={name: audit.ACTION_LABELS.get(name, name) for name in await audit.action_names()},
         query=query,
+        object_labels=audit.OBJECT_LABELS,
     )
 
 

@@ -9,6 +9,7 @@ guard (core.accounts.guard) enforces it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,14 +82,25 @@ def editor_page(
     )
 
 
+# NUL and lone surrogates: no PostgreSQL text column stores them, and argon2 cannot hash
+# them (they are not UTF-8). Browsers never send them from a form.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 async def form_fields(request: Req, limit: int = 1000) -> dict[str, list[str]]:
-    """The fields of a urlencoded form post, each value cut at ``limit`` characters
-    (anything else, e.g. multipart, reads as an empty form: the editor takes no uploads)."""
+    """The fields of a urlencoded form post, each value cut at ``limit`` characters and
+    without characters no database stores (anything else, e.g. multipart, reads as an
+    empty form: the editor takes no uploads)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return {}
     form = await request.form()
-    return {key: [str(v)[:limit] for v in form.getall(key)] for key in form}
+    return {
+        _UNSTORABLE.sub("", str(key)): [
+            _UNSTORABLE.sub("", str(v)[:limit]) for v in form.getall(key)
+        ]
+        for key in form
+    }
 
 
 def first(fields: dict[str, list[str]], name: str) -> str:

@@ -241,12 +241,17 @@ class LiveSites:
             self._apply(records)
 
 
+# Paths whose answers depend on no partner site: health checks and metrics stay free of
+# database reads (they must answer while the database is slow or down), assets too.
+NO_SITES_PATHS = ("/health", "/ready", "/metrics", "/static/", "/themes/")
+
+
 def refreshing(app: ASGIApp, live: LiveSites) -> ASGIApp:
     """ASGI layer: bring ``live`` up to date (at most once per interval) before a request
     is answered, so CORS, frame-ancestors and embeds see a change without a restart."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP:
+        if scope["type"] == ScopeType.HTTP and not scope["path"].startswith(NO_SITES_PATHS):
             await live.refresh()
         await app(scope, receive, send)
 
