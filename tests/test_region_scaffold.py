@@ -233,7 +233,7 @@ def served(region: Region) -> Iterator[str]:
             process.wait()
 
 
-def form_fields(doc: dict[str, Any], perspective: str) -> list[tuple[str, str]]:
+def form_fields(doc: dict[str, Any], perspective: str) -> dict[str, list[str]]:
     """The planned answers as the Quickcheck form posts them."""
     fields = [("perspective", perspective), ("version", str(doc["version"]))]
     for item, value in plan_answers(doc):
@@ -243,7 +243,10 @@ def form_fields(doc: dict[str, Any], perspective: str) -> list[tuple[str, str]]:
             fields += [(f"a.{item['id']}", v) for v in value]
         else:
             fields.append((f"a.{item['id']}", str(value)))
-    return fields
+    posted: dict[str, list[str]] = {}
+    for key, value in fields:
+        posted.setdefault(key, []).append(value)
+    return posted
 
 
 def test_the_regions_site_shows_its_entries_colours_words_and_recommendations(
@@ -251,7 +254,7 @@ def test_the_regions_site_shows_its_entries_colours_words_and_recommendations(
 ) -> None:
     base = f"{served}/embed/{NAME}"
     with httpx.Client(base_url=served, timeout=30) as http:
-        assert EXAMPLE in http.get(f"/embed/{NAME}").text
+        assert EXAMPLE in http.get(f"/embed/{NAME}", params={"source": NAME}).text
         assert PRIMARY in http.get(f"/themes/{NAME}/tokens.css").text
         topic = http.get(f"/embed/{NAME}/topics/motivation").text
         assert "Betriebe und Beschäftigte gewinnen" in topic
@@ -278,10 +281,12 @@ def test_the_regions_site_shows_its_entries_colours_words_and_recommendations(
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
-            page.goto(base)
-            header = page.locator(".site-header")
+            page.goto(f"{base}?source={NAME}")
+            header = page.locator(".embed-header")
             colour = header.evaluate("e => getComputedStyle(e).backgroundColor")
             assert colour == "rgb(122, 31, 92)"  # PRIMARY
+            border = header.evaluate("e => getComputedStyle(e).borderBottomColor")
+            assert border == "rgb(29, 90, 42)"  # ACCENT
             assert page.get_by_text("Erstes Treffen der Lotsinnen und Lotsen").count() >= 1
             page.screenshot(path=str(SCREENSHOTS / f"region-{NAME}-search.png"), full_page=True)
             page.goto(f"{base}/topics/motivation")
