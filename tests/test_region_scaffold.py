@@ -26,12 +26,6 @@ from click.testing import CliRunner
 from core.cli import main
 from core.settings import PROJECT_ROOT
 from search.local_server import free_port
-from tests.test_content_style import (
-    INFORMAL_ADDRESS,
-    WORDS_PER_KIND,
-    lone_role_names,
-    text_words,
-)
 from tests.browser.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -39,6 +33,12 @@ from tests.browser.conftest import (
     plan_answers,
     require_chromium,
     wait_until,
+)
+from tests.test_content_style import (
+    INFORMAL_ADDRESS,
+    WORDS_PER_KIND,
+    lone_role_names,
+    text_words,
 )
 
 NAME = "testland"
@@ -195,7 +195,8 @@ def test_the_installed_region_is_listed_checked_and_passes_its_own_tests(region:
     assert "content_packs, sites, themes" in line
     assert "supports: mentoring40" in line
     checked = region.mentoring40("content", "check")
-    assert "Content OK" in checked and NAME in checked
+    assert "Content OK" in checked
+    assert NAME in checked
     own = region.run("-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider")
     assert "3 passed" in own
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -66,14 +65,20 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
     help="New or empty folder to write to (default: ./mentoring40-NAME).",
 )
 @click.option("--label", help="The region's name as people read it (default: NAME).")
-@click.option("--primary", default=DEFAULT_PRIMARY, show_default=True,
-              help="Main colour (#rrggbb): header, links, buttons; white text must be readable on it.")
-@click.option("--accent", default=DEFAULT_ACCENT, show_default=True,
-              help="Accent colour (#rrggbb): highlights, the header's border.")
+@click.option(
+    "--primary",
+    default=DEFAULT_PRIMARY,
+    show_default=True,
+    help="Main colour (#rrggbb): header, links, buttons; white text must be readable on it.",
+)
+@click.option(
+    "--accent",
+    default=DEFAULT_ACCENT,
+    show_default=True,
+    help="Accent colour (#rrggbb): highlights, the header's border.",
+)
 @friendly_errors
-def plugins_new(
-    name: str, into: Path | None, label: str | None, primary: str, accent: str
-) -> None:
+def plugins_new(name: str, into: Path | None, label: str | None, primary: str, accent: str) -> None:
     """Write a ready region plugin NAME: package with hooks, content pack with one example
     entry, search vocabulary, theme, site, README and a test."""
     try:

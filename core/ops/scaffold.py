@@ -127,8 +127,7 @@ def write_region_plugin(region: Region, target: Path, today: dt.date | None = No
     target = target.absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ScaffoldError(
-            f"{target} is not an empty folder; give a new folder with --into "
-            "(nothing was written)."
+            f"{target} is not an empty folder; give a new folder with --into (nothing was written)."
         )
     if not target.parent.is_dir():
         raise ScaffoldError(f"the folder {target.parent} does not exist (nothing was written).")

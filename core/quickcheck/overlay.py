@@ -35,7 +35,9 @@ class Overlay(msgspec.Struct, frozen=True, kw_only=True):
     # Entries the site hides: never recommended there, neither by the core nor the region.
     hidden: frozenset[str] = frozenset()
 
-    def regional(self, questionnaire_id: str, dimension: str | None, ampel: str | None) -> list[str]:
+    def regional(
+        self, questionnaire_id: str, dimension: str | None, ampel: str | None
+    ) -> list[str]:
         """The region's entries for a band (``dimension`` None: the overall result)."""
         found = self.questionnaires.get(questionnaire_id)
         if found is None or ampel is None:

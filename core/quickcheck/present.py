@@ -9,7 +9,6 @@ import msgspec
 from core.content.markdown import entry_url
 from core.db.tables import Entry
 from core.quickcheck.engine import DimensionScore, Scores, options_of
-from core.quickcheck.overlay import Overlay
 from core.quickcheck.model import (
     AMPEL_LABEL,
     UNKNOWN_CODE,
@@ -20,6 +19,7 @@ from core.quickcheck.model import (
     Text,
     text_in,
 )
+from core.quickcheck.overlay import Overlay
 
 
 class OptionDoc(msgspec.Struct, frozen=True):
@@ -280,7 +280,9 @@ async def result_doc(
             band_title=text_in(band.title, lang) if band else None,
             text=text_in(band.text, lang) if band else text_in(NO_SCORE_TEXT, lang),
             recommendations=[
-                refs[slug] for slug in _recommended(bands, s) if slug in refs and refs[slug] not in own
+                refs[slug]
+                for slug in _recommended(bands, s)
+                if slug in refs and refs[slug] not in own
             ],
             regional=own,
         )

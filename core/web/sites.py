@@ -20,8 +20,8 @@ import msgspec
 from core.content.facets import DIMENSION_PARAM, EXCLUDE_SLUGS_KEY
 from core.content.model import PUBLISHED, ContentSet, Problem
 from core.content.yamlfile import line_of, read_yaml_file
-from core.quickcheck.overlay import Overlay, QuestionnaireOverlay
 from core.plugins import PluginRegistry
+from core.quickcheck.overlay import BandEntries, Overlay, QuestionnaireOverlay
 from core.settings import Settings
 from core.web.origins import OriginError, parse_origin
 
@@ -308,10 +308,10 @@ def _check_overrides(site: SiteFile, catalogue: Catalogue, problem: Report) -> N
                 + ", ".join(sorted(catalogue.questionnaires)),
             )
             continue
-        places: list[tuple[list[str | int], dict[str, list[str]]]] = [
-            (["recommendations", qid, "overall"], dict(overlay.overall))
+        places: list[tuple[list[str | int], BandEntries]] = [
+            (["recommendations", qid, "overall"], overlay.overall)
         ]
-        for dim, bands in overlay.dimensions.items():
+        for dim, dim_bands in overlay.dimensions.items():
             if dim not in dimensions:
                 problem(
                     ["recommendations", qid, "dimensions", dim],
@@ -319,20 +319,25 @@ def _check_overrides(site: SiteFile, catalogue: Catalogue, problem: Report) -> N
                     + ", ".join(sorted(dimensions)),
                 )
                 continue
-            places.append((["recommendations", qid, "dimensions", dim], dict(bands)))
+            places.append((["recommendations", qid, "dimensions", dim], dim_bands))
         for path, bands in places:
             for ampel, slugs in bands.items():
                 for i, slug in enumerate(slugs):
                     where = [*path, ampel, i]
                     source = catalogue.entries.get(slug)
                     if source is None:
-                        problem(where, f"recommends {slug!r}, but there is no published entry "
-                                "with that slug")
+                        problem(
+                            where,
+                            f"recommends {slug!r}, but there is no published entry with that slug",
+                        )
                     elif slug in site.hide:
                         problem(where, f"recommends {slug!r}, which this site hides")
                     elif site.sources is not None and source not in site.sources:
-                        problem(where, f"recommends {slug!r} from source {source!r}, which "
-                                f"this site does not show (sources: {', '.join(site.sources)})")
+                        problem(
+                            where,
+                            f"recommends {slug!r} from source {source!r}, which "
+                            f"this site does not show (sources: {', '.join(site.sources)})",
+                        )
 
 
 def all_origins(sites: Iterable[Site]) -> list[str]:
