@@ -5,16 +5,20 @@ checked by `content check`; and plugin compatibility (MENTORING40_VERSIONS)."""
 from __future__ import annotations
 
 import types
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from core.db.engine import engine_from_url, use_engine
 from core.plugins import PluginError, build_registry, check_compatible
 from core.quickcheck import store
 from core.settings import Settings
+from search.local_server import LocalMeilisearch
 from tests.conftest import run, sync, write_region_pack
+from tests.test_search_api import wait_for_hits
 from tests.test_web_quickcheck import COMPLETE
 from tests.web_support import (
     Client,
@@ -209,3 +213,23 @@ def test_the_nrw_plugin_states_the_versions_it_supports() -> None:
     result = run_cli(Settings(), "plugins", "--json", load_plugins="nrw")
     assert result.exit_code == 0, result.output
     assert '"supports": "<0.2,>=0.1"' in result.output
+
+
+def test_the_search_engine_leaves_out_what_a_region_site_hides(
+    tmp_path: Path, region_settings: Settings
+) -> None:
+    with LocalMeilisearch(tmp_path / "meili") as meili:
+        settings = msgspec.structs.replace(
+            region_settings, meili_url=meili.url, meili_admin_key=meili.master_key,
+            meili_index=f"test_{uuid.uuid4().hex[:10]}",
+        )  # fmt: skip
+        registry = registry_with(settings, **region_plugins(tmp_path))
+        sync(settings, registry)
+        with app_client(settings, registry) as client:
+            wait_for_hits(client, "", 4)  # the three core entries and the region's
+            workspace = page_of(client.get("/", params={"q": "Liste"})).find("main").text()
+            assert "Aufgabenliste" in workspace
+            site = client.get("/embed/region", params={"q": "Liste"})
+            text = page_of(site).find("main").text()
+            assert "Aufgabenliste" not in text
+            assert "Volltextsuche ist gerade nicht erreichbar" not in text  # the engine answered
