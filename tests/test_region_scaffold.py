@@ -31,6 +31,7 @@ from tests.browser.conftest import (
     CHROMIUM_ARGS,
     SCREENSHOTS,
     plan_answers,
+    require_axe,
     require_chromium,
     wait_until,
 )
@@ -275,13 +276,27 @@ def test_the_regions_site_shows_its_entries_colours_words_and_recommendations(
         assert result["questionnaire"]["hash"] == doc["hash"]
 
     require_chromium()
+    axe = require_axe()
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+            # bypass_csp only so that axe can be injected (as in tests/browser).
+            context = browser.new_context(
+                bypass_csp=True, locale="de-DE", viewport={"width": 1280, "height": 900}
+            )
+            page = context.new_page()
+            violations: dict[str, list[str]] = {}
+
+            def check_accessibility(name: str) -> None:
+                page.add_script_tag(path=str(axe))
+                found = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")[
+                    "violations"
+                ]
+                violations[name] = [f"{v['id']} ({v['impact']})" for v in found]
+
             page.goto(f"{base}?source={NAME}")
             header = page.locator(".embed-header")
             colour = header.evaluate("e => getComputedStyle(e).backgroundColor")
@@ -290,15 +305,20 @@ def test_the_regions_site_shows_its_entries_colours_words_and_recommendations(
             assert border == "rgb(29, 90, 42)"  # ACCENT
             assert page.get_by_text("Erstes Treffen der Lotsinnen und Lotsen").count() >= 1
             page.screenshot(path=str(SCREENSHOTS / f"region-{NAME}-search.png"), full_page=True)
+            check_accessibility("search")
             page.goto(f"{base}/topics/motivation")
             assert page.locator("h1").inner_text() == "Betriebe und Beschäftigte gewinnen"
             page.screenshot(path=str(SCREENSHOTS / f"region-{NAME}-topic.png"), full_page=True)
+            check_accessibility("topic")
             page.goto(f"{base}/entries/{EXAMPLE}")
             page.screenshot(path=str(SCREENSHOTS / f"region-{NAME}-entry.png"), full_page=True)
+            check_accessibility("entry")
             page.goto(result_url)
             regional = page.locator("ul.regional").first
             assert "Erstes Treffen der Lotsinnen und Lotsen" in regional.inner_text()
             assert page.get_by_text(f"Empfehlungen von Mentoring 4.0 – {LABEL}").count() >= 1
             page.screenshot(path=str(SCREENSHOTS / f"region-{NAME}-result.png"), full_page=True)
+            check_accessibility("result")
+            assert violations == {name: [] for name in violations}
         finally:
             browser.close()
