@@ -69,7 +69,8 @@ def scaffold(*args: str) -> Any:
         (["sachsen", "--accent", "#fff</style>"], "--accent '#fff</style>' is not a colour"),
         (["sachsen", "--primary", "#ffee00"],
          "--primary #ffee00: white text on it has a contrast of 1.2:1"),
-        (["sachsen", "--label", 'Sachsen"; x'], "the label must be 1 to 80 characters"),
+        (["sachsen", "--label", 'Sachsen"; x'], "must be 1 to 80 letters, digits, spaces"),
+        (["sachsen", "--label", "Sachsen: Region #1"], "must be 1 to 80 letters, digits, spaces"),
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_with_a_message_and_nothing_is_written(

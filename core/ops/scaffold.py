@@ -28,6 +28,10 @@ TEMPLATE_DIR = Path(__file__).parent / "region_template"
 # narrowest of their rules (slug, theme name, site id), and short.
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 NAME_MAX = 30
+# The label is written into YAML, TOML and Python strings unquoted or in double quotes:
+# letters (umlauts too), digits, spaces and a few punctuation marks that none of them
+# treats specially there.
+LABEL_RE = re.compile(r"^[^\W_][\w .,()&'–-]*$")
 # Names the core uses itself.
 RESERVED = {"core", "default", "builtin", "werkzeugkasten", "musterverband", PROJECT_NAME}
 # Colours go into a stylesheet: only #rgb or #rrggbb, nothing that could end a declaration.
@@ -78,9 +82,10 @@ def check_region(name: str, label: str, primary: str, accent: str) -> Region:
             "choose another name."
         )
     label = " ".join(label.split())
-    if not label or len(label) > 80 or any(c in label for c in '"\\$'):
+    if not LABEL_RE.match(label) or len(label) > 80:
         raise ScaffoldError(
-            "the label must be 1 to 80 characters without double quotes, backslashes or $."
+            f"the label {label!r} must be 1 to 80 letters, digits, spaces and . , ( ) & ' – -, "
+            "starting with a letter or digit (it goes into YAML, TOML and Python files)."
         )
     colours = {"--primary": primary, "--accent": accent}
     for option, colour in colours.items():
