@@ -166,6 +166,8 @@ def create_app(
     app.state.registry = registry
     app.state.web = web
     app.state.live_sites = live_sites
+    # A result shows the recommendations of the region's site it was submitted on.
+    app.state.overlays = web.overlays()
     app.state.renderer = Renderer(web)
     app.state.limiter = Limiter(settings)
     # Browsers asking for a page get errors as the German HTML page (core.http.problems).

@@ -9,7 +9,9 @@ appear in the same OpenAPI document. A plugin marks its functions with
 ``pluggy.HookimplMarker("mentoring40")``, the ``hookimpl`` below (also importable as
 ``core.hookimpl``). Implementations return their contribution; ``tryfirst`` and
 ``trylast`` order them; ``wrapper``/``hookwrapper`` implementations are refused when
-the plugin is registered.
+the plugin is registered. A plugin module may state the mentoring40 versions it supports in
+``MENTORING40_VERSIONS`` (``core.plugins.check_compatible``). docs/PLUGINS.md has a working
+example of every hook; docs/CHANGELOG.md records every change of these specifications.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ def register_routes(settings: Settings) -> list[Any]:  # type: ignore[empty-body
 @hookspec
 def api_scopes(settings: Settings) -> dict[str, str]:  # type: ignore[empty-body]
     """Return the API-key scopes this plugin's routes need, ``{scope: what it allows}``,
-    e.g. ``{"nrw:reports": "regional reports (GET /api/v1/nrw/reports)"}``. A route asks
-    for one with ``opt={"scope": "nrw:reports"}``; the app checks it on every request,
-    and ``mentoring40 keys create --scope`` accepts it."""
+    e.g. the NRW plugin's ``{"nrw:stats:read": "anonymous Quickcheck figures of the NRW
+    sites (GET /api/v1/nrw/questionnaires/{id}/stats)"}``. A route asks for one with
+    ``opt={"scope": "nrw:stats:read"}`` (``mentoring40_nrw/figures.py``); the app checks it
+    on every request, and ``mentoring40 keys create --scope`` accepts it."""
 
 
 @hookspec

@@ -16,9 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from core import PROJECT_NAME, __version__, hookspecs
 from core.settings import Settings
+
+# A plugin module states the mentoring40 versions it works with in this attribute, a
+# version specifier such as ">=0.1,<0.2" (PEP 440). Checked when the plugin is registered.
+VERSIONS_ATTRIBUTE = "MENTORING40_VERSIONS"
 
 # Built-in behaviour, registered on the same hooks third parties use. Each is a
 # module of hook implementations; they are named "core.<last part>".
@@ -37,6 +43,8 @@ class PluginInfo:
     version: str
     hooks: tuple[str, ...]
     module: str
+    # The engine versions the plugin says it supports ("" if it says nothing).
+    supports: str = ""
 
 
 @dataclass
@@ -57,7 +65,9 @@ class PluginRegistry:
         version: str = "",
         builtin: bool = False,
     ) -> None:
-        """Register ``plugin`` under ``name``; raise PluginError if its hooks do not fit."""
+        """Register ``plugin`` under ``name``; raise PluginError if its hooks do not fit or
+        it does not support this engine version (``MENTORING40_VERSIONS``)."""
+        supports = "" if builtin else check_compatible(plugin, name, distribution, version)
         try:
             self.manager.register(plugin, name=name)
             self.manager.check_pending()
@@ -77,6 +87,7 @@ class PluginRegistry:
             version=version or __version__,
             hooks=hooks,
             module=module,
+            supports=supports,
         )
 
     def plugins(self) -> list[PluginInfo]:
@@ -140,6 +151,39 @@ class PluginRegistry:
                 found.append((not builtin, plugin, Path(raw)))
         found.sort(key=lambda s: (s[0], s[1]))
         return [(plugin, path) for _, plugin, path in found]
+
+
+def check_compatible(
+    plugin: object, name: str, distribution: str = "", version: str = "", engine: str = ""
+) -> str:
+    """The plugin's ``MENTORING40_VERSIONS`` ("" if absent); PluginError if it is not a
+    version specifier or does not include the running engine's version (``engine``,
+    default ``core.__version__``)."""
+    stated = getattr(plugin, VERSIONS_ATTRIBUTE, None)
+    if stated is None:
+        return ""
+    who = f"Plugin {name!r}" + (f" ({distribution} {version})" if distribution else "")
+    try:
+        wanted = SpecifierSet(str(stated))
+    except InvalidSpecifier:
+        raise PluginError(
+            f"{who} states {VERSIONS_ATTRIBUTE} = {stated!r}, which is not a version "
+            "specifier; write e.g. '>=0.1,<0.2'."
+        ) from None
+    running = engine or __version__
+    try:
+        parsed = Version(running)
+    except InvalidVersion:
+        parsed = None
+    if parsed is None or parsed.local == "unknown":  # a source tree never installed
+        return str(wanted)
+    if not wanted.contains(parsed, prereleases=True):
+        raise PluginError(
+            f"{who} supports mentoring40 {wanted}, but this is mentoring40 {running}; "
+            f"install a version of the plugin made for mentoring40 {running}, or a "
+            f"mentoring40 within {wanted}."
+        )
+    return str(wanted)
 
 
 def _refuse_wrappers(manager: pluggy.PluginManager, plugin: object, name: str) -> None:

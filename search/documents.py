@@ -28,8 +28,9 @@ SEARCHABLE = [
     "text_terms",
     "text_stems",
 ]
-# Every filter of the entries list (the facets and tags) narrows a search too.
-FILTERABLE = list(ENTRY_FIELD.values())
+# Every filter of the entries list (the facets and tags) narrows a search too; the slug
+# leaves out the entries a partner site hides.
+FILTERABLE = [*ENTRY_FIELD.values(), "slug"]
 SORTABLE = ["title_sort", "updated_at", "slug"]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from meilisearch_python_sdk import AsyncClient
 
-from core.content.facets import ENTRY_FIELD, FACET_ATTRIBUTES
+from core.content.facets import ENTRY_FIELD, EXCLUDE_SLUGS_KEY, FACET_ATTRIBUTES
 from core.content.markdown import entry_url
 from search.understanding import (
     exact_words,
@@ -37,11 +37,16 @@ _PRE, _POST = "\x02", "\x03"
 def _filter_expression(filters: dict[str, list[str]], skip: str | None = None) -> list[str]:
     parts = []
     for name, values in filters.items():
+        if name == EXCLUDE_SLUGS_KEY:
+            parts.append(f"slug NOT IN [{_quoted(values)}]")
         if name == skip or name not in FILTER_ATTRIBUTES:
             continue
-        quoted = ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        parts.append(f"{FILTER_ATTRIBUTES[name]} IN [{quoted}]")
+        parts.append(f"{FILTER_ATTRIBUTES[name]} IN [{_quoted(values)}]")
     return parts
+
+
+def _quoted(values: list[str]) -> str:
+    return ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
 
 
 # The query reaches the engine stemmed, so a match may cover only the stem ("List" of

@@ -256,9 +256,17 @@ def test_plugins_command_lists_builtins_and_installed_with_versions_and_hooks() 
         "mentoring40-nrw",
         "0.1.0",
         "hooks:",
+        "api_scopes,",
         "content_packs,",
+        "register_routes,",
+        "search_document,",
+        "search_settings,",
         "sites,",
+        "startup,",
         "themes",
+        "supports:",
+        "mentoring40",
+        "<0.2,>=0.1",
     ]
 
     as_json = CliRunner().invoke(main, ["plugins", "--json"], env={"MENTORING40_LOAD_PLUGINS": ""})

@@ -252,6 +252,8 @@ def test_stored_response_holds_no_identifying_data(
         "answers",
         "result",
         "submitted_on",
+        # The partner site it was answered on: a site's id, the same for everyone there.
+        "site",
     }
     export = cli(fixture_settings, "responses", "export", "probe")
     assert token not in export.stdout  # only the token's hash is stored

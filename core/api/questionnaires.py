@@ -348,7 +348,9 @@ class QuestionnaireController(Controller):
         400, (404, "There is no result with this token (or its questionnaire version).")
     ),
 )
-async def get_result(token: FromPath[str], lang: Lang = None) -> Response[ResultOne]:
+async def get_result(
+    request: Request[Any, Any, Any], token: FromPath[str], lang: Lang = None
+) -> Response[ResultOne]:
     lang_ = language(lang)
     row = await store.get_response(token)
     if row is None:
@@ -358,7 +360,9 @@ async def get_result(token: FromPath[str], lang: Lang = None) -> Response[Result
         raise ProblemError(
             404, "The questionnaire version of this result is not in this installation."
         )
-    doc = await result_doc(found.definition, row, token, lang_)
+    # A response submitted on a region's site shows that region's recommendations too.
+    overlay = request.app.state.overlays.get(row["site"])
+    doc = await result_doc(found.definition, row, token, lang_, overlay)
     return Response(ResultOne(data=doc), headers=NO_STORE)
 
 

@@ -18,6 +18,7 @@ from core.plugins import PluginRegistry
 from core.quickcheck.store import ContentRejected
 from core.settings import Settings
 from core.web import load_web
+from core.web.sites import catalogue_of
 
 
 @click.group()
@@ -107,6 +108,7 @@ def _load(settings: Settings) -> ContentSet:
         sources_known={p.name for p in loaded.packs},
         topics_known={t.slug for t in loaded.terms("topics")},
         questionnaires_known={q.definition.id for q in loaded.questionnaires},
+        catalogue=catalogue_of(loaded),
     )
     problems = problems + web_problems
     if problems:

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 import core.cli.runtime as runtime
 from core.cli.errors import friendly_errors
+from core.ops.scaffold import (
+    DEFAULT_ACCENT,
+    DEFAULT_PRIMARY,
+    ScaffoldError,
+    check_region,
+    write_region_plugin,
+)
 from core.settings import Settings
 from core.web import WebConfigError, load_web
 
 
-@click.command("plugins")
+@click.group("plugins", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
 @friendly_errors
-def plugins_command(as_json: bool) -> None:
-    """List registered plugins with their version and hooks."""
+def plugins_command(ctx: click.Context, as_json: bool) -> None:
+    """List registered plugins with their version, supported engine versions and hooks;
+    `plugins new NAME` writes a new region plugin."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = Settings.from_env()
     registry = runtime.build_registry(settings)
     infos = registry.plugins()
@@ -30,6 +42,7 @@ def plugins_command(as_json: bool) -> None:
                 "version": p.version,
                 "hooks": list(p.hooks),
                 "module": p.module,
+                "supports": p.supports,
             }
             for p in infos
         ]
@@ -38,9 +51,48 @@ def plugins_command(as_json: bool) -> None:
     width = max(len(p.name) for p in infos)
     for p in infos:
         kind = "built-in" if p.builtin else f"{p.distribution} {p.version}"
-        click.echo(f"{p.name:<{width}}  {kind:<24}  hooks: {', '.join(p.hooks) or '-'}")
+        supports = f"  supports: mentoring40 {p.supports}" if p.supports else ""
+        click.echo(f"{p.name:<{width}}  {kind:<24}  hooks: {', '.join(p.hooks) or '-'}{supports}")
     for name in registry.disabled:
         click.echo(f"{name:<{width}}  {'disabled':<24}  (not in MENTORING40_LOAD_PLUGINS)")
+
+
+@plugins_command.command("new")
+@click.argument("name")
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="New or empty folder to write to (default: ./mentoring40-NAME).",
+)
+@click.option("--label", help="The region's name as people read it (default: NAME).")
+@click.option(
+    "--primary",
+    default=DEFAULT_PRIMARY,
+    show_default=True,
+    help="Main colour (#rrggbb): header, links, buttons; white text must be readable on it.",
+)
+@click.option(
+    "--accent",
+    default=DEFAULT_ACCENT,
+    show_default=True,
+    help="Accent colour (#rrggbb): highlights, the header's border.",
+)
+@friendly_errors
+def plugins_new(name: str, into: Path | None, label: str | None, primary: str, accent: str) -> None:
+    """Write a ready region plugin NAME: package with hooks, content pack with one example
+    entry, search vocabulary, theme, site, README and a test."""
+    try:
+        region = check_region(name, label or name.replace("-", " ").title(), primary, accent)
+        target = into or Path(f"mentoring40-{name}")
+        files = write_region_plugin(region, target)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote the region plugin {region.name!r} ({len(files)} files) to {target}:")
+    for file in files:
+        click.echo(f"  {file.relative_to(target.absolute())}")
+    click.echo(
+        f"Next: pip install -e {target}  &&  mentoring40 plugins  &&  mentoring40 content check"
+    )
 
 
 @click.command("sites")

@@ -49,3 +49,7 @@ FACET_LABELS: dict[str, str] = {f.param: f.label for f in FILTERS}
 DIMENSIONS: tuple[str, ...] = tuple(f.dimension for f in FILTERS if f.dimension)
 DIMENSION_PARAM: dict[str, str] = {f.dimension: f.param for f in FILTERS if f.dimension}
 DIMENSION_FIELD: dict[str, str] = {f.dimension: f.field for f in FILTERS if f.dimension}
+
+# Not a visitor's filter: the key under which a partner site's scope lists the entries it
+# hides (``Site.scope``); the entries list and the search leave those slugs out.
+EXCLUDE_SLUGS_KEY = "exclude_slug"

@@ -10,7 +10,7 @@ import msgspec
 from piccolo.custom_types import Combinable
 from piccolo.query.functions.aggregate import Count
 
-from core.content.facets import DIMENSION_PARAM, DIMENSIONS
+from core.content.facets import DIMENSION_PARAM, DIMENSIONS, EXCLUDE_SLUGS_KEY
 from core.content.model import PUBLISHED
 from core.db.tables import ContentSource, EntryTerm, TaxonomyTerm
 from core.db.tables import Entry as EntryRow
@@ -62,7 +62,9 @@ async def list_entries(query: EntryQuery) -> tuple[list[dict[str, Any]], int]:
     """One page of published entries and the total number that match."""
     where: Combinable = EntryRow.status == PUBLISHED
     for dimension, values in query.filters.items():
-        if dimension == "source":
+        if dimension == EXCLUDE_SLUGS_KEY:
+            where &= EntryRow.slug.not_in(values)
+        elif dimension == "source":
             where &= EntryRow.source.is_in(values)
         else:
             if dimension == "tag":

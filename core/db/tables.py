@@ -131,6 +131,9 @@ class QuestionnaireResponse(Table, tablename="questionnaire_response"):
     answers = JSON()
     result = JSON()
     submitted_on = Date()
+    # The partner site it was submitted on (None: the workspace or the API), so a region
+    # sees its own figures and its result shows the region's recommendations.
+    site = Varchar(length=40, null=True, default=None, index=True)
 
 
 class ApiKey(Table, tablename="api_key"):

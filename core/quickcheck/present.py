@@ -19,6 +19,7 @@ from core.quickcheck.model import (
     Text,
     text_in,
 )
+from core.quickcheck.overlay import Overlay
 
 
 class OptionDoc(msgspec.Struct, frozen=True):
@@ -183,6 +184,9 @@ class ScoreDoc(msgspec.Struct, frozen=True, kw_only=True):
     band_title: str | None
     text: str
     recommendations: list[Recommendation]
+    # The region's own entries for this band, from the overlay of the site the response
+    # was submitted on (core.quickcheck.overlay); empty elsewhere.
+    regional: list[Recommendation] = []
 
 
 class QuestionnaireRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -203,6 +207,10 @@ class ResultDoc(msgspec.Struct, frozen=True, kw_only=True):
     answers: dict[str, Any]
     dimensions: list[ScoreDoc]
     overall: ScoreDoc | None
+    # The partner site the response was submitted on, and, when that site recommends its
+    # own entries (an overlay), its label: "recommended by" for ``regional``.
+    site: str | None = None
+    region: str | None = None
 
 
 NO_SCORE_TEXT = {
@@ -238,17 +246,28 @@ async def result_doc(
     row: dict[str, Any],
     token: str,
     lang: str,
+    overlay: Overlay | None = None,
 ) -> ResultDoc:
-    """The stored response ``row`` as the result a user sees."""
+    """The stored response ``row`` as the result a user sees; ``overlay``: the region's
+    recommendations of the site it was submitted on (its hidden entries left out)."""
     scores = msgspec.convert(row["result"], Scores)
     dims = {dim.id: dim for dim in d.dimensions}
-    wanted = {slug for s in scores.dimensions for slug in _recommended(dims[s.id or ""].bands, s)}
+    hidden = overlay.hidden if overlay else frozenset()
+
+    def regional(s: DimensionScore, bands: list[Band]) -> list[str]:
+        if overlay is None or s.band is None:
+            return []
+        return overlay.regional(d.id, s.id, bands[s.band].ampel)
+
+    scored = [(s, dims[s.id or ""].bands) for s in scores.dimensions]
     if scores.overall is not None:
-        wanted |= set(_recommended(d.bands, scores.overall))
-    refs = await entry_refs(wanted)
+        scored.append((scores.overall, d.bands))
+    wanted = {slug for s, bands in scored for slug in _recommended(bands, s) + regional(s, bands)}
+    refs = await entry_refs(wanted - hidden)
 
     def doc(s: DimensionScore, title: Text, bands: list[Band]) -> ScoreDoc:
         band = bands[s.band] if s.band is not None else None
+        own = [refs[slug] for slug in regional(s, bands) if slug in refs]
         return ScoreDoc(
             id=s.id,
             title=text_in(title, lang),
@@ -260,7 +279,12 @@ async def result_doc(
             ampel_label=AMPEL_LABEL[band.ampel] if band else None,
             band_title=text_in(band.title, lang) if band else None,
             text=text_in(band.text, lang) if band else text_in(NO_SCORE_TEXT, lang),
-            recommendations=[refs[slug] for slug in _recommended(bands, s) if slug in refs],
+            recommendations=[
+                refs[slug]
+                for slug in _recommended(bands, s)
+                if slug in refs and refs[slug] not in own
+            ],
+            regional=own,
         )
 
     perspective = next(p for p in perspectives_doc(d, lang) if p.id == row["perspective"])
@@ -279,4 +303,6 @@ async def result_doc(
             doc(s, dims[s.id or ""].title, dims[s.id or ""].bands) for s in scores.dimensions
         ],
         overall=None if scores.overall is None else doc(scores.overall, OVERALL_TITLE, d.bands),
+        site=row.get("site"),
+        region=overlay.label if overlay else None,
     )

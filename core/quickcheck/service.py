@@ -16,6 +16,7 @@ import msgspec
 from core.quickcheck import engine, store
 from core.quickcheck.engine import AnswerProblem
 from core.quickcheck.model import AMPEL_LABEL, Questionnaire, text_in
+from core.quickcheck.overlay import Overlay
 from core.quickcheck.present import Recommendation, ResultDoc, entry_refs, result_doc
 from core.quickcheck.tandem import CriterionResult, ExclusionResult, fit
 
@@ -121,10 +122,13 @@ async def submit_answers(
     mode: str,
     answers: dict[str, Any],
     lang: str,
+    site: str | None = None,
+    overlay: Overlay | None = None,
 ) -> ResultDoc:
     """Validate, score and store one response and return its result; raise a
     ``QuickcheckError`` (``AnswersInvalid`` with every problem by item) when anything is
-    wrong, and then store nothing."""
+    wrong, and then store nothing. ``site``: the partner site it was submitted on (stored);
+    ``overlay``: that site's recommendations of its own entries."""
     found = await find_version(questionnaire_id, version)
     d = found.definition
     if found.status != "published":
@@ -146,10 +150,11 @@ async def submit_answers(
         mode=mode,
         answers=clean,
         result=msgspec.to_builtins(scores),
+        site=site,
     )
     row = await store.get_response(token)
     assert row is not None
-    return await result_doc(d, row, token, lang)
+    return await result_doc(d, row, token, lang, overlay)
 
 
 # -- tandem check ---------------------------------------------------------------------------

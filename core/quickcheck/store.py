@@ -198,6 +198,7 @@ async def save_response(
     answers: dict[str, Any],
     result: dict[str, Any],
     today: dt.date | None = None,
+    site: str | None = None,
 ) -> str:
     """Store a response and return its token (shown once; only its hash is stored)."""
     token = new_token()
@@ -213,6 +214,7 @@ async def save_response(
             answers=msgspec.json.encode(answers).decode(),
             result=msgspec.json.encode(result).decode(),
             submitted_on=today or dt.datetime.now(dt.UTC).date(),
+            site=site,
         )
     )
     return token
@@ -228,6 +230,7 @@ _RESPONSE_COLUMNS = (
     QuestionnaireResponse.answers,
     QuestionnaireResponse.result,
     QuestionnaireResponse.submitted_on,
+    QuestionnaireResponse.site,
 )
 
 
@@ -244,9 +247,14 @@ async def get_response(token: str) -> dict[str, Any] | None:
 
 
 async def responses(
-    questionnaire_id: str, version: int | None = None, *, include_test: bool = False
+    questionnaire_id: str,
+    version: int | None = None,
+    *,
+    include_test: bool = False,
+    sites: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Stored responses of a questionnaire (real ones unless ``include_test``), oldest first."""
+    """Stored responses of a questionnaire (real ones unless ``include_test``; only those
+    submitted on one of ``sites`` if given), oldest first."""
     query = (
         QuestionnaireResponse.select(QuestionnaireResponse.id, *_RESPONSE_COLUMNS)
         .where(QuestionnaireResponse.questionnaire_id == questionnaire_id)
@@ -257,5 +265,7 @@ async def responses(
         query = query.where(QuestionnaireResponse.version == version)
     if not include_test:
         query = query.where(QuestionnaireResponse.mode == "real")
+    if sites is not None:
+        query = query.where(QuestionnaireResponse.site.is_in(sites or [""]))
     rows: list[dict[str, Any]] = await query
     return rows

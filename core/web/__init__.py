@@ -8,11 +8,12 @@ startup and a broken theme or site stops startup with the same messages as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.content.model import Problem
 from core.plugins import PluginRegistry
 from core.settings import Settings
-from core.web.sites import Site, all_origins, load_sites, site_sources
+from core.web.sites import Catalogue, Site, all_origins, load_sites, site_sources
 from core.web.themes import Theme, load_themes, theme_sources
 
 
@@ -33,6 +34,11 @@ class Web:
     workspace_theme: str = "default"
     origins: list[str] = field(default_factory=list)
 
+    def overlays(self) -> dict[str | None, Any]:
+        """Each site's recommendation overlay (``core.quickcheck.overlay.Overlay``) by site
+        id, for results of responses submitted there."""
+        return {sid: site.overlay for sid, site in self.sites.items() if site.overlay}
+
 
 def load_web(
     registry: PluginRegistry,
@@ -41,6 +47,7 @@ def load_web(
     sources_known: set[str] | None = None,
     topics_known: set[str] | None = None,
     questionnaires_known: set[str] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> tuple[Web, list[Problem]]:
     themes, problems = load_themes(theme_sources(registry, settings))
     sites, more = load_sites(
@@ -49,6 +56,7 @@ def load_web(
         sources_known=sources_known,
         topics_known=topics_known,
         questionnaires_known=questionnaires_known,
+        catalogue=catalogue,
     )
     problems += more
     if themes and settings.theme not in themes:

@@ -105,12 +105,13 @@ LABELS_TTL_SECONDS = 30.0
 
 
 async def labels(page: Page) -> dict[str, dict[str, str]]:
-    """Labels of the taxonomy values and sources by filter name (cached, see above)."""
+    """Labels of the taxonomy values and sources by filter name (cached, see above), in
+    the words of the page's site if it relabels terms."""
     cache = page.renderer.cache
     now = time.monotonic()
     if (hit := cache.get("labels")) and hit[0] > now:
         found: dict[str, dict[str, str]] = hit[1]
-        return found
-    found = await queries.taxonomy_labels()
-    cache["labels"] = (now + LABELS_TTL_SECONDS, found)
-    return found
+    else:
+        found = await queries.taxonomy_labels()
+        cache["labels"] = (now + LABELS_TTL_SECONDS, found)
+    return page.site.relabel(found) if page.site else found

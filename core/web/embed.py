@@ -37,7 +37,11 @@ async def site_snippets(request: Req, site_id: FromPath[str]) -> Response[str]:
     if embed_page is None or (site := embed_page.site) is None:
         return unknown_site(request, site_id)
     taxonomy = await queries.taxonomy_with_counts()
-    topics = [t for t in taxonomy["topics"] if site.topics is None or t["slug"] in site.topics]
+    topics = [
+        site.term("topics", t)
+        for t in taxonomy["topics"]
+        if site.topics is None or t["slug"] in site.topics
+    ]
     # The example of a single entry must be one this site shows.
     scoped = site.scope({})
     rows, _ = (

@@ -13,6 +13,7 @@ from litestar import Response, get
 from litestar.params import FromPath
 
 from core.content import queries
+from core.content.facets import EXCLUDE_SLUGS_KEY
 from core.http.input_checks import SINGLE_PARAMS
 from core.web.base import Req, labels, not_found, on_site, render, workspace
 from core.web.quickcheck import offered
@@ -47,9 +48,13 @@ async def topic_context(page: Page, topic: str) -> dict[str, Any] | None:
     term = next((t for t in taxonomy["topics"] if t["slug"] == topic), None)
     if term is None or (page.site and page.site.topics and topic not in page.site.topics):
         return None
+    if page.site:  # the region's words for a core topic
+        term = page.site.term("topics", term)
     filters: dict[str, list[str]] = {"topic": [topic]}
     if page.site and page.site.sources is not None:
         filters["source"] = list(page.site.sources)
+    if page.site and page.site.hidden:
+        filters[EXCLUDE_SLUGS_KEY] = sorted(page.site.hidden)
     rows, total = await queries.list_entries(
         queries.EntryQuery(filters=filters, page=1, page_size=100)
     )

@@ -180,7 +180,8 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     try:
         doc = await submit_answers(
             questionnaire_id, version=version, perspective=perspective, mode=mode,
-            answers=answers, lang=page.lang,
+            answers=answers, lang=page.lang, site=page.site.id if page.site else None,
+            overlay=page.site.overlay if page.site else None,
         )  # fmt: skip
     except QuickcheckError as exc:
         message = CHECK_ANSWERS
@@ -208,7 +209,10 @@ async def _result_page(page: Page, token: str) -> Response[str]:
     found = await store.get_version(row["questionnaire_id"], row["version"]) if row else None
     if row is None or found is None:
         return not_found(page, "Zu diesem Link gibt es kein Ergebnis.")
-    doc = await result_doc(found.definition, row, token, page.lang)
+    # The region's recommendations of the site it was submitted on, wherever it is opened.
+    submitted_on = page.renderer.web.sites.get(row["site"]) if row["site"] else None
+    overlay = submitted_on.overlay if submitted_on else None
+    doc = await result_doc(found.definition, row, token, page.lang, overlay)
     return render(
         page,
         "result.html",

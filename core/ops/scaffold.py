@@ -1,0 +1,176 @@
+"""``mentoring40 plugins new``: write a ready region plugin from the template in
+``region_template/`` (files ending ``.tmpl`` are ``string.Template`` texts; ``PACKAGE`` and
+``NAME`` in paths become the package and the region's name).
+
+Nothing is half-written: the plugin is assembled in a temporary folder beside the
+target and moved into place in one rename; every refusal happens before anything is
+written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from string import Template
+
+from packaging.version import InvalidVersion, Version
+
+from core import PROJECT_NAME, __version__
+
+TEMPLATE_DIR = Path(__file__).parent / "region_template"
+# A region's name is its entry point, content source, theme and site id at once: the
+# narrowest of their rules (slug, theme name, site id), and short.
+NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+NAME_MAX = 30
+# The label is written into YAML, TOML and Python strings unquoted or in double quotes:
+# letters (umlauts too), digits, spaces and a few punctuation marks that none of them
+# treats specially there.
+LABEL_RE = re.compile(r"^[^\W_][\w .,()&'–-]*$")
+# Names the core uses itself.
+RESERVED = {"core", "default", "builtin", "werkzeugkasten", "musterverband", PROJECT_NAME}
+# Colours go into a stylesheet: only #rgb or #rrggbb, nothing that could end a declaration.
+COLOUR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+# White text on the primary and the accent colour must reach WCAG AA for normal text.
+MIN_CONTRAST = 4.5
+DEFAULT_PRIMARY = "#1f5f8b"
+DEFAULT_ACCENT = "#0b6e4f"
+
+
+class ScaffoldError(ValueError):
+    """The plugin cannot be written; the message says why and what to change."""
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    label: str
+    primary: str
+    accent: str
+
+    @property
+    def package(self) -> str:
+        return f"mentoring40_{self.name.replace('-', '_')}"
+
+    @property
+    def distribution(self) -> str:
+        return f"mentoring40-{self.name}"
+
+    @property
+    def example_entry(self) -> str:
+        return f"{self.name}-beispiel-erstes-lotsentreffen"
+
+
+def check_region(name: str, label: str, primary: str, accent: str) -> Region:
+    """The region, or ScaffoldError naming what is wrong with the input."""
+    if not NAME_RE.match(name) or not 2 <= len(name) <= NAME_MAX:
+        raise ScaffoldError(
+            f"{name!r} is not a region name: use 2 to {NAME_MAX} lowercase letters, digits and "
+            "single hyphens, starting with a letter (e.g. 'sachsen' or 'rhein-main')."
+        )
+    if name in RESERVED:
+        raise ScaffoldError(f"{name!r} is a name mentoring40 uses itself; choose another.")
+    installed = {ep.name for ep in entry_points(group=PROJECT_NAME)}
+    if name in installed:
+        raise ScaffoldError(
+            f"a plugin named {name!r} is already installed (`mentoring40 plugins` lists it); "
+            "choose another name."
+        )
+    label = " ".join(label.split())
+    if not LABEL_RE.match(label) or len(label) > 80:
+        raise ScaffoldError(
+            f"the label {label!r} must be 1 to 80 letters, digits, spaces and . , ( ) & ' – -, "
+            "starting with a letter or digit (it goes into YAML, TOML and Python files)."
+        )
+    colours = {"--primary": primary, "--accent": accent}
+    for option, colour in colours.items():
+        if not COLOUR_RE.match(colour):
+            raise ScaffoldError(
+                f"{option} {colour!r} is not a colour we accept: write it as #rrggbb "
+                "(e.g. #00632e); nothing else can go into the theme's stylesheet."
+            )
+        ratio = contrast_with_white(colour)
+        if ratio < MIN_CONTRAST:
+            raise ScaffoldError(
+                f"{option} {colour}: white text on it has a contrast of {ratio:.1f}:1, below "
+                f"the {MIN_CONTRAST}:1 that readable pages need; choose a darker colour."
+            )
+    return Region(name=name, label=label, primary=primary.lower(), accent=accent.lower())
+
+
+def contrast_with_white(colour: str) -> float:
+    """The WCAG 2.1 contrast ratio of white text on ``colour`` (#rgb or #rrggbb)."""
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def supported_versions(engine: str = __version__) -> str:
+    """The specifier a new plugin states: this engine's minor series (0.1 -> >=0.1,<0.2)."""
+    try:
+        version = Version(engine)
+    except InvalidVersion:
+        return ">=0.1"
+    if version.local == "unknown":
+        return ">=0.1"
+    major, minor = version.major, version.minor
+    upper = f"{major},<{major + 1}" if major > 0 else f"0.{minor},<0.{minor + 1}"
+    return f">={upper}"
+
+
+def write_region_plugin(region: Region, target: Path, today: dt.date | None = None) -> list[Path]:
+    """Write the plugin into ``target`` (new or empty); return the files written."""
+    target = target.absolute()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ScaffoldError(
+            f"{target} is not an empty folder; give a new folder with --into (nothing was written)."
+        )
+    if not target.parent.is_dir():
+        raise ScaffoldError(f"the folder {target.parent} does not exist (nothing was written).")
+    values = {
+        "name": region.name,
+        "label": region.label,
+        "package": region.package,
+        "distribution": region.distribution,
+        "primary": region.primary,
+        "accent": region.accent,
+        "entry": region.example_entry,
+        "versions": supported_versions(),
+        "today": (today or dt.datetime.now(dt.UTC).date()).isoformat(),
+    }
+    # Assemble beside the target (same file system), then one rename.
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    written: list[Path] = []
+    try:
+        for source in sorted(TEMPLATE_DIR.rglob("*")):
+            if source.is_dir() or "__pycache__" in source.parts:
+                continue
+            relative = source.relative_to(TEMPLATE_DIR).as_posix()
+            relative = relative.replace("PACKAGE", region.package).replace("NAME", region.name)
+            text = source.read_text(encoding="utf-8")
+            if relative.endswith(".tmpl"):
+                relative = relative.removesuffix(".tmpl")
+                text = Template(text).substitute(values)
+            out = staging / relative
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            written.append(target / relative)
+        mask = os.umask(0)
+        os.umask(mask)
+        staging.chmod(0o777 & ~mask)  # mkdtemp made it private; the plugin is not
+        if target.exists():
+            target.rmdir()  # empty, checked above; the rename needs it gone
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return written
