@@ -147,7 +147,9 @@ def assert_form_matches_definition(client: Client, path: str, api: dict[str, Any
     for item, question in zip(api["items"], questions, strict=True):
         heading = question.find("legend" if question.find_all("fieldset") else "label")
         assert heading.text().startswith(item["text"]), item["id"]
-        assert ("(Pflichtfrage)" in heading.text()) == item["required"], item["id"]
+        # Optional questions are marked; required ones carry no mark of their own.
+        assert ("(freiwillig)" in heading.text()) != item["required"], item["id"]
+        assert "Pflichtfrage" not in heading.text()
         if "visible_if" in item:
             assert json.loads(question.attrs["data-visible-if"]) == item["visible_if"]
         if item["type"] == "ranking":
@@ -195,7 +197,11 @@ def test_shipped_quickcheck_forms_match_their_definitions(shipped_client: Client
     listed = shipped_client.get("/api/v1/questionnaires").json()["data"]
     assert listed
     page = page_of(shipped_client.get("/quickcheck"))
+    # The Quickcheck (where a consultation starts) first, the feedback after a run last.
+    order = {"assessment": 0, "profile": 1, "feedback": 2}
+    listed.sort(key=lambda q: order[q["purpose"]])
     assert [h.text() for h in page.find_all("h2")] == [q["title"] for q in listed]
+    assert listed[0]["purpose"] == "assessment"
     for questionnaire in listed:
         for perspective in questionnaire["perspectives"]:
             api = definition(shipped_client, questionnaire["id"], perspective["id"])
@@ -311,19 +317,47 @@ def test_a_wrong_rank_and_missing_answers_are_listed_together(client: Client) ->
 
 def assert_result_page_matches_api(client: Client, page: Node, token: str, base: str) -> None:
     api = client.get(f"/api/v1/results/{token}").json()["data"]
+    # At a glance: every area's Ampel, and the overall band.
+    overview = page.find("section", "result-overview")
+    tiles = overview.find("ul", "ampel-overview").find_all("li")
+    assert [t.find("span", "overview-title").text() for t in tiles] == [
+        d["title"] for d in api["dimensions"]
+    ]
+    for tile, part in zip(tiles, api["dimensions"], strict=True):
+        assert f"ampel-box-{part['ampel']}" in tile.attrs["class"]
+        assert part["ampel_label"] in tile.text()
+    if api["overall"]:
+        assert api["overall"]["band_title"] in overview.text()
+    # The next steps the API chose, in its order: one to three, none twice.
+    steps = page.find("section", "next-steps").find("ol").find_all("li")
+    expected_steps = [f"{base}/entries/{s['slug']}" for s in api["next_steps"]]
+    assert [s.find("h3").find("a").attrs["href"] for s in steps] == expected_steps
+    assert 1 <= len(steps) <= 3
+    assert len(set(expected_steps)) == len(expected_steps)
+    # Each area in detail, its score in words (no "32,4 von 100", no "Fragen gezählt").
     sections = page.find_all("section", class_="result-card")
-    expected = ([api["overall"]] if api["overall"] else []) + api["dimensions"]
-    assert len(sections) == len(expected)
-    for section, part in zip(sections, expected, strict=True):
-        heading = section.find("h2").text()
-        assert heading == f"{part['title']}: {part['ampel_label']}"
+    assert len(sections) == len(api["dimensions"])
+    for section, part in zip(sections, api["dimensions"], strict=True):
+        assert section.find("h3").text() == f"{part['title']}: {part['ampel_label']}"
         assert f"ampel-box-{part['ampel']}" in section.attrs["class"]
-        assert section.find("span", "score-number").text() == german(part["score"])
-        links = [a.attrs["href"] for a in section.find_all("a")]
-        assert links == [f"{base}/entries/{r['slug']}" for r in part["recommendations"]]
-        for href in links:
-            assert client.get(href).status_code == 200
-    assert any(part["recommendations"] for part in expected)
+        assert part["in_words"] in section.text()
+        assert part["basis"] in section.text()
+        allowed = {f"{base}/entries/{r['slug']}" for r in part["recommendations"]}
+        assert {a.attrs["href"] for a in section.find_all("a")} <= allowed
+    text = page.text()
+    assert "von 100" not in text
+    assert "gezählt" not in text
+    # Every method link on the page is a different entry, and each opens.
+    entry_links = [
+        a.attrs["href"] for a in page.find_all("a") if "/entries/" in a.attrs.get("href", "")
+    ]
+    assert len(entry_links) == len(set(entry_links))
+    for href in entry_links:
+        assert client.get(href).status_code == 200
+    # The address to keep, also as a QR code for the printout.
+    address = page.find("a", "result-url").attrs["href"]
+    assert address.endswith(f"{base}/results/{token}")
+    assert page.find("div", "result-qr").find("svg", "qr-code")
 
 
 def test_a_complete_form_post_stores_once_and_shows_the_result(store_settings: Settings) -> None:

@@ -250,18 +250,34 @@ class Checker:
             expected = band.to
             self.text([*where, "title"], band.title)
             self.text([*where, "text"], band.text)
-            for r, slug in enumerate(band.recommendations):
-                if slug not in self.entry_slugs:
+            self.recommendations([*where, "recommendations"], band.recommendations)
+            for perspective, wording in band.for_perspective.items():
+                at: Path_ = [*where, "for_perspective", perspective]
+                if perspective not in self.perspectives:
                     self.problem(
-                        [*where, "recommendations", r],
-                        f"no published entry has the slug {slug!r}; recommend existing entries "
-                        "(the file name without .md)",
+                        at,
+                        f"unknown perspective {perspective!r}; expected one of: "
+                        + ", ".join(sorted(self.perspectives)),
                     )
+                self.text([*at, "title"], wording.title)
+                self.text([*at, "text"], wording.text)
+                self.recommendations([*at, "recommendations"], wording.recommendations or [])
         if bands and expected != 100:
             self.problem(
                 [*path, len(bands) - 1, "to"],
                 f"the last band ends at {expected:g}; it must end at 100",
             )
+
+    def recommendations(self, path: Path_, slugs: list[str]) -> None:
+        if len(set(slugs)) != len(slugs):
+            self.problem(path, "an entry is recommended twice; name each entry once")
+        for r, slug in enumerate(slugs):
+            if slug not in self.entry_slugs:
+                self.problem(
+                    [*path, r],
+                    f"no published entry has the slug {slug!r}; recommend existing entries "
+                    "(the file name without .md)",
+                )
 
     def matching(self, path: Path_, m: Matching) -> None:
         for key in ("mentor", "mentee"):

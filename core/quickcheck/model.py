@@ -126,6 +126,18 @@ class Item(
     max_length: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 1000
 
 
+class BandWording(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True
+):
+    """What a band says to one perspective instead of its general title, text and
+    recommendations (e.g. the management is not told to "win over the management")."""
+
+    title: Text | None = None
+    text: Text | None = None
+    # None: the band's recommendations; a list (also empty) replaces them.
+    recommendations: list[NonEmpty] | None = None
+
+
 class Band(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True
 ):
@@ -136,7 +148,24 @@ class Band(
     ampel: Ampel
     title: Text
     text: Text
+    # In order of priority: the first ones become the result's next steps.
     recommendations: list[NonEmpty] = []
+    # Per perspective id: what differs for that perspective (see BandWording).
+    for_perspective: dict[Code, BandWording] = {}
+
+    def title_for(self, perspective: str | None) -> Text:
+        wording = self.for_perspective.get(perspective or "")
+        return wording.title if wording and wording.title is not None else self.title
+
+    def text_for(self, perspective: str | None) -> Text:
+        wording = self.for_perspective.get(perspective or "")
+        return wording.text if wording and wording.text is not None else self.text
+
+    def recommendations_for(self, perspective: str | None) -> list[str]:
+        wording = self.for_perspective.get(perspective or "")
+        if wording and wording.recommendations is not None:
+            return list(wording.recommendations)
+        return list(self.recommendations)
 
 
 class Dimension(

@@ -19,6 +19,7 @@ from core.quickcheck.model import (
     Text,
     text_in,
 )
+from core.quickcheck.next_steps import choose_next_steps
 from core.quickcheck.overlay import Overlay
 
 
@@ -183,10 +184,25 @@ class ScoreDoc(msgspec.Struct, frozen=True, kw_only=True):
     ampel_label: str | None
     band_title: str | None
     text: str
+    # The score and what it rests on, in words (for people, not for statistics).
+    in_words: str
+    basis: str
     recommendations: list[Recommendation]
     # The region's own entries for this band, from the overlay of the site the response
     # was submitted on (core.quickcheck.overlay); empty elsewhere.
     regional: list[Recommendation] = []
+
+
+class NextStepDoc(msgspec.Struct, frozen=True, kw_only=True):
+    """One of the result's next steps: an entry and the area whose result suggests it."""
+
+    slug: str
+    title: str
+    summary: str
+    url: str
+    dimension: str | None
+    dimension_title: str
+    ampel: str | None
 
 
 class QuestionnaireRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -207,6 +223,8 @@ class ResultDoc(msgspec.Struct, frozen=True, kw_only=True):
     answers: dict[str, Any]
     dimensions: list[ScoreDoc]
     overall: ScoreDoc | None
+    # Three entries to start with, for this perspective, none twice, weakest area first.
+    next_steps: list[NextStepDoc]
     # The partner site the response was submitted on, and, when that site recommends its
     # own entries (an overlay), its label: "recommended by" for ``regional``.
     site: str | None = None
@@ -220,6 +238,48 @@ NO_SCORE_TEXT = {
     "no assessment.",
 }
 OVERALL_TITLE = {"de": "Gesamtergebnis", "en": "Overall result"}
+
+# A score in words: the upper end (exclusive, the last includes 100) and the phrase.
+SCORE_WORDS: list[tuple[float, dict[str, str]]] = [
+    (15, {"de": "Hier ist kaum etwas davon erreicht.", "en": "Hardly any of it is in place."}),
+    (30, {"de": "Hier ist erst wenig davon erreicht.", "en": "Little of it is in place yet."}),
+    (45, {"de": "Hier ist etwa ein Drittel erreicht.", "en": "About a third is in place."}),
+    (55, {"de": "Hier ist etwa die Hälfte erreicht.", "en": "About half is in place."}),
+    (65, {"de": "Hier ist gut die Hälfte erreicht.", "en": "More than half is in place."}),
+    (75, {"de": "Hier sind etwa zwei Drittel erreicht.", "en": "About two thirds are in place."}),
+    (90, {"de": "Hier ist das meiste erreicht.", "en": "Most of it is in place."}),
+    (101, {"de": "Hier ist fast alles erreicht.", "en": "Nearly all of it is in place."}),
+]
+
+
+def score_in_words(score: float | None, lang: str) -> str:
+    """``score`` (0–100) as a plain sentence, e.g. "Hier ist etwa ein Drittel erreicht."."""
+    if score is None:
+        return ""
+    return text_in(next(words for upper, words in SCORE_WORDS if score < upper), lang)
+
+
+def basis_in_words(s: DimensionScore, lang: str) -> str:
+    """How many answers a score rests on, e.g. "Beruht auf 4 von 5 Fragen; eine haben
+    Sie mit „keine Angabe“ beantwortet."."""
+    if lang != "de":
+        unknown = f"; {s.unknown} answered 'no answer'" if s.unknown else ""
+        return f"Based on {s.counted} of {s.asked} questions{unknown}."
+    if s.asked == 0:
+        return "Zu diesem Bereich wurde keine Frage gestellt."
+    if s.counted == s.asked:
+        return (
+            "Beruht auf allen Ihren Antworten zu diesem Bereich."
+            if s.asked > 1
+            else ("Beruht auf Ihrer Antwort zu diesem Bereich.")
+        )
+    said = "eine" if s.unknown == 1 else str(s.unknown)
+    unknown = (
+        f"; {said} haben Sie mit „keine Angabe“ beantwortet, das zählt nicht mit"
+        if s.unknown
+        else ""
+    )
+    return f"Beruht auf {s.counted} von {s.asked} Fragen{unknown}."
 
 
 async def entry_refs(slugs: set[str]) -> dict[str, Recommendation]:
@@ -237,8 +297,13 @@ async def entry_refs(slugs: set[str]) -> dict[str, Recommendation]:
     }
 
 
-def _recommended(bands: list[Band], s: DimensionScore) -> list[str]:
-    return list(bands[s.band].recommendations) if s.band is not None else []
+def _band(bands: list[Band], s: DimensionScore) -> Band | None:
+    return bands[s.band] if s.band is not None else None
+
+
+def _recommended(bands: list[Band], s: DimensionScore, perspective: str) -> list[str]:
+    band = _band(bands, s)
+    return band.recommendations_for(perspective) if band else []
 
 
 async def result_doc(
@@ -248,9 +313,11 @@ async def result_doc(
     lang: str,
     overlay: Overlay | None = None,
 ) -> ResultDoc:
-    """The stored response ``row`` as the result a user sees; ``overlay``: the region's
-    recommendations of the site it was submitted on (its hidden entries left out)."""
+    """The stored response ``row`` as the result a user sees, worded for its perspective;
+    ``overlay``: the region's recommendations of the site it was submitted on (its hidden
+    entries left out)."""
     scores = msgspec.convert(row["result"], Scores)
+    perspective_id: str = row["perspective"]
     dims = {dim.id: dim for dim in d.dimensions}
     hidden = overlay.hidden if overlay else frozenset()
 
@@ -262,11 +329,15 @@ async def result_doc(
     scored = [(s, dims[s.id or ""].bands) for s in scores.dimensions]
     if scores.overall is not None:
         scored.append((scores.overall, d.bands))
-    wanted = {slug for s, bands in scored for slug in _recommended(bands, s) + regional(s, bands)}
+    wanted = {
+        slug
+        for s, bands in scored
+        for slug in _recommended(bands, s, perspective_id) + regional(s, bands)
+    }
     refs = await entry_refs(wanted - hidden)
 
     def doc(s: DimensionScore, title: Text, bands: list[Band]) -> ScoreDoc:
-        band = bands[s.band] if s.band is not None else None
+        band = _band(bands, s)
         own = [refs[slug] for slug in regional(s, bands) if slug in refs]
         return ScoreDoc(
             id=s.id,
@@ -277,17 +348,39 @@ async def result_doc(
             unknown=s.unknown,
             ampel=band.ampel if band else None,
             ampel_label=AMPEL_LABEL[band.ampel] if band else None,
-            band_title=text_in(band.title, lang) if band else None,
-            text=text_in(band.text, lang) if band else text_in(NO_SCORE_TEXT, lang),
+            band_title=text_in(band.title_for(perspective_id), lang) if band else None,
+            text=text_in(band.text_for(perspective_id), lang)
+            if band
+            else text_in(NO_SCORE_TEXT, lang),
+            in_words=score_in_words(s.score, lang),
+            basis=basis_in_words(s, lang),
             recommendations=[
                 refs[slug]
-                for slug in _recommended(bands, s)
+                for slug in _recommended(bands, s, perspective_id)
                 if slug in refs and refs[slug] not in own
             ],
             regional=own,
         )
 
-    perspective = next(p for p in perspectives_doc(d, lang) if p.id == row["perspective"])
+    dimensions = [doc(s, dims[s.id or ""].title, dims[s.id or ""].bands) for s in scores.dimensions]
+    overall = None if scores.overall is None else doc(scores.overall, OVERALL_TITLE, d.bands)
+    by_id = {s.id: s for s in dimensions}
+    next_steps = []
+    for step in choose_next_steps(d, scores, perspective_id, set(refs)):
+        ref = refs[step.slug]
+        area = by_id.get(step.dimension) if step.dimension else overall
+        next_steps.append(
+            NextStepDoc(
+                slug=ref.slug,
+                title=ref.title,
+                summary=ref.summary,
+                url=ref.url,
+                dimension=step.dimension,
+                dimension_title=area.title if area else "",
+                ampel=area.ampel if area else None,
+            )
+        )
+    perspective = next(p for p in perspectives_doc(d, lang) if p.id == perspective_id)
     return ResultDoc(
         token=token,
         url=f"/api/v1/results/{token}",
@@ -299,10 +392,9 @@ async def result_doc(
         submitted_on=str(row["submitted_on"]),
         engine_version=row["engine_version"],
         answers=row["answers"],
-        dimensions=[
-            doc(s, dims[s.id or ""].title, dims[s.id or ""].bands) for s in scores.dimensions
-        ],
-        overall=None if scores.overall is None else doc(scores.overall, OVERALL_TITLE, d.bands),
+        dimensions=dimensions,
+        overall=overall,
+        next_steps=next_steps,
         site=row.get("site"),
         region=overlay.label if overlay else None,
     )

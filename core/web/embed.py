@@ -15,7 +15,17 @@ from litestar import Response, get
 from litestar.params import FromPath
 
 from core.content import queries
-from core.web.base import Req, live_sites, on_site, render, site_page, unknown_site, workspace
+from core.plugins import DEFAULT_PLUGINS
+from core.web.base import (
+    Req,
+    live_sites,
+    on_site,
+    render,
+    site_page,
+    unknown_site,
+    web_of,
+    workspace,
+)
 from core.web.entries import entry_context, topic_context
 from core.web.quickcheck import offered
 from core.web.render import Page
@@ -57,6 +67,7 @@ async def site_snippets(request: Req, site_id: FromPath[str]) -> Response[str]:
         topics=topics,
         questionnaires=await offered(embed_page),
         example_entry=rows[0]["slug"] if rows else "slug",
+        builtin_plugins=DEFAULT_PLUGINS,
     )
 
 

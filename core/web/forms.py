@@ -46,6 +46,10 @@ class FormState:
     def rank(self, item_id: str, code: str) -> str:
         return self.value(f"{item_id}.{code}")
 
+    def has_values(self) -> bool:
+        """Whether the server fills the form again (then the browser's saved answers wait)."""
+        return any(self.values.values())
+
 
 def parse_form(
     d: Questionnaire, perspective: str, form: dict[str, list[str]]

@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Response, get, post
 from litestar.params import FromPath
+from markupsafe import Markup
 
 from core.content import queries
 from core.http.input_checks import SINGLE_PARAMS
@@ -19,7 +20,7 @@ from core.http.metrics import QUICKCHECK_SUBMISSIONS
 from core.http.numbers import whole_number
 from core.quickcheck import engine, store
 from core.quickcheck.model import text_in
-from core.quickcheck.present import definition_doc, result_doc
+from core.quickcheck.present import ItemDoc, Recommendation, definition_doc, result_doc
 from core.quickcheck.service import (
     AnswersInvalid,
     QuestionnaireNotFound,
@@ -29,6 +30,7 @@ from core.quickcheck.service import (
 )
 from core.web.base import Req, log, not_found, on_site, render, workspace
 from core.web.forms import FormState, german_reason, parse_form, posted_from_elsewhere
+from core.web.qr import qr_svg
 from core.web.render import Page
 
 # The largest questionnaire version the database's integer column holds.
@@ -36,12 +38,15 @@ MAX_VERSION = 2**31 - 1
 # Submissions count towards the same per-client limit as the API's (core.http.ratelimit).
 SUBMIT = {"rate_limit": "submit"}
 QUICKCHECK = {SINGLE_PARAMS: ("perspective", "probelauf")}
+PURPOSE_ORDER = {"assessment": 0, "profile": 1, "feedback": 2}
+# Below the next steps, each area lists at most this many further recommendations.
+MORE_PER_AREA = 2
 CHECK_ANSWERS = "Einige Antworten fehlen oder passen nicht; bitte sehen Sie sie sich an."
 
 
 async def offered(page: Page) -> list[dict[str, Any]]:
     """The published questionnaires this page offers (a site may name them)."""
-    found = []
+    found: list[dict[str, Any]] = []
     wanted = page.site.questionnaires if page.site else None
     for qid in await store.version_overview():
         latest = await store.latest_published(qid)
@@ -55,11 +60,14 @@ async def offered(page: Page) -> list[dict[str, Any]]:
         found.append(
             {
                 "id": qid,
+                "purpose": d.purpose,
                 "title": text_in(d.title, page.lang),
                 "description": text_in(d.description, page.lang) if d.description else "",
                 "perspectives": [(p.id, text_in(p.label, page.lang)) for p in d.perspectives],
             }
         )
+    # The Quickcheck (where a consultation starts) before the feedback after a run.
+    found.sort(key=lambda q: PURPOSE_ORDER.get(q["purpose"], len(PURPOSE_ORDER)))
     return found
 
 
@@ -118,8 +126,20 @@ async def _quickcheck_form(
         message=message,
         trial=trial,
         condition_json=_condition_json,
+        sections=form_sections(doc.items),
         print_versions=print_versions,
     )
+
+
+def form_sections(items: list[ItemDoc]) -> list[dict[str, Any]]:
+    """The form's parts: a new one where the dimension changes; items without a dimension
+    stay in the part before them (a follow-up question, a closing remark)."""
+    sections: list[dict[str, Any]] = []
+    for item in items:
+        if not sections or (item.dimension and item.dimension != sections[-1]["dimension"]):
+            sections.append({"dimension": item.dimension, "items": []})
+        sections[-1]["items"].append(item)
+    return sections
 
 
 def _condition_json(condition: dict[str, Any] | None) -> str:
@@ -204,7 +224,7 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     )
 
 
-async def _result_page(page: Page, token: str) -> Response[str]:
+async def _result_page(request: Req, page: Page, token: str) -> Response[str]:
     row = await store.get_response(token)
     found = await store.get_version(row["questionnaire_id"], row["version"]) if row else None
     if row is None or found is None:
@@ -213,11 +233,24 @@ async def _result_page(page: Page, token: str) -> Response[str]:
     submitted_on = page.renderer.web.sites.get(row["site"]) if row["site"] else None
     overlay = submitted_on.overlay if submitted_on else None
     doc = await result_doc(found.definition, row, token, page.lang, overlay)
+    # The address to come back to, printed with its QR code: this page's own (in an embed
+    # the frame's, which also opens on its own), never the partner page around it.
+    address = str(request.base_url).rstrip("/") + page.result(token)
+    # Each recommendation once on the page: the next steps first, then per area the ones
+    # not shown above it.
+    shown = {step.slug for step in doc.next_steps}
+    more: dict[str | None, list[Recommendation]] = {}
+    for part in doc.dimensions:
+        more[part.id] = [r for r in part.recommendations if r.slug not in shown][:MORE_PER_AREA]
+        shown.update(r.slug for r in more[part.id])
     return render(
         page,
         "result.html",
         cache="no-store",
         result=doc,
+        address=address,
+        address_qr=Markup(qr_svg(address)),
+        more=more,
         headers={"Referrer-Policy": "no-referrer"},
     )
 
@@ -244,7 +277,7 @@ async def workspace_quickcheck_submit(
 
 @get("/results/{token:str}", include_in_schema=False)
 async def workspace_result(request: Req, token: FromPath[str]) -> Response[str]:
-    return await _result_page(workspace(request), token)
+    return await _result_page(request, workspace(request), token)
 
 
 @get("/embed/{site_id:str}/quickcheck", include_in_schema=False)
@@ -281,4 +314,4 @@ async def embed_quickcheck_submit(
 
 @get("/embed/{site_id:str}/results/{token:str}", include_in_schema=False)
 async def embed_result(request: Req, site_id: FromPath[str], token: FromPath[str]) -> Response[str]:
-    return await on_site(request, site_id, lambda page: _result_page(page, token))
+    return await on_site(request, site_id, lambda page: _result_page(request, page, token))

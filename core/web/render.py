@@ -136,12 +136,25 @@ def _query(params: dict[str, Any]) -> str:
 
 
 def entry_links_filter(html: str, page: Page) -> Markup:
-    """Point the API links in sanitised entry HTML at this page's entry pages.
+    """Point the API links in sanitised entry HTML at this page's entry pages (and put its
+    tables in boxes that scroll, see ``scrollable_tables``).
 
     ``html`` comes from the content pipeline (markdown-it without raw HTML, cleaned by
     nh3); only the href of entry links is rewritten."""
     html = _API_ENTRY_LINK.sub(lambda m: f'href="{page.entry(m[1])}{m[2]}"', html)
-    return Markup(_API_QUESTIONNAIRE_LINK.sub(lambda m: f'href="{page.quickcheck(m[1])}"', html))
+    html = _API_QUESTIONNAIRE_LINK.sub(lambda m: f'href="{page.quickcheck(m[1])}"', html)
+    return Markup(scrollable_tables(html))
+
+
+# A table wider than a phone scrolls inside its own box instead of the whole page; the box
+# takes keyboard focus so that it can be scrolled without a mouse.
+_TABLE_OPEN = '<div class="table-scroll" role="region" tabindex="0" aria-label="Tabelle">'
+
+
+def scrollable_tables(html: str) -> str:
+    """Put every table of sanitised entry HTML (nh3 leaves ``<table>`` bare) in a box
+    that scrolls sideways on its own."""
+    return html.replace("<table>", _TABLE_OPEN + "<table>").replace("</table>", "</table></div>")
 
 
 _API_ENTRY_ANCHOR = re.compile(

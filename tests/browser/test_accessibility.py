@@ -67,6 +67,10 @@ def _wait_scripts(page: Any) -> None:
 
 
 def _submit_empty(page: Any) -> None:
+    # With JavaScript the form shows one part at a time; "Auswerten" is on the last.
+    onward = page.locator("[data-section]:not([hidden]) .qc-section-nav button", has_text="Weiter")
+    while onward.count():
+        onward.click()
     page.get_by_role("button", name="Auswerten").click()
     expect(page.locator(".notice.error")).to_be_visible()
 

@@ -133,22 +133,22 @@ def test_quickcheck_completes_inside_the_frame(stack: Stack, page: Any) -> None:
         expect(frame.locator(f"#frage-{item['id']}")).to_be_hidden()
     plan = plan_answers(doc)
     for item, value in plan:
-        expect(frame.locator(f"#frage-{item['id']}")).to_be_visible()
         answer(frame, item, value)
+        expect(frame.locator(f"#frage-{item['id']}")).to_be_visible()
     assert any(item.get("visible_if") for item, _ in plan), "no follow-up question was asked"
 
     frame.get_by_role("button", name="Auswerten").click()
     expect(frame.locator("h1")).to_have_text("Ihr Ergebnis")
     assert re.search(rf"/embed/{PARTNER_SITE}/results/[\w-]+$", frame.url), frame.url
     assert page.url == stack.partner.url + "/quickcheck.html"
-    ampeln = frame.locator(".result-card h2 .ampel")
-    expect(ampeln).to_have_count(len(doc["dimensions"]) + 1)
+    ampeln = frame.locator(".ampel-overview .ampel")
+    expect(ampeln).to_have_count(len(doc["dimensions"]))
     assert set(ampeln.all_inner_texts()) <= {"Rot", "Gelb", "Grün"}
     expect(frame.locator(".hint").first).to_contain_text(f"Sicht: {label}")
     wait_for_frame_taller_than(page, 600)
 
     # A recommended method opens inside the frame.
-    recommended = frame.locator(".result-card .ref-list a")
+    recommended = frame.locator(".next-steps .step-title a")
     assert recommended.count() >= 1
     first = recommended.first
     title = first.inner_text()
@@ -191,7 +191,9 @@ def test_the_frame_tells_the_partner_only_its_height(stack: Stack, page: Any) ->
     assert messages, "the partner page received no message"
     for message in messages:
         assert message["origin"] == stack.url
-        assert sorted(json.loads(message["data"])) == ["height", "type"], message
+        data = json.loads(message["data"])
+        # The height, or where a new part of the page starts: numbers only.
+        assert sorted(data) in (["height", "type"], ["top", "type"]), message
         assert token not in message["data"]
     # Addressed to the partner's origin only, never to "*".
     targets = frame.evaluate("window.__targets")
@@ -226,6 +228,11 @@ def test_frame_is_refused_on_origins_the_site_does_not_allow(
         page.wait_for_timeout(100)
         frame = iframe.content_frame()
     assert frame.query_selector("main#inhalt") is None
-    # The partner page itself is untouched and the frame keeps its initial size.
+    # The partner page itself is untouched; in place of the broken frame embed.js shows a
+    # notice that says why and where the webmaster finds out more.
     expect(page.locator("h1")).to_be_visible()
-    assert frame_height(page) == 600
+    notice = page.locator(".mentoring40-notice")
+    expect(notice).to_contain_text("kann hier nicht angezeigt werden")
+    expect(notice).to_contain_text(f"Diese Seite ({server.url}) ist für die Einbettung")
+    expect(notice.get_by_role("link", name=f"{stack.url}/sites/{site}")).to_be_visible()
+    expect(page.locator(FRAME)).to_be_hidden()

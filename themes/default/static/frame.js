@@ -28,5 +28,13 @@
   if ("ResizeObserver" in window) new ResizeObserver(report).observe(document.documentElement);
   window.addEventListener("load", report);
   document.addEventListener("m40:results", report);
+  // The page shows another part of itself (the Quickcheck's next part): the partner page
+  // scrolls there. Only the offset in pixels is sent.
+  document.addEventListener("m40:show", function (event) {
+    var top = Math.round((event.detail && event.detail.top) || 0);
+    targets.forEach(function (origin) {
+      window.parent.postMessage({ type: "mentoring40:show", top: top }, origin);
+    });
+  });
   report();
 })();
