@@ -175,7 +175,7 @@ def test_every_shipped_answer_is_byte_identical_to_before(shipped: Settings) -> 
                 continue
             raw_gzip = client.get(path, headers={"Accept-Encoding": "gzip"})
             assert raw_gzip.headers["content-encoding"] == "gzip"
-            assert raw_gzip.headers["etag"] == etag_for(body)[:-1] + '.gz"'
+            assert raw_gzip.headers["etag"] == "W/" + etag_for(body)
             assert "Accept-Encoding" in raw_gzip.headers["vary"]
             assert raw_gzip.content == body  # httpx decoded it
             raw_br = client.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
@@ -204,7 +204,7 @@ def test_conditional_and_head_come_from_the_stored_bytes(database_url: str, tmp_
         assert head.headers["content-length"] == str(len(get.content))
 
         # A client holding either variant, weakly compared or in a list, gets its 304.
-        for tag in (etag, etag[:-1] + '.gz"', etag[:-1] + '.br"', f"W/{etag}", f'"x", {etag}', "*"):
+        for tag in (etag, f"W/{etag}", f'"x", {etag}', f'"x",W/{etag}', "*"):
             for encoding in ("identity", "gzip", "br"):
                 answer = client.get(
                     path, headers={"If-None-Match": tag, "Accept-Encoding": encoding}
@@ -212,10 +212,10 @@ def test_conditional_and_head_come_from_the_stored_bytes(database_url: str, tmp_
                 assert answer.status_code == 304, (tag, encoding)
                 assert answer.content == b""
                 assert "content-encoding" not in answer.headers
-                assert answer.headers["etag"].startswith(etag[:-1])
+                assert answer.headers["etag"] in (etag, f"W/{etag}")
                 assert answer.headers["cache-control"].startswith("public, max-age=")
         assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
-        assert client.get(path, headers={"If-None-Match": etag[:-1] + '.zz"'}).status_code == 200
+        assert client.get(path, headers={"If-None-Match": etag[:-1] + 'x"'}).status_code == 200
         head_304 = client.head(path, headers={"If-None-Match": etag})
         assert head_304.status_code == 304
 

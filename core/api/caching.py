@@ -21,10 +21,9 @@ NOT_MODIFIED: dict[int, ResponseSpec] = {
         description="Not modified: `If-None-Match` names the current `ETag`; no body.",
     )
 }
-# The ETag of a compressed variant: the identity ETag with a suffix inside the quotes
-# (a strong ETag names one representation, RFC 9110 8.8.3); If-None-Match compares the
-# part before it, so a client that has either variant gets its 304.
-VARIANT_SUFFIX = {"br": ".br", "gzip": ".gz"}
+# A compressed variant carries the identity's ETag, weakened (W/"..."), as nginx and
+# Apache do when they compress: the bytes differ, the content does not. If-None-Match
+# compares weakly (RFC 9110 13.1.2), so a client holding either variant gets its 304.
 
 
 def _candidates(if_none_match: str) -> list[str]:
@@ -38,14 +37,8 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def matches_any_variant(if_none_match: str, etag: str) -> bool:
-    """Whether ``If-None-Match`` names ``etag`` or one of its compressed variants."""
-    base = etag[:-1]
-    for tag in _candidates(if_none_match):
-        if tag == "*" or tag == etag:
-            return True
-        if tag.startswith(base) and tag[len(base) :] in ('.br"', '.gz"'):
-            return True
-    return False
+    """Whether ``If-None-Match`` names ``etag`` (strong) or a variant of it (weak)."""
+    return _matches(if_none_match, etag)
 
 
 @lru_cache(maxsize=256)
@@ -75,9 +68,9 @@ def variant(doc: Rendered, accept_encoding: str | None) -> tuple[bytes, str, str
     """The body, ETag and Content-Encoding (None: identity) to send for ``doc``."""
     coding = preferred_encoding(accept_encoding) if accept_encoding else None
     if coding == "br" and doc.br is not None:
-        return doc.br, doc.etag[:-1] + '.br"', "br"
+        return doc.br, "W/" + doc.etag, "br"
     if coding in ("br", "gzip") and doc.gzip is not None:
-        return doc.gzip, doc.etag[:-1] + '.gz"', "gzip"
+        return doc.gzip, "W/" + doc.etag, "gzip"
     return doc.body, doc.etag, None
 
 
