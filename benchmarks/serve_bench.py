@@ -243,7 +243,9 @@ def proxy_conf(folder: Path, port: int, app_port: int) -> Path:
     return conf
 
 
-def start_nginx(stack: contextlib.ExitStack, name: str, conf_of: Any) -> str:
+def start_nginx(
+    stack: contextlib.ExitStack, name: str, conf_of: Any
+) -> tuple[str, list[psutil.Process]]:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     folder = WORK / name
     folder.mkdir()
@@ -251,11 +253,11 @@ def start_nginx(stack: contextlib.ExitStack, name: str, conf_of: Any) -> str:
     conf = conf_of(folder, port)
     base = [nginx, "-p", f"{folder}/", "-e", str(folder / "error.log"), "-c", str(conf)]
     subprocess.run([*base, "-t"], check=True, capture_output=True, timeout=30)
-    stack.enter_context(
+    master = stack.enter_context(
         running([*base, "-g", "daemon off;"], folder / "out.log", stop=signal.SIGQUIT)
     )
     time.sleep(0.5)
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", tree(master)
 
 
 def submissions(api: str) -> list[tuple[str, str, str | None]]:
@@ -347,18 +349,16 @@ def main() -> int:
                 target = static / "api" / "v1" / "entries" / slug
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(answer.read())
-        nginx_static = start_nginx(stack, "nginx-static", lambda f, p: nginx_conf(f, p, static))
+        nginx_static, static_procs = start_nginx(
+            stack, "nginx-static", lambda f, p: nginx_conf(f, p, static)
+        )
         app_port = int(api.rsplit(":", 1)[1])
-        nginx_proxy = start_nginx(stack, "nginx-proxy", lambda f, p: proxy_conf(f, p, app_port))
+        nginx_proxy, proxy_procs = start_nginx(
+            stack, "nginx-proxy", lambda f, p: proxy_conf(f, p, app_port)
+        )
         reads = [("GET", f"/api/v1/entries/{slug}", None) for slug in slugs]
         for _, path, _ in reads:  # warm the proxy's cache
             urllib.request.urlopen(nginx_proxy + path, timeout=10).read()
-        nginx_procs = [
-            p
-            for p in psutil.process_iter(["name", "cmdline"])
-            if p.info["name"] == "nginx" and str(WORK) in " ".join(p.info["cmdline"] or [])
-        ]
-
         wagtail_target = None
         if args.wagtail:
             entries = [get_json(f"{api}/api/v1/entries/{slug}")["data"] for slug in slugs]
@@ -373,8 +373,8 @@ def main() -> int:
         for round_ in range(args.rounds):
             say(f"round {round_ + 1} of {args.rounds}, load average {os.getloadavg()}")
             plan: list[tuple[str, str, list[tuple[str, str, str | None]], list[psutil.Process]]]
-            plan = [("nginx static", nginx_static, reads, nginx_procs)]
-            plan.append(("nginx proxy, warm cache", nginx_proxy, reads, nginx_procs))
+            plan = [("nginx static", nginx_static, reads, static_procs)]
+            plan.append(("nginx proxy, warm cache", nginx_proxy, reads, proxy_procs))
             for name, (base, procs, db) in targets.items():
                 plan.append((f"{name}: entry read", base, reads, procs + backends(db)))
             if wagtail_target:
@@ -409,7 +409,10 @@ def main() -> int:
     def ratios(top: str, bottom: str) -> str:
         if top not in results or bottom not in results:
             return "–"
-        each = [a["rate"] / b["rate"] for a, b in zip(results[top], results[bottom], strict=True)]
+        pairs = zip(results[top], results[bottom], strict=True)
+        each = [a["rate"] / b["rate"] for a, b in pairs if b["rate"] > 0]
+        if not each:
+            return f"– ({bottom} answered nothing)"
         return f"{statistics.median(each):.3f} ({min(each):.3f}–{max(each):.3f})"
 
     print("\n| ratio (per round, median and range) | value | goal |\n|---|---:|---:|")
