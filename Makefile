@@ -15,7 +15,7 @@ NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 APP_NPM := core/api/scalar
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install install-test chromium nginx wrk compose lint typecheck pytest fuzz check sync relevance bench bench-pages load clean
+.PHONY: help run test install install-test chromium nginx wrk compose lint typecheck pytest fuzz check sync relevance bench bench-pages bench-serve load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -112,6 +112,12 @@ relevance: install-test ## Relevance set: top-1, top-3, MRR and zero results per
 
 bench: install-test wrk ## Search benchmark: our endpoint vs raw Meilisearch (wrk, curl), reindex vs bulk add (prints figures)
 	$(BIN)/python benchmarks/search_bench.py
+
+# PostgreSQL (127.0.0.1:5432, trust auth), the app under three servers, nginx (static and the
+# shipped proxy config), Wagtail in its own venv; all started and stopped by the script.
+# Options: make bench-serve SERVE_ARGS="--rounds 5 --before /work/main --no-wagtail"
+bench-serve: install-test wrk ## Serving speed: entry reads vs nginx, proxy cache, Wagtail API v2; submissions/s (ratios)
+	$(BIN)/python benchmarks/serve_bench.py $(SERVE_ARGS)
 
 bench-pages: install-test ## Page benchmark: HTML pages vs the JSON API they are built on (prints figures)
 	$(BIN)/python benchmarks/pages_bench.py

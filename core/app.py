@@ -24,8 +24,10 @@ from core.api.metrics import metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
+from core.api.stored import stored_reads
 from core.api.taxonomy import get_taxonomy
 from core.auth import SECURITY_SCHEMES, check_route_scopes, known_scopes, scope_guard
+from core.content.rendered import RenderedStore
 from core.db.engine import engine_from_url, use_engine
 from core.http.cors import cors
 from core.http.errors import EXCEPTION_HANDLERS
@@ -67,11 +69,14 @@ def create_app(
     for _plugin, handlers in registry.call("register_routes", settings=settings):
         plugin_routes.extend(handlers if isinstance(handlers, list | tuple) else [handlers])
 
+    store = RenderedStore()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         use_engine(engine)
         if isinstance(engine, PostgresEngine):
             await engine.start_connection_pool()
+        await store.start()
         search_service = None
         if settings.meili_url:
             from search.worker import SearchService
@@ -84,6 +89,7 @@ def create_app(
             yield
         finally:
             await app.state.limiter.close()
+            await store.stop()
             if search_service is not None:
                 await search_service.stop()
             if isinstance(engine, PostgresEngine):
@@ -148,7 +154,8 @@ def create_app(
     # raised in middleware get the security headers, a request id and an access log line.
     # Inside them, CORS: browsers may call the API (and fetch fragments) only from origins
     # that a site lists; servers and apps are not affected by CORS. No origin is open to all.
-    # Inside that, HEAD is answered wherever GET is (core.http.head).
+    # Inside that, the stored read answers are sent from memory (core.api.stored), and
+    # HEAD is answered wherever GET is (core.http.head).
     # Partner sites kept in the database (/redaktion/partnerseiten) overlay the files';
     # each request first brings them up to date (a query at most every few seconds).
     live_sites = LiveSites(
@@ -157,7 +164,10 @@ def create_app(
         refresh_seconds=settings.sites_refresh_seconds,
     )
     app.asgi_handler = security_headers(
-        refreshing(cors(answer_head(app.asgi_handler), live_sites.origins), live_sites),
+        refreshing(
+            cors(stored_reads(answer_head(app.asgi_handler), store, settings), live_sites.origins),
+            live_sites,
+        ),
         docs_csp=DOCS_CSP,
     )
     # Outside that: every layer sees the client as a trusted proxy forwarded it.
@@ -170,6 +180,7 @@ def create_app(
     app.state.overlays = web.overlays()
     app.state.renderer = Renderer(web)
     app.state.limiter = Limiter(settings)
+    app.state.rendered = store
     # Browsers asking for a page get errors as the German HTML page (core.http.problems).
     use_error_page(app, error_page)
     return app

@@ -9,8 +9,9 @@ against a generous deadline, and every process started here is stopped, also on 
   is down; a content sync during the outage reaches the index after Meilisearch restarts
   on the same data directory and port.
 - PostgreSQL (a private cluster on a free port, never the shared server) stopped with an
-  immediate shutdown and started again: 503 problems during the outage, never a 500 or a
-  hang; the same workers serve again afterwards; every 201 is still there.
+  immediate shutdown and started again: 503 problems during the outage (entry reads go on:
+  they are served from the workers' memory), never a 500 or a hang; the same workers serve
+  again afterwards; every 201 is still there.
 - An app worker (SQLite database) SIGKILLed, then the other: the remaining worker
   serves, uvicorn starts replacements and a replacement serves.
 """
@@ -538,7 +539,12 @@ def test_postgres_restarted_during_load(
     during = [o for o in outcomes if stopped_at < o.started and o.finished < restart_at]
     assert len(during) >= 15
     for outcome in during:
-        assert_unavailable_problem(outcome, "database")
+        if outcome.kind == "entry":
+            # Entries are stored in every worker's memory (core.content.rendered): a
+            # database outage does not reach them.
+            assert outcome.status == 200, outcome.describe()
+        else:
+            assert_unavailable_problem(outcome, "database")
     assert failures([o for o in outcomes if o.finished < stopping_at], {200, 201}) == []
     after = [o for o in outcomes if o.started > recovered_at]
     assert failures(after, {200, 201}) == []

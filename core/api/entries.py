@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import FromPath
 
-from core.api.caching import NOT_MODIFIED, cached_json
+from core.api.caching import NOT_MODIFIED, stored_answer
 from core.api.params import NUMBER, TEXT, TEXTS, optional_query
-from core.api.schemas import (
-    EntryDetail,
-    EntryList,
-    EntryOne,
-    EntryRef,
-    EntrySummary,
-    ListMeta,
-    Pagination,
-)
-from core.content import queries
+from core.api.schemas import EntryList, EntryOne
+from core.content import queries, rendered
 from core.content.facets import FILTER_PARAMS
-from core.content.markdown import entry_url
+from core.content.rendered import RenderedStore
 from core.http.numbers import whole_number
 from core.http.problems import ProblemError, bad_request, problem_responses
 from core.settings import Settings
@@ -102,20 +92,15 @@ class EntryController(Controller):
             ),
         ] = None,
     ) -> Response[EntryList]:
-        query = await parse_entry_query(request)
-        rows, total = await queries.list_entries(query)
-        pagination = Pagination(
-            page=query.page,
-            page_size=query.page_size,
-            page_count=math.ceil(total / query.page_size),
-            total=total,
-        )
-        data = [
-            msgspec.convert({**row, "url": entry_url(row["slug"])}, EntrySummary) for row in rows
-        ]
-        return cached_json(
-            request, EntryList(data=data, meta=ListMeta(pagination=pagination)), settings
-        )
+        store: RenderedStore = request.app.state.rendered
+        key = rendered.LIST + request.scope["query_string"].decode("latin-1")
+        doc = store.get(key)
+        if doc is None:
+            version = store.current_version()
+            body = await rendered.render_entry_list(await parse_entry_query(request))
+            doc = rendered.compress(body)
+            store.remember(key, version, doc)
+        return stored_answer(request, doc, settings)
 
     @get(
         "/{slug:str}",
@@ -131,29 +116,21 @@ class EntryController(Controller):
         settings: NamedDependency[Settings],
         slug: FromPath[str],
     ) -> Response[EntryOne]:
-        row = await queries.get_entry(slug)
-        if row is None:
-            raise ProblemError(
-                404,
-                f"There is no published entry with the slug {slug!r}; "
-                "GET /api/v1/entries lists the entries there are.",
-            )
-        row["url"] = entry_url(slug)
-        row["links_to"] = [_ref(r) for r in row["links_to"]]
-        row["linked_from"] = [_ref(r) for r in row["linked_from"]]
-        detail = msgspec.convert(row, EntryDetail, strict=False)
-        return cached_json(request, EntryOne(data=detail), settings)
-
-
-def _ref(row: dict[str, Any]) -> EntryRef:
-    return EntryRef(
-        slug=row["slug"],
-        title=row["title"],
-        summary=row["summary"],
-        kind=row["kind"],
-        source=row["source"],
-        url=entry_url(row["slug"]),
-    )
+        store: RenderedStore = request.app.state.rendered
+        key = rendered.ENTRY + slug
+        doc = store.get(key)
+        if doc is None:
+            version = store.current_version()
+            body = await rendered.render_entry(slug)
+            if body is None:
+                raise ProblemError(
+                    404,
+                    f"There is no published entry with the slug {slug!r}; "
+                    "GET /api/v1/entries lists the entries there are.",
+                )
+            doc = rendered.compress(body)
+            store.remember(key, version, doc)
+        return stored_answer(request, doc, settings)
 
 
 async def parse_entry_query(

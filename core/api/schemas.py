@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 # Litestar's own schema plugin for msgspec Structs; its import path is internal.
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+
+# The read answers' shapes belong to the content domain, which renders them once when
+# content changes (core.content.rendered); the API shows them under these names.
+from core.content.documents import (
+    EntryDetail,
+    EntryList,
+    EntryOne,
+    EntryRef,
+    EntrySummary,
+    ListMeta,
+    Pagination,
+    Taxonomy,
+    TaxonomyOne,
+    TermOut,
+)
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -35,83 +49,24 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         return schema
 
 
-class Pagination(msgspec.Struct, frozen=True):
-    page: int
-    page_size: int
-    page_count: int
-    total: int
-
-
-class ListMeta(msgspec.Struct, frozen=True):
-    pagination: Pagination
-
-
-class EntrySummary(msgspec.Struct, frozen=True, kw_only=True):
-    slug: str
-    title: str
-    summary: str
-    kind: str
-    topics: list[str]
-    phases: list[str]
-    audiences: list[str]
-    tags: list[str]
-    source: str
-    duration: str | None
-    updated_at: dt.date
-    url: str
-
-
-class EntryRef(msgspec.Struct, frozen=True, kw_only=True):
-    slug: str
-    title: str
-    summary: str
-    kind: str
-    source: str
-    url: str
-
-
-class EntryDetail(EntrySummary, frozen=True, kw_only=True):
-    materials: list[str]
-    related: list[str]
-    body_markdown: str
-    body_html: str
-    links_to: list[EntryRef]
-    linked_from: list[EntryRef]
-
-
-class EntryList(msgspec.Struct, frozen=True):
-    data: list[EntrySummary]
-    meta: ListMeta
-
-
-class EntryOne(msgspec.Struct, frozen=True):
-    data: EntryDetail
-    meta: dict[str, Any] = {}
-
-
-class TermOut(msgspec.Struct, frozen=True, kw_only=True):
-    slug: str
-    label: str
-    description: str = ""
-    source: str = "core"
-    count: int
-
-
-class Taxonomy(msgspec.Struct, frozen=True, kw_only=True):
-    topics: list[TermOut]
-    phases: list[TermOut]
-    audiences: list[TermOut]
-    kinds: list[TermOut]
-    sources: list[TermOut]
-
-
-class TaxonomyOne(msgspec.Struct, frozen=True):
-    data: Taxonomy
-    meta: dict[str, Any] = {}
-
-
 class Health(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     version: str
     database: str
     entries: int | None
+
+
+__all__ = [
+    "EntryDetail",
+    "EntryList",
+    "EntryOne",
+    "EntryRef",
+    "EntrySummary",
+    "Health",
+    "ListMeta",
+    "Pagination",
+    "StrictStructSchemaPlugin",
+    "Taxonomy",
+    "TaxonomyOne",
+    "TermOut",
+]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
-from core.api.caching import NOT_MODIFIED, cached_json
-from core.api.schemas import Taxonomy, TaxonomyOne
-from core.content import queries
+from core.api.caching import NOT_MODIFIED, stored_answer
+from core.api.schemas import TaxonomyOne
+from core.content import rendered
+from core.content.rendered import RenderedStore
 from core.settings import Settings
 
 
@@ -23,5 +23,10 @@ from core.settings import Settings
 async def get_taxonomy(
     request: Request[Any, Any, Any], settings: NamedDependency[Settings]
 ) -> Response[TaxonomyOne]:
-    taxonomy = msgspec.convert(await queries.taxonomy_with_counts(), Taxonomy)
-    return cached_json(request, TaxonomyOne(data=taxonomy), settings)
+    store: RenderedStore = request.app.state.rendered
+    doc = store.get(rendered.TAXONOMY)
+    if doc is None:
+        version = store.current_version()
+        doc = rendered.compress(await rendered.render_taxonomy())
+        store.remember(rendered.TAXONOMY, version, doc)
+    return stored_answer(request, doc, settings)

@@ -24,7 +24,7 @@ SORT_COLUMNS = {
     "slug": EntryRow.slug,
 }
 
-_SUMMARY_COLUMNS = (
+SUMMARY_COLUMNS = (
     EntryRow.slug,
     EntryRow.title,
     EntryRow.summary,
@@ -74,7 +74,7 @@ async def list_entries(query: EntryQuery) -> tuple[list[dict[str, Any]], int]:
             )
             where &= EntryRow.id.is_in(matching)
     total = await EntryRow.count().where(where)
-    select = EntryRow.select(*_SUMMARY_COLUMNS).where(where).output(load_json=True)
+    select = EntryRow.select(*SUMMARY_COLUMNS).where(where).output(load_json=True)
     for field, descending in [*query.sort, ("slug", False)]:
         select = select.order_by(SORT_COLUMNS[field], ascending=not descending)
     rows = await select.limit(query.page_size).offset((query.page - 1) * query.page_size)
@@ -85,7 +85,7 @@ async def get_entry(slug: str) -> dict[str, Any] | None:
     """A published entry with everything, plus ``links_to`` and ``linked_from`` references."""
     rows = await (
         EntryRow.select(
-            *_SUMMARY_COLUMNS,
+            *SUMMARY_COLUMNS,
             EntryRow.materials,
             EntryRow.related,
             EntryRow.links,
@@ -120,7 +120,7 @@ async def entry_summaries(slugs: list[str]) -> dict[str, dict[str, Any]]:
     if not slugs:
         return {}
     rows = await (
-        EntryRow.select(*_SUMMARY_COLUMNS)
+        EntryRow.select(*SUMMARY_COLUMNS)
         .where(EntryRow.slug.is_in(list(slugs)) & (EntryRow.status == PUBLISHED))
         .output(load_json=True)
     )
@@ -133,7 +133,7 @@ async def entries_linking_questionnaire(questionnaire_id: str) -> list[dict[str,
     # The rendered HTML marks such links with data-questionnaire (core.content.markdown).
     marker = f'%data-questionnaire="{questionnaire_id}"%'
     return list(
-        await EntryRow.select(*_SUMMARY_COLUMNS)
+        await EntryRow.select(*SUMMARY_COLUMNS)
         .where((EntryRow.status == PUBLISHED) & EntryRow.body_html.like(marker))
         .order_by(EntryRow.title_sort)
         .output(load_json=True)

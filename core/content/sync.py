@@ -21,6 +21,7 @@ import msgspec
 
 from core.content.facets import DIMENSION_FIELD, DIMENSION_PARAM, DIMENSIONS
 from core.content.model import ContentSet, Entry
+from core.content.rendered import refresh as refresh_rendered
 from core.db.engine import write_transaction
 from core.db.tables import ContentSource, EntryTerm, SearchOutbox, TaxonomyTerm
 from core.db.tables import Entry as EntryRow
@@ -35,6 +36,8 @@ class SyncReport(msgspec.Struct, kw_only=True):
     taxonomy_changed: bool = False
     sources_changed: bool = False
     questionnaires: QuestionnaireSyncReport = msgspec.field(default_factory=QuestionnaireSyncReport)
+    # The version of the rendered read answers this sync made (None: none changed).
+    rendered_version: int | None = None
 
     @property
     def changed(self) -> bool:
@@ -115,6 +118,8 @@ async def sync_content(content: ContentSet) -> SyncReport:
         # Raises ContentRejected (and so rolls everything back) rather than change a
         # published questionnaire version in place.
         report.questionnaires = await sync_questionnaires(content.questionnaires)
+        # Same transaction: the answers the API serves change exactly when the content does.
+        report.rendered_version = await refresh_rendered()
     return report
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from piccolo.columns import (
     JSON,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -232,6 +233,24 @@ class PartnerSite(Table, tablename="partner_site"):
     active = Boolean(default=True)
     updated_at = Timestamptz()
     updated_by = Varchar(length=254, default="")
+class RenderedDocument(Table, tablename="rendered_document"):
+    """A read answer of the API rendered once when content changed (core.content.rendered):
+    the JSON bytes, their strong ETag and compressed variants, by key (``entry:<slug>``,
+    ``entries:`` for the default list, ``taxonomy``)."""
+
+    key = Varchar(length=200, unique=True)
+    etag = Varchar(length=80)
+    body = Bytea()
+    body_gzip = Bytea(null=True, default=None)
+    body_br = Bytea(null=True, default=None)
+
+
+class RenderedVersion(Table, tablename="rendered_version"):
+    """One row: a number that grows whenever a rendered document changes. Every worker
+    polls it (a primary-key read) and reloads the documents when it moves."""
+
+    name = Varchar(length=40, unique=True)
+    version = Integer(default=0)
 
 
 TABLES: tuple[type[Table], ...] = (
@@ -249,4 +268,6 @@ TABLES: tuple[type[Table], ...] = (
     AuditEvent,
     LoginThrottle,
     PartnerSite,
+    RenderedDocument,
+    RenderedVersion,
 )

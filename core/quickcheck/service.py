@@ -91,15 +91,14 @@ class TandemInvalid(QuickcheckError):
 
 async def find_version(questionnaire_id: str, version: int | None) -> store.StoredVersion:
     """The requested version (any non-draft) or the latest published one."""
-    versions = (await store.version_overview()).get(questionnaire_id)
-    if not versions:
-        raise QuestionnaireNotFound(questionnaire_id, version, [])
     found = (
         await store.latest_published(questionnaire_id)
         if version is None
         else await store.get_version(questionnaire_id, version)
     )
     if found is None:
+        # Only a miss pays for the list of versions the problem names.
+        versions = (await store.version_overview()).get(questionnaire_id) or []
         raise QuestionnaireNotFound(questionnaire_id, version, list(versions))
     return found
 
@@ -141,7 +140,7 @@ async def submit_answers(
     if problems:
         raise AnswersInvalid(problems)
     scores = engine.score(d, chosen, clean)
-    token = await store.save_response(
+    token, row = await store.save_response(
         questionnaire_id=d.id,
         version=d.version,
         definition_hash=found.hash,
@@ -152,8 +151,6 @@ async def submit_answers(
         result=msgspec.to_builtins(scores),
         site=site,
     )
-    row = await store.get_response(token)
-    assert row is not None
     return await result_doc(d, row, token, lang, overlay)
 
 

@@ -115,13 +115,23 @@ class StoredVersion(msgspec.Struct, frozen=True, kw_only=True):
     source: str
 
 
+# Decoded definitions by their hash: a definition never changes under its hash (published
+# versions are immutable), so each worker decodes it once instead of on every submission.
+_DECODED: dict[str, Questionnaire] = {}
+_MAX_DECODED = 256
+
+
 def _decode_version(row: dict[str, Any]) -> StoredVersion:
-    raw = row["definition"]
-    definition = (
-        msgspec.json.decode(raw, type=Questionnaire)
-        if isinstance(raw, str | bytes)
-        else msgspec.convert(raw, Questionnaire)
-    )
+    definition = _DECODED.get(row["hash"])
+    if definition is None:
+        raw = row["definition"]
+        definition = (
+            msgspec.json.decode(raw, type=Questionnaire)
+            if isinstance(raw, str | bytes)
+            else msgspec.convert(raw, Questionnaire)
+        )
+        if len(_DECODED) < _MAX_DECODED:
+            _DECODED[row["hash"]] = definition
     return StoredVersion(
         definition=definition, hash=row["hash"], status=row["status"], source=row["source"]
     )
@@ -199,25 +209,35 @@ async def save_response(
     result: dict[str, Any],
     today: dt.date | None = None,
     site: str | None = None,
-) -> str:
-    """Store a response and return its token (shown once; only its hash is stored)."""
+) -> tuple[str, dict[str, Any]]:
+    """Store a response; return its token (shown once; only its hash is stored) and the
+    row as ``get_response`` would read it back, without reading it back."""
     token = new_token()
+    answers_json = msgspec.json.encode(answers)
+    result_json = msgspec.json.encode(result)
+    row: dict[str, Any] = {
+        "questionnaire_id": questionnaire_id,
+        "version": version,
+        "definition_hash": definition_hash,
+        "engine_version": engine_version,
+        "perspective": perspective,
+        "mode": mode,
+        "answers": msgspec.json.decode(answers_json),
+        "result": msgspec.json.decode(result_json),
+        "submitted_on": today or dt.datetime.now(dt.UTC).date(),
+        "site": site,
+    }
     await QuestionnaireResponse.insert(
         QuestionnaireResponse(
             token_hash=token_hash(token),
-            questionnaire_id=questionnaire_id,
-            version=version,
-            definition_hash=definition_hash,
-            engine_version=engine_version,
-            perspective=perspective,
-            mode=mode,
-            answers=msgspec.json.encode(answers).decode(),
-            result=msgspec.json.encode(result).decode(),
-            submitted_on=today or dt.datetime.now(dt.UTC).date(),
-            site=site,
+            **{
+                **row,
+                "answers": answers_json.decode(),
+                "result": result_json.decode(),
+            },
         )
     )
-    return token
+    return token, row
 
 
 _RESPONSE_COLUMNS = (
