@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+import msgspec
 from meilisearch_python_sdk import AsyncClient
 
 from core.content.facets import ENTRY_FIELD, FACET_ATTRIBUTES
@@ -223,7 +224,8 @@ async def search_entries(
 async def _multi_search(client: AsyncClient, queries: list[dict[str, Any]]) -> list[Any]:
     response = await client.http_client.post("multi-search", json={"queries": queries})
     response.raise_for_status()
-    results: list[Any] = response.json()["results"]
+    # msgspec decodes the engine's answer several times faster than the client's json().
+    results: list[Any] = msgspec.json.decode(response.content)["results"]
     return results
 
 
