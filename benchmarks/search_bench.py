@@ -175,9 +175,15 @@ def raw(mix: list[str], uid: str) -> list[tuple[str, str, str | None]]:
 
 
 def start_api(
-    settings: Settings, meili: LocalMeilisearch, uid: str, work: Path, *, before_fix: bool = False
+    settings: Settings,
+    meili: LocalMeilisearch,
+    uid: str,
+    work: Path,
+    *,
+    before_fix: bool = False,
+    workers: int = 1,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Our API in its own process, as in production (one uvicorn worker)."""
+    """Our API in its own process (``workers`` uvicorn workers; production runs two)."""
     port = free_port()
     env = {
         **os.environ,
@@ -191,7 +197,7 @@ def start_api(
     patch = "import search.client as c; c.UNCOMPRESSED.clear(); " if before_fix else ""
     command = [sys.executable, "-c", f"{patch}from uvicorn.main import main; main()"]
     command += ["core.app:create_app_from_env", "--factory", "--port", str(port)]
-    command += ["--log-level", "warning"]
+    command += ["--log-level", "warning", "--workers", str(workers)]
     log = (work / f"api-{port}.log").open("ab")  # its access log, out of the figures' way
     server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
     log.close()
@@ -215,9 +221,10 @@ def measure_search(
     key = {"Authorization": f"Bearer {meili.master_key}", "Content-Type": "application/json"}
     rows = [(label, "raw Meilisearch", wrk(meili.url, raw(mix, uid), key, work),
              curl_p50(meili.url, raw(mix, uid), key, work))]  # fmt: skip
-    variants = [("/api/v1/search", False)] + ([("/api/v1/search, before", True)] if BEFORE else [])
-    for name, before_fix in variants:
-        server, url = start_api(settings, meili, uid, work, before_fix=before_fix)
+    variants = [("/api/v1/search", False, 1), ("/api/v1/search, 2 workers", False, 2)]
+    variants += [("/api/v1/search, before", True, 1)] if BEFORE else []
+    for name, before_fix, workers in variants:
+        server, url = start_api(settings, meili, uid, work, before_fix=before_fix, workers=workers)
         try:
             rows.append(
                 (label, name, wrk(url, ours(mix), {}, work), curl_p50(url, ours(mix), {}, work))

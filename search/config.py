@@ -7,7 +7,7 @@ from typing import Any
 from core.content.packs import collect_packs
 from core.plugins import PluginRegistry
 from core.settings import Settings
-from search.documents import Enrich, index_settings
+from search.documents import Enrich, index_settings, stemmed_stop_words, stemmed_synonyms
 from search.vocabulary import load_vocabulary
 
 
@@ -23,6 +23,10 @@ def search_setup(registry: PluginRegistry, settings: Settings) -> tuple[dict[str
         raise SearchConfigError("; ".join(str(p) for p in problems))
     configured = index_settings(vocabulary)
     registry.call("search_settings", index_settings=configured, settings=settings)
+    # The query reaches the engine stemmed: synonyms and stop words a plugin added are
+    # stemmed like the packs' (stemming the packs' again adds nothing new).
+    configured["synonyms"] = stemmed_synonyms(configured.get("synonyms") or {})
+    configured["stopWords"] = stemmed_stop_words(configured.get("stopWords") or [])
 
     def enrich(row: dict[str, Any], doc: dict[str, Any]) -> None:
         registry.call("search_document", entry=row, doc=doc)

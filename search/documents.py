@@ -88,7 +88,10 @@ def index_settings(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
         "rankingRules": ["sort", "words", "attribute", "typo", "proximity", "exactness"],
         "synonyms": stemmed_synonyms(vocabulary.synonyms) if vocabulary else {},
         "stopWords": stemmed_stop_words(vocabulary.stop_words) if vocabulary else [],
-        "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8}},
+        # Sizes count the word the engine gets, and that is a stem, shorter than the word
+        # typed: "Tandem" arrives as "tand", and one typo on four letters made it "TAN"
+        # (online banking). One typo from five letters, two from nine.
+        "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9}},
     }
 
 

@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+import msgspec
 from meilisearch_python_sdk import AsyncClient
 
 from core.content.facets import ENTRY_FIELD, EXCLUDE_SLUGS_KEY, FACET_ATTRIBUTES
@@ -32,6 +33,14 @@ FILTER_ATTRIBUTES = ENTRY_FIELD
 SORT_ATTRIBUTES = {"title": "title_sort", "updated_at": "updated_at", "slug": "slug"}
 # Markers that never occur in text; replaced by <mark> after escaping.
 _PRE, _POST = "\x02", "\x03"
+# Where an entry says what it is about. The engine's "words" rule ranks an entry that
+# holds more of the query's words anywhere (a long body) above one that holds fewer in
+# its title; a question ("was tun, wenn es im Tandem kriselt") then puts an unrelated
+# entry first. The same query is therefore also searched in these fields only, and the
+# first RERANK_WINDOW hits of the full query are reordered by both scores together.
+ABOUT_FIELDS = ["title", "title_terms", "title_stems", "tags", "summary"]
+RERANK_WINDOW = 30
+ABOUT_WEIGHT = 1.0  # both scores count alike (measured: 0.5 to 5 in docs/SEARCH.md)
 
 
 def _filter_expression(filters: dict[str, list[str]], skip: str | None = None) -> list[str]:
@@ -93,11 +102,14 @@ def _queries(
     sort: list[tuple[str, bool]] | None,
 ) -> list[dict[str, Any]]:
     base = {"q": text, "indexUid": uid}
+    start = (page - 1) * page_size
+    rerank = _reranked(text, page, page_size, sort)
     main: dict[str, Any] = {
         **base,
         "filter": _filter_expression(filters),
-        "page": page,
-        "hitsPerPage": page_size,
+        # A reranked page is cut from the first RERANK_WINDOW hits (or more) in Python.
+        "page": 1 if rerank else page,
+        "hitsPerPage": max(RERANK_WINDOW, start + page_size) if rerank else page_size,
         "attributesToRetrieve": ["slug", "title", "summary", "kind", "topics", "source"],
         "attributesToHighlight": ["title", "summary"],
         "attributesToCrop": ["summary"],
@@ -110,12 +122,36 @@ def _queries(
     if sort:
         fields = [*sort, ("slug", False)]
         main["sort"] = [f"{SORT_ATTRIBUTES[f]}:{'desc' if d else 'asc'}" for f, d in fields]
+    about = []
+    if rerank:
+        main["showRankingScore"] = True
+        about = [{**base, "filter": main["filter"], "attributesToSearchOn": ABOUT_FIELDS,
+                  "limit": RERANK_WINDOW, "attributesToRetrieve": ["slug"],
+                  "showRankingScore": True}]  # fmt: skip
     # One extra query per filtered facet, without that facet's own filter.
-    return [main] + [
+    return [main, *about] + [
         {**base, "filter": _filter_expression(filters, skip=name), "limit": 0,
          "facets": [FACET_ATTRIBUTES[name]]}
         for name in facets if name in filters
     ]  # fmt: skip
+
+
+def _reranked(text: str, page: int, page_size: int, sort: list[tuple[str, bool]] | None) -> bool:
+    """Whether this page is reordered by the about-fields query (relevance order only)."""
+    return bool(text.strip()) and not sort and (page - 1) * page_size < RERANK_WINDOW
+
+
+def _rerank(hits: list[dict[str, Any]], about: dict[str, Any]) -> list[dict[str, Any]]:
+    """The first RERANK_WINDOW hits by full score plus weighted about-fields score; the
+    rest in the engine's order (so later pages neither repeat nor miss an entry)."""
+    about_score = {hit["slug"]: float(hit.get("_rankingScore", 0.0)) for hit in about["hits"]}
+
+    def score(hit: dict[str, Any]) -> float:
+        about = about_score.get(hit["slug"], 0.0)
+        return float(hit.get("_rankingScore", 0.0)) + ABOUT_WEIGHT * about
+
+    # sorted() is stable: equal scores keep the engine's order.
+    return sorted(hits[:RERANK_WINDOW], key=score, reverse=True) + hits[RERANK_WINDOW:]
 
 
 async def search_entries(
@@ -140,7 +176,12 @@ async def search_entries(
     body = multi_search_body(
         uid, q=q, filters=filters, page=page, page_size=page_size, facets=facets, sort=sort
     )
-    n_queries = 1 + sum(name in filters for name in facets)  # the page + disjunctive counts
+    # The page (+ its about-fields query) + disjunctive counts.
+    n_queries = (
+        1
+        + _reranked(" ".join(words), page, page_size, sort)
+        + sum(name in filters for name in facets)
+    )
     results = await _multi_search(client, body["queries"])
     if words:
         counts = [_count(r) for r in results[n_queries:]] or [_count(results[0])]
@@ -162,13 +203,18 @@ async def search_entries(
                 client, _queries(uid, text, filters, page, page_size, facets, sort)
             )
     first = results[0]
+    hits = first["hits"]
+    extras = results[1:n_queries]
+    if _reranked(" ".join(words), page, page_size, sort):
+        start = (page - 1) * page_size
+        hits = _rerank(hits, extras.pop(0))[start : start + page_size]
     distribution: dict[str, dict[str, int]] = dict(first.get("facetDistribution") or {})
-    for extra in results[1:n_queries]:
+    for extra in extras:
         distribution.update(extra.get("facetDistribution") or {})
     by_param = {name: distribution.get(FACET_ATTRIBUTES[name], {}) for name in facets}
     total = int(first.get("totalHits", 0))
     return {
-        "hits": [_hit(hit) for hit in first["hits"]],
+        "hits": [_hit(hit) for hit in hits],
         "pagination": {
             "page": page,
             "page_size": page_size,
@@ -183,7 +229,8 @@ async def search_entries(
 async def _multi_search(client: AsyncClient, queries: list[dict[str, Any]]) -> list[Any]:
     response = await client.http_client.post("multi-search", json={"queries": queries})
     response.raise_for_status()
-    results: list[Any] = response.json()["results"]
+    # msgspec decodes the engine's answer several times faster than the client's json().
+    results: list[Any] = msgspec.json.decode(response.content)["results"]
     return results
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 from meilisearch_python_sdk import AsyncClient
 
 from search.german import MIN_PART, stem
@@ -121,7 +122,8 @@ async def split_dead(
         ]
     response = await client.http_client.post("multi-search", json={"queries": queries})
     response.raise_for_status()
-    counts = [result.get("estimatedTotalHits", 0) for result in response.json()["results"]]
+    results = msgspec.json.decode(response.content)["results"]
+    counts = [result.get("estimatedTotalHits", 0) for result in results]
     together: dict[str, list[str]] = {}
     last_part: dict[str, list[str]] = {}
     for i, (word, (head, tail)) in enumerate(cuts):
@@ -144,5 +146,5 @@ async def exact_words(
     queries = [probe(f'"{word}"', uid, filters) for word in words]
     response = await client.http_client.post("multi-search", json={"queries": queries})
     response.raise_for_status()
-    results = response.json()["results"]
+    results = msgspec.json.decode(response.content)["results"]
     return [w for w, r in zip(words, results, strict=True) if r.get("estimatedTotalHits", 0)]

@@ -176,6 +176,8 @@ def test_synonyms_from_content_and_plugin_hooks_shape_the_index(
         @hookimpl
         def search_settings(self, index_settings: dict[str, Any]) -> None:
             index_settings["synonyms"]["Zettel"] = ["Aufgabenliste"]
+            # Inflected: the query arrives stemmed ("gedachtnisstutz"), so must the synonym.
+            index_settings["synonyms"]["Gedächtnisstützen"] = ["Aufgabenliste"]
 
         @hookimpl
         def search_document(self, entry: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -196,6 +198,7 @@ def test_synonyms_from_content_and_plugin_hooks_shape_the_index(
         # search_settings hook added a synonym; search_document hook added a tag
         assert slugs(client, "Zettel")[0] == "aufgabenliste"  # ueberblick mentions it too
         assert slugs(client, "Regionalwort") == ["ueberblick"]
+        assert slugs(client, "Gedächtnisstütze")[:1] == ["aufgabenliste"]
 
 
 def slugs(client: Client, q: str) -> list[str]:

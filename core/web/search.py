@@ -13,6 +13,7 @@ from litestar.params import FromPath
 
 from core.content import queries
 from core.content.facets import ENTRY_FIELD, FACET_LABELS, FACETS
+from core.content.textsearch import search_in_database
 from core.http.input_checks import SINGLE_PARAMS
 from core.http.metrics import timed_search
 from core.http.numbers import whole_number
@@ -64,12 +65,23 @@ async def search_context(request: Req, page: Page) -> dict[str, Any]:
         except Exception as exc:  # search down: fall back to the database list
             log.warning("Search engine unavailable for a page: %s", exc)
             notice = (
-                "Die Volltextsuche ist gerade nicht erreichbar. Angezeigt wird die Liste aller "
-                "passenden Einträge; die Filter wirken weiterhin."
+                "Die Volltextsuche ist gerade nicht erreichbar. Angezeigt werden die Einträge, "
+                "deren Titel, Kurzbeschreibung oder Schlagwörter alle Suchwörter enthalten; "
+                "die Filter wirken weiterhin."
             )
     elif service is None and q:
-        notice = "Die Volltextsuche ist auf diesem Server nicht eingerichtet; die Filter wirken."
-    if scoped is not None and not searched:
+        notice = (
+            "Die Volltextsuche ist auf diesem Server nicht eingerichtet; gesucht wird in "
+            "Titel, Kurzbeschreibung und Schlagwörtern, die Filter wirken."
+        )
+    if scoped is not None and not searched and q:
+        # The same database search as the API's fallback: every word in title, summary
+        # or tags (core/content/textsearch.py), not the whole list.
+        result = await search_in_database(
+            q=q, filters=scoped, sort=None, page=number, page_size=PAGE_SIZE, facets=list(FACETS)
+        )
+        hits, total, counts = result["hits"], result["pagination"]["total"], result["facets"]
+    elif scoped is not None and not searched:
         rows, total = await queries.list_entries(
             queries.EntryQuery(filters=scoped, page=number, page_size=PAGE_SIZE)
         )

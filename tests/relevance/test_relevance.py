@@ -23,7 +23,7 @@ from core.settings import Settings
 from search.config import search_setup
 from search.indexer import drain_outbox, ensure_index
 from search.local_server import LocalMeilisearch
-from search.query import search_entries
+from search.query import RERANK_WINDOW, search_entries
 from tests.conftest import SHIPPED_CONTENT, run, sync
 
 HERE = Path(__file__).parent
@@ -200,3 +200,21 @@ def test_query_compounds_do_not_occur_in_the_content() -> None:
     # content contains as written would measure nothing.
     corpus = _corpus()
     assert [q for q in CASES["compounds"] if _occurs(q, corpus)] == []
+
+
+def test_reranked_pages_neither_repeat_nor_miss_an_entry(meili: LocalMeilisearch) -> None:
+    # The first RERANK_WINDOW hits are reordered in Python; pages cut across the window's
+    # end must still add up to exactly the hits of one long page.
+    async def go(page: int, page_size: int) -> tuple[list[str], int]:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            result = await search_entries(
+                client, UID, q="im Betrieb", filters={}, page=page, page_size=page_size,
+                facets=[],
+            )  # fmt: skip
+            return [hit["slug"] for hit in result["hits"]], result["pagination"]["total"]
+
+    everything, total = run(go(1, 100))
+    assert total > RERANK_WINDOW  # the pages below cross the window's end
+    paged = [slug for page in range(1, 8) for slug in run(go(page, 7))[0]]
+    assert paged == everything[: len(paged)]
+    assert len(set(paged)) == len(paged)
