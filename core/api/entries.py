@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import FromPath
 
@@ -26,6 +28,7 @@ from core.api.schemas import (
 from core.content import queries
 from core.content.facets import FILTER_PARAMS
 from core.content.markdown import entry_url
+from core.editing import service as editing
 from core.http.numbers import whole_number
 from core.http.problems import ProblemError, bad_request, problem_responses
 from core.settings import Settings
@@ -122,7 +125,15 @@ class EntryController(Controller):
         summary="One toolbox entry with its body and links",
         responses={
             **NOT_MODIFIED,
-            **problem_responses(400, (404, "There is no published entry with this slug.")),
+            301: ResponseSpec(
+                data_container=None,
+                description="The entry was renamed; `Location` is its new resource.",
+            ),
+            **problem_responses(
+                400,
+                (404, "There is no published entry with this slug."),
+                (410, "The entry was unpublished by the editors (it existed)."),
+            ),
         },
     )
     async def get_entry(
@@ -133,6 +144,19 @@ class EntryController(Controller):
     ) -> Response[EntryOne]:
         row = await queries.get_entry(slug)
         if row is None:
+            if (renamed := await editing.redirect_for(slug)) is not None:
+                moved: Any = Response(
+                    content=None,
+                    status_code=301,
+                    headers={"Location": f"/api/v1/entries/{quote(renamed, safe='')}"},
+                )
+                return moved  # type: ignore[no-any-return]
+            if await editing.is_gone(slug):
+                raise ProblemError(
+                    410,
+                    f"The entry {slug!r} was unpublished by the editors; it is no longer "
+                    "served. GET /api/v1/entries lists the published entries.",
+                )
             raise ProblemError(
                 404,
                 f"There is no published entry with the slug {slug!r}; "
