@@ -339,8 +339,10 @@ def test_sync_keeps_the_published_revision_and_reports_the_conflict(editor: Edit
     )
     conflict = editor.entry("ueberblick")["conflict"]
     assert conflict["data"]["title"] == "Aus der Datei"
-    # A second sync of the same file reports it again and still changes nothing.
-    assert list(sync(editor.settings).conflicts) == ["ueberblick"]
+    # A second sync of the same file (the command this time) reports it again, changes nothing.
+    synced = cli(editor.settings, "content", "sync")
+    assert synced.exit_code == 0, synced.output
+    assert "conflict: ueberblick: the file changed while the entry is edited" in synced.output
 
     taken = editor.call("POST", "/entries/ueberblick/conflict", json={"keep": "file"})
     assert taken.status_code == 200, taken.text
@@ -407,6 +409,12 @@ def test_export_round_trip_gives_identical_api_output(editor: Editor, tmp_path: 
     # The rest of the core content (questionnaires, search vocabulary) lives beside the pack.
     for extra in ("questionnaires", "search"):
         shutil.copytree(editor.settings.content_dir / extra, folder / extra)
+
+    unknown = cli(editor.settings, "content", "export", "--pack", "keins", "--to", str(folder))
+    assert unknown.exit_code != 0
+    assert "there is no content pack 'keins'" in unknown.output
+    again = cli(editor.settings, "content", "export", "--pack", "core", "--to", str(folder))
+    assert "is not an empty folder" in again.output
 
     url = editor.settings.database_url
     if url.startswith("sqlite"):
