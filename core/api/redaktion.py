@@ -14,6 +14,8 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from core.accounts import current_account
+from core.accounts.audit import record
 from core.api.params import NUMBER, TEXT, optional_query
 from core.auth import API_KEY, key_packs, request_key
 from core.content.markdown import entry_url
@@ -27,6 +29,7 @@ from core.editing.model import (
     NotFound,
     SlugTaken,
     WrongState,
+    actor_for_account,
 )
 from core.http.numbers import whole_number
 from core.http.problems import (
@@ -41,7 +44,9 @@ from core.http.problems import (
 SCOPE = "entries:write"
 PREFIX = "/api/v1/redaktion"
 NO_STORE = {"Cache-Control": "no-store"}
-OPT: dict[str, Any] = {"scope": SCOPE}
+# An API key with entries:write:<pack>, or a session of an editorial role (the role guard
+# checks the session and its CSRF token; see core.accounts.guard).
+OPT: dict[str, Any] = {"scope": SCOPE, "roles": ("redaktion", "freigabe")}
 MAX_COMMENT = 2000
 
 DATA_DOC = (
@@ -174,11 +179,33 @@ class PreviewIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 def actor_for(request: Request[Any, Any, Any]) -> Actor:
-    """The actor of an editorial request: the API key scope_guard accepted."""
+    """The actor of an editorial request: the API key scope_guard accepted, else the
+    signed-in account the role guard accepted."""
     key = request_key(request)
-    if key is None:  # scope_guard runs first on every route with the scope
-        raise ProblemError(401, "This route needs an API key with the scope entries:write:<pack>.")
-    return Actor(name=f"API-Schlüssel {key.name}", packs=key_packs(key, SCOPE), may_publish=True)
+    if key is not None:
+        return Actor(
+            name=f"API-Schlüssel {key.name}", packs=key_packs(key, SCOPE), may_publish=True
+        )
+    account = current_account(request)
+    if account is None:  # the guards run first on every route here
+        raise ProblemError(401, "Sign in, or send an API key with the scope entries:write:<pack>.")
+    return actor_for_account(account)
+
+
+async def audit(request: Request[Any, Any, Any], action: str, slug: str, **detail: Any) -> None:
+    """Every editorial change in the audit log: the account, or the API key by name."""
+    key = request_key(request)
+    if key is not None:
+        detail["api_key"] = key.name
+    await record(
+        action,
+        account=current_account(request),
+        email="" if current_account(request) else f"api-key:{key.name}" if key else "",
+        object_type="entry",
+        object_id=slug,
+        detail=detail,
+        request=request,
+    )
 
 
 def problem_for(exc: EditingError) -> ProblemError:
@@ -288,6 +315,7 @@ class RedaktionController(Controller):
             )
         except EditingError as exc:
             raise problem_for(exc) from exc
+        await audit(request, "entry.save", data.slug, revision=number, new=True, source=data.pack)
         return _saved(data.slug, number, "draft", 201)
 
     @get(
@@ -337,6 +365,7 @@ class RedaktionController(Controller):
             view = await service.view(slug)
         except EditingError as exc:
             raise problem_for(exc) from exc
+        await audit(request, "entry.submit", slug)
         return _saved(slug, view.head, view.state)
 
     @post(
@@ -355,6 +384,7 @@ class RedaktionController(Controller):
             view = await service.view(slug)
         except EditingError as exc:
             raise problem_for(exc) from exc
+        await audit(request, "entry.publish", slug)
         return _saved(slug, view.published or view.head, view.state)
 
     @post(
@@ -371,6 +401,7 @@ class RedaktionController(Controller):
             view = await service.view(slug)
         except EditingError as exc:
             raise problem_for(exc) from exc
+        await audit(request, "entry.return", slug)
         return _saved(slug, view.head, view.state)
 
     @post(
@@ -387,6 +418,7 @@ class RedaktionController(Controller):
             view = await service.view(slug)
         except EditingError as exc:
             raise problem_for(exc) from exc
+        await audit(request, "entry.unpublish", slug)
         return _saved(slug, view.head, view.state)
 
     @post(
@@ -402,6 +434,7 @@ class RedaktionController(Controller):
             number = await service.restore(actor_for(request), slug, data.revision)
         except EditingError as exc:
             raise problem_for(exc) from exc
+        await audit(request, "entry.restore", slug, revision=number, restored=data.revision)
         return _saved(slug, number, "draft")
 
     @post(
@@ -419,6 +452,7 @@ class RedaktionController(Controller):
             view = await service.view(data.slug)
         except EditingError as exc:
             raise problem_for(exc) from exc
+        await audit(request, "entry.rename", data.slug, old_slug=slug)
         return _saved(data.slug, view.head, view.state)
 
     @post(
@@ -435,6 +469,7 @@ class RedaktionController(Controller):
             view = await service.view(slug)
         except EditingError as exc:
             raise problem_for(exc) from exc
+        await audit(request, "entry.resolve_conflict", slug)
         return _saved(slug, view.head, view.state)
 
     @get(

@@ -41,6 +41,37 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
         return self.packs is None or source in self.packs
 
 
+def actor_for_account(account: Any) -> Actor:
+    """The actor of a signed-in account (core.accounts.AccountInfo): Redaktion edits the
+    packs listed in its sources; Freigabe publishes, in its sources if it has any, else
+    everywhere; Admin may do everything."""
+    sources = frozenset(account.sources)
+    if account.role == "admin":
+        packs: frozenset[str] | None = None
+    elif account.role == "freigabe":
+        packs = sources or None
+    else:
+        packs = sources
+    return Actor(
+        name=account.name,
+        account_id=account.id,
+        packs=packs,
+        may_publish=account.role in ("admin", "freigabe"),
+    )
+
+
+# German names of the states, for the pages.
+STATE_LABELS = {
+    "file": "Datei (nicht bearbeitet)",
+    DRAFT: "Entwurf",
+    REVIEW: "In Prüfung",
+    PUBLISHED: "Veröffentlicht",
+    UNPUBLISHED: "Zurückgezogen",
+    RETURNED: "Zurückgegeben",
+    SUPERSEDED: "Abgelöst",
+}
+
+
 class EditingError(Exception):
     """An editorial operation cannot be carried out. ``code`` names the reason for the
     front ends; the message is for logs and the CLI."""

@@ -42,8 +42,8 @@ SHOTS = SCREENSHOTS / "redaktion"
 HOSTILE = (
     "Harmlos <script>window.__pwned = 1; alert(1)</script>\n\n"
     '<img src="x" onerror="window.__pwned = 2">\n\n'
-    "<iframe src=\"javascript:window.__pwned=3\"></iframe>\n\n"
-    "[Klick](javascript:window.__pwned=4) und <a href=\"javascript:alert(1)\" "
+    '<iframe src="javascript:window.__pwned=3"></iframe>\n\n'
+    '[Klick](javascript:window.__pwned=4) und <a href="javascript:alert(1)" '
     'onclick="window.__pwned=5">roh</a>\n'
 )
 
