@@ -37,7 +37,6 @@ from core.http.problems import (
     InvalidParam,
     ProblemDetails,
     ProblemError,
-    bad_request,
     problem_responses,
 )
 
@@ -524,6 +523,7 @@ class RedaktionController(Controller):
     @get(
         "/slug",
         summary="A slug proposed for a title (ä→ae, ß→ss), made unique",
+        description="Without a title (or one without letters or digits) the slug is empty.",
         responses=problem_responses(400, 401, 403),
     )
     async def propose(
@@ -533,9 +533,8 @@ class RedaktionController(Controller):
     ) -> Response[SlugOne]:
         actor_for(request)
         raw = request.query_params.get("title", "")
-        if not raw.strip():
-            raise bad_request("title", "Give the entry's title as ?title=…")
-        slug, free = await service.propose_slug(raw[:300])
+        # No title yet (an empty form): nothing to propose, an empty slug.
+        slug, free = await service.propose_slug(raw[:300]) if raw.strip() else ("", False)
         return Response(SlugOne(data=SlugDoc(slug=slug, free=free)), headers=NO_STORE)
 
     @post(

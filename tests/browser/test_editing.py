@@ -18,10 +18,10 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from urllib.parse import quote
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
@@ -127,7 +127,7 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=400,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
