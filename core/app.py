@@ -22,6 +22,7 @@ from core.api.entries import EntryController
 from core.api.health import health, ready
 from core.api.metrics import metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
+from core.api.redaktion import RedaktionController
 from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
 from core.api.stored import stored_reads
@@ -99,6 +100,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             EntryController,
+            RedaktionController,
             get_taxonomy,
             search,
             *QUICKCHECK_ROUTES,

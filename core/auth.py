@@ -24,6 +24,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 
+from core.content.model import SLUG_RE
 from core.db.tables import ApiKey
 from core.http.problems import ProblemError
 
@@ -32,9 +33,15 @@ from core.http.problems import ProblemError
 SCOPES: dict[str, str] = {
     "stats:read": "aggregate questionnaire statistics (GET /api/v1/questionnaires/{id}/stats)",
     "responses:export": "raw anonymous responses as CSV (GET /api/v1/questionnaires/{id}/export)",
+    "entries:write": "editorial operations on the entries of one content pack "
+    "(/api/v1/redaktion/…); give it per pack: entries:write:<pack>, e.g. entries:write:nrw",
 }
+# Scopes given per content pack: a key carries "<scope>:<pack>"; a route names the bare
+# scope and its handler asks ``key_packs`` which packs the key may touch.
+PACK_SCOPES = frozenset({"entries:write"})
 TOKEN_PREFIX = "m40_"
 SCOPE_OPT = "scope"  # a route's opt key naming the scope it needs
+KEY_STATE = "api_key"  # where scope_guard leaves the accepted key (request.state)
 
 # The OpenAPI document: the scheme (components) and what a protected route requires.
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
@@ -101,7 +108,20 @@ async def create_key(
 ) -> tuple[str, KeyInfo]:
     """Store a new key and return its token (the only time it exists in clear)."""
     allowed = SCOPES if allowed is None else allowed
-    unknown = sorted(set(scopes) - set(allowed))
+    for scope in scopes:
+        base, _sep, pack = scope.rpartition(":")
+        if base in PACK_SCOPES and not SLUG_RE.match(pack):
+            raise ApiKeyError(
+                f"{scope!r}: a content pack name is lower-case letters, digits "
+                "and single hyphens (e.g. entries:write:nrw)"
+            )
+        if scope in PACK_SCOPES:
+            raise ApiKeyError(
+                f"the scope {scope!r} is given per content pack: {scope}:<pack>, e.g. {scope}:core"
+            )
+    unknown = sorted(
+        s for s in set(scopes) - set(allowed) if s.rpartition(":")[0] not in PACK_SCOPES
+    )
     if unknown:
         raise ApiKeyError(f"unknown scope(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
     if not scopes:
@@ -208,5 +228,23 @@ async def scope_guard(
     key = await key_for_token(token.strip())
     if key is None:
         raise _UNAUTHORIZED
-    if scope not in key.scopes:
+    if scope in PACK_SCOPES:
+        if not key_packs(key, scope):
+            raise ProblemError(
+                403, f"This API key does not have the scope {scope}:<pack> for any pack."
+            )
+    elif scope not in key.scopes:
         raise ProblemError(403, f"This API key does not have the scope {scope!r}.")
+    connection.state[KEY_STATE] = key
+
+
+def key_packs(key: KeyInfo, scope: str) -> frozenset[str]:
+    """The packs a key's pack-scoped ``scope`` covers (``entries:write:nrw`` → nrw)."""
+    prefix = f"{scope}:"
+    return frozenset(s[len(prefix) :] for s in key.scopes if s.startswith(prefix))
+
+
+def request_key(connection: ASGIConnection[Any, Any, Any, Any]) -> KeyInfo | None:
+    """The API key ``scope_guard`` accepted for this request, if any."""
+    key = connection.state.get(KEY_STATE)
+    return key if isinstance(key, KeyInfo) else None

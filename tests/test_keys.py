@@ -55,7 +55,7 @@ def test_a_plugin_route_is_guarded_by_its_own_scope(fixture_settings: Settings) 
     sync(fixture_settings)
     registry = registry_with(fixture_settings, ReportsPlugin())
     allowed = known_scopes(registry, fixture_settings)
-    assert set(allowed) == {"stats:read", "responses:export", "region:reports"}
+    assert set(allowed) == {"stats:read", "responses:export", "entries:write", "region:reports"}
     use_engine(engine_from_url(fixture_settings.database_url))
 
     async def keys() -> tuple[str, str]:
@@ -132,4 +132,7 @@ def test_keys_scopes_lists_what_a_key_can_carry(fixture_settings: Settings) -> N
     assert "responses:export" in listed.output
     unknown = cli(fixture_settings, "keys", "create", "--name", "x", "--scope", "everything")
     assert unknown.exit_code != 0
-    assert "unknown scope(s) everything; allowed: stats:read, responses:export" in unknown.output
+    assert (
+        "unknown scope(s) everything; allowed: stats:read, responses:export, entries:write"
+        in unknown.output
+    )

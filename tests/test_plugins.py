@@ -212,7 +212,11 @@ def test_core_scopes_come_through_the_api_scopes_hook(offline_settings: Settings
     without_builtins = new_registry()
     assert known_scopes(without_builtins, offline_settings) == {}
     builtins = build_registry(offline_settings, load_installed=False)
-    assert set(known_scopes(builtins, offline_settings)) == {"stats:read", "responses:export"}
+    assert set(known_scopes(builtins, offline_settings)) == {
+        "stats:read",
+        "responses:export",
+        "entries:write",
+    }
     assert builtins.infos["core.api"].hooks == ("api_scopes",)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import FromPath
 
@@ -16,6 +18,7 @@ from core.api.schemas import EntryList, EntryOne
 from core.content import queries, rendered
 from core.content.facets import FILTER_PARAMS
 from core.content.rendered import RenderedStore
+from core.editing import service as editing
 from core.http.numbers import whole_number
 from core.http.problems import ProblemError, bad_request, problem_responses
 from core.settings import Settings
@@ -107,7 +110,15 @@ class EntryController(Controller):
         summary="One toolbox entry with its body and links",
         responses={
             **NOT_MODIFIED,
-            **problem_responses(400, (404, "There is no published entry with this slug.")),
+            301: ResponseSpec(
+                data_container=None,
+                description="The entry was renamed; `Location` is its new resource.",
+            ),
+            **problem_responses(
+                400,
+                (404, "There is no published entry with this slug."),
+                (410, "The entry was unpublished by the editors (it existed)."),
+            ),
         },
     )
     async def get_entry(
@@ -123,14 +134,32 @@ class EntryController(Controller):
             version = store.current_version()
             body = await rendered.render_entry(slug)
             if body is None:
-                raise ProblemError(
-                    404,
-                    f"There is no published entry with the slug {slug!r}; "
-                    "GET /api/v1/entries lists the entries there are.",
-                )
+                return await _not_published(slug)
             doc = rendered.compress(body)
             store.remember(key, version, doc)
         return stored_answer(request, doc, settings)
+
+
+async def _not_published(slug: str) -> Any:
+    """A renamed entry's old slug answers 301 to the new one; an unpublished entry 410;
+    anything else 404."""
+    if (renamed := await editing.redirect_for(slug)) is not None:
+        return Response(
+            content=None,
+            status_code=301,
+            headers={"Location": f"/api/v1/entries/{quote(renamed, safe='')}"},
+        )
+    if await editing.is_gone(slug):
+        raise ProblemError(
+            410,
+            f"The entry {slug!r} was unpublished by the editors; it is no longer "
+            "served. GET /api/v1/entries lists the published entries.",
+        )
+    raise ProblemError(
+        404,
+        f"There is no published entry with the slug {slug!r}; "
+        "GET /api/v1/entries lists the entries there are.",
+    )
 
 
 async def parse_entry_query(

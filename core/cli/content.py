@@ -13,7 +13,7 @@ from core.cli.runtime import report_problems, run_on_database
 from core.content.collect import load_all
 from core.content.model import ContentSet
 from core.db.engine import describe, sqlite_file_missing
-from core.ops.export import read_stored, write_export
+from core.ops.export import read_stored, write_export, write_pack
 from core.plugins import PluginRegistry
 from core.quickcheck.store import ContentRejected
 from core.settings import Settings
@@ -61,6 +61,13 @@ def content_sync() -> None:
         + ("; sources updated" if report.sources_changed else "")
         + "."
     )
+    if report.conflicts:
+        click.echo(
+            f"{len(report.conflicts)} entries are edited in the browser and were left as they "
+            "are live (docs/EDITING.md):"
+        )
+        for slug, reason in report.conflicts.items():
+            click.echo(f"  conflict: {slug}: {reason}")
     for label, slugs in (
         ("added", report.added),
         ("updated", report.updated),
@@ -83,16 +90,39 @@ def content_sync() -> None:
     "--output",
     "-o",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("content-export"),
-    show_default=True,
-    help="New or empty folder to write to.",
+    default=None,
+    help="New or empty folder to write every pack to [default: content-export].",
+)
+@click.option(
+    "--pack",
+    default=None,
+    help="Write only this content pack (e.g. core or nrw), as its own pack folder.",
+)
+@click.option(
+    "--to",
+    "to",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --pack: the new or empty folder the pack is written to.",
 )
 @friendly_errors
-def content_export(output: Path) -> None:
-    """Write the stored content back as files (core into the folder, plugins into
-    <folder>/<source>/)."""
+def content_export(output: Path | None, pack: str | None, to: Path | None) -> None:
+    """Write the live content (published editorial revisions included) back as files:
+    every pack (core into the folder, plugins into <folder>/<source>/), or with
+    --pack NAME --to DIR one pack as a folder its plugin or the core can use as it is."""
     settings = Settings.from_env()
-    report = write_export(output, run_on_database(settings, read_stored))
+    stored = run_on_database(settings, read_stored)
+    if pack is not None:
+        if to is None or output is not None:
+            raise click.UsageError("--pack writes to the folder given with --to (not --output)")
+        report = write_pack(to, stored, pack)
+        click.echo(f"{pack}: {report.entries[pack]} entries in {report.folders[pack]}")
+        click.echo("Commit the folder, or check it with `mentoring40 content check` in place.")
+        return
+    if to is not None:
+        raise click.UsageError("--to goes with --pack; for every pack use --output")
+    output = output or Path("content-export")
+    report = write_export(output, stored)
     for source, count in report.entries.items():
         click.echo(f"{source}: {count} entries in {report.folders[source]}")
     click.echo(f"Check it with: MENTORING40_CONTENT_DIR={output} mentoring40 content check")

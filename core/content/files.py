@@ -104,6 +104,11 @@ def _read_at_most(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def too_large(size: int) -> str:
+    """The message for a file (or an edited entry) of ``size`` bytes over the limit."""
+    return _too_large(size)
+
+
 def _too_large(size: int) -> str:
     return (
         f"is {size} bytes; a content file may have at most {_LIMIT_TEXT}. "
@@ -115,4 +120,10 @@ def _reason(exc: BaseException) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
-__all__ = ["MAX_FILE_BYTES", "UnreadableFile", "read_content_file", "read_content_text"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "UnreadableFile",
+    "read_content_file",
+    "read_content_text",
+    "too_large",
+]

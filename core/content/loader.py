@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -106,7 +106,7 @@ def load_content(packs: Iterable[ContentPack]) -> tuple[ContentSet, list[Problem
         else:
             slugs[entry.slug] = entry
     for entry, lines in drafts:
-        problems.extend(_check_references(entry, lines, known, slugs))
+        problems.extend(check_references(entry, lines, known, slugs))
         entries.append(entry)
 
     return ContentSet(packs=packs, taxonomy=taxonomy, entries=entries), problems
@@ -203,6 +203,15 @@ def _load_entry(
     text = read_content_file(path, pack.path, shown, problems)
     if text is None:
         return None
+    return parse_entry_text(pack.name, slug, text, shown, problems)
+
+
+def parse_entry_text(
+    source: str, slug: str, text: str, shown: str, problems: list[Problem]
+) -> tuple[Entry, FrontMatterLines] | None:
+    """An entry file's text decoded and checked on its own (references are checked later,
+    by ``check_references``); the editor checks a revision through this very function, so
+    the browser shows exactly the rules and messages of ``content check``."""
     match = FRONT_MATTER_RE.match(text)
     if not match:
         problems.append(
@@ -236,12 +245,12 @@ def _load_entry(
     fields = msgspec.structs.asdict(front)
     entry = Entry(
         slug=slug,
-        source=pack.name,
+        source=source,
         source_path=shown,
         body_markdown=body,
         body_html=render_markdown(body),
         links=links,
-        content_hash=_content_hash(pack.name, slug, front, body),
+        content_hash=_content_hash(source, slug, front, body),
         **{**fields, "title": front.title.strip(), "summary": " ".join(front.summary.split())},
     )
     return entry, FrontMatterLines(root=root, body_line=body_line, body_links=body_links)
@@ -252,11 +261,20 @@ def _content_hash(source: str, slug: str, front: FrontMatter, body: str) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _check_references(
+class Linkable(Protocol):
+    """What a reference check needs of the entry linked to (a loaded Entry or a stored row)."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+def check_references(
     entry: Entry,
     lines: FrontMatterLines,
     known: dict[str, set[str]] | None,
-    slugs: dict[str, Entry],
+    slugs: Mapping[str, Linkable],
 ) -> list[Problem]:
     """Problems with what ``entry`` refers to; ``known`` None skips taxonomy values."""
     problems: list[Problem] = []
@@ -298,13 +316,13 @@ def _check_references(
     return problems
 
 
-def _may_link(entry: Entry, target: Entry) -> bool:
+def _may_link(entry: Entry, target: Linkable) -> bool:
     # Plugins are optional: content may rely on its own pack and on the core, nothing else,
     # or disabling one plugin would break another pack's links.
     return target.source in {entry.source, CORE_SOURCE}
 
 
-def _foreign_link(target: Entry) -> str:
+def _foreign_link(target: Linkable) -> str:
     return (
         f"links to {target.slug!r} from content pack {target.source!r}; an entry may link only "
         f"to entries of its own pack and of {CORE_SOURCE!r}, because other packs are optional"

@@ -21,6 +21,8 @@ NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 # Only entries with this status are served and searchable.
 PUBLISHED = "published"
+# An entry taken down on purpose: not served, but the API says 410 Gone rather than 404.
+UNPUBLISHED = "unpublished"
 
 # The source name of the shipped toolbox; every other pack is optional.
 CORE_SOURCE = "core"
@@ -62,7 +64,8 @@ class FrontMatter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     materials: list[NonEmpty] = []
     related: list[NonEmpty] = []
     updated_at: dt.date
-    status: Literal["published", "draft"] = "published"
+    # "unpublished": taken down by the editorial workflow; kept, and the API answers 410 Gone.
+    status: Literal["published", "draft", "unpublished"] = "published"
 
 
 class Entry(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,9 +23,33 @@ from core.content.facets import DIMENSION_FIELD, DIMENSION_PARAM, DIMENSIONS
 from core.content.model import ContentSet, Entry
 from core.content.rendered import refresh as refresh_rendered
 from core.db.engine import write_transaction
-from core.db.tables import ContentSource, EntryTerm, SearchOutbox, TaxonomyTerm
+from core.db.tables import (
+    ContentSource,
+    EditorialEntry,
+    EditorialSlugRedirect,
+    EntryTerm,
+    SearchOutbox,
+    TaxonomyTerm,
+)
 from core.db.tables import Entry as EntryRow
 from core.quickcheck.store import QuestionnaireSyncReport, sync_questionnaires
+
+# The fields an editor edits (core.editing.model.FIELDS; defined here too, as core.editing
+# builds on this module).
+EDITABLE_FIELDS = (
+    "title",
+    "summary",
+    "kind",
+    "topics",
+    "phases",
+    "audiences",
+    "tags",
+    "duration",
+    "materials",
+    "related",
+    "updated_at",
+    "body",
+)
 
 
 class SyncReport(msgspec.Struct, kw_only=True):
@@ -33,6 +57,9 @@ class SyncReport(msgspec.Struct, kw_only=True):
     updated: list[str] = []
     removed: list[str] = []
     unchanged: int = 0
+    # Entries under editing whose file differs from what the editorial line is based on
+    # (slug -> why): the live revision is kept; the Freigabe decides (docs/EDITING.md).
+    conflicts: dict[str, str] = {}
     taxonomy_changed: bool = False
     sources_changed: bool = False
     questionnaires: QuestionnaireSyncReport = msgspec.field(default_factory=QuestionnaireSyncReport)
@@ -72,8 +99,11 @@ async def sync_content(content: ContentSet) -> SyncReport:
             for row in await EntryRow.select(EntryRow.id, EntryRow.slug, EntryRow.content_hash)
         }
         wanted = {entry.slug: entry for entry in content.entries}
+        # Entries with editorial history are never written by a sync (docs/EDITING.md).
+        protected = await _editorial_guard(wanted, existing, report, now)
+        wanted = {slug: e for slug, e in wanted.items() if slug not in protected}
 
-        gone = sorted(set(existing) - set(wanted))
+        gone = sorted(set(existing) - set(wanted) - protected)
         if gone:
             ids = [existing[slug]["id"] for slug in gone]
             await EntryTerm.delete().where(EntryTerm.entry.is_in(ids))
@@ -121,6 +151,92 @@ async def sync_content(content: ContentSet) -> SyncReport:
         # Same transaction: the answers the API serves change exactly when the content does.
         report.rendered_version = await refresh_rendered()
     return report
+
+
+async def store_entry(entry: Entry, now: dt.datetime) -> None:
+    """Insert or replace one entry's row and its filter terms (inside the caller's
+    transaction); the caller queues it for the indexer."""
+    values = _row_values(entry, now)
+    found = await EntryRow.select(EntryRow.id).where(EntryRow.slug == entry.slug).first()
+    if found is None:
+        result = await EntryRow.insert(EntryRow(**values)).returning(EntryRow.id)
+        await _write_terms(result[0]["id"], entry)
+        return
+    await EntryRow.update({getattr(EntryRow, k): v for k, v in values.items()}).where(
+        EntryRow.id == found["id"]
+    )
+    await EntryTerm.delete().where(EntryTerm.entry == found["id"])
+    await _write_terms(found["id"], entry)
+
+
+async def _editorial_guard(
+    wanted: dict[str, Entry],
+    existing: dict[str, Any],
+    report: SyncReport,
+    now: dt.datetime,
+) -> set[str]:
+    """The slugs sync must leave alone: every entry with an editorial row, and every old
+    slug of a renamed entry. A file that differs both from the file the editorial line
+    started from and from the live entry is a conflict: stored for the Freigabe, reported."""
+    editorial = {
+        row["slug"]: row
+        for row in await EditorialEntry.select(
+            EditorialEntry.slug, EditorialEntry.file_hash, EditorialEntry.conflict
+        ).output(load_json=True)
+    }
+    renamed = {
+        row["old_slug"]: row["new_slug"]
+        for row in await EditorialSlugRedirect.select(
+            EditorialSlugRedirect.old_slug, EditorialSlugRedirect.new_slug
+        )
+    }
+    for slug, new_slug in sorted(renamed.items()):
+        if slug in wanted and slug not in existing:
+            report.conflicts[slug] = (
+                f"renamed to {new_slug!r} in the editor; the file under the old name is "
+                "ignored (`content export` writes it under the new name)"
+            )
+    for slug, ed in sorted(editorial.items()):
+        file_entry = wanted.get(slug)
+        if file_entry is None:
+            continue
+        live = existing.get(slug)
+        if file_entry.content_hash == ed["file_hash"]:
+            continue  # the file the editorial line started from: nothing new
+        if live is not None and file_entry.content_hash == live["content_hash"]:
+            # The file caught up with the live revision (an export was committed).
+            await EditorialEntry.update(
+                {EditorialEntry.file_hash: file_entry.content_hash, EditorialEntry.conflict: None}
+            ).where(EditorialEntry.slug == slug)
+            continue
+        conflict = ed["conflict"] or {}
+        if conflict.get("file_hash") != file_entry.content_hash:
+            await EditorialEntry.update(
+                {
+                    EditorialEntry.conflict: msgspec.json.encode(
+                        {
+                            "file_hash": file_entry.content_hash,
+                            "source_path": file_entry.source_path,
+                            "data": _editable(file_entry),
+                            "found_at": now.isoformat(),
+                        }
+                    ).decode()
+                }
+            ).where(EditorialEntry.slug == slug)
+        report.conflicts[slug] = (
+            "the file changed while the entry is edited in the browser; the live revision "
+            "is kept until the Freigabe decides (Redaktion → Konflikte)"
+        )
+    return set(editorial) | {slug for slug in renamed if slug not in existing}
+
+
+def _editable(entry: Entry) -> dict[str, Any]:
+    """The editable fields of a loaded entry (as core.editing stores them in revisions)."""
+    values = msgspec.to_builtins(entry)
+    return {
+        **{k: values[k] for k in EDITABLE_FIELDS if k != "body"},
+        "body": entry.body_markdown,
+    }
 
 
 def _row_values(entry: Entry, now: dt.datetime) -> dict[str, Any]:

@@ -162,6 +162,52 @@ class WorkerLease(Table, tablename="worker_lease"):
     expires_at = Timestamptz()
 
 
+class EditorialEntry(Table, tablename="editorial_entry"):
+    """The editorial workflow state of one entry edited in the browser or through the
+    editorial API (docs/EDITING.md). Entries never edited have no row: their file is live."""
+
+    id: Serial
+    slug = Varchar(length=120, unique=True)
+    source = Varchar(length=120, index=True)
+    # draft | review | published | unpublished: where the newest revision stands
+    state = Varchar(length=20, index=True)
+    head = Integer(default=0)  # number of the newest revision
+    published = Integer(null=True, default=None)  # number of the live revision, if any
+    # content hash of the pack file the editorial line is based on (None: a new entry)
+    file_hash = Varchar(length=64, null=True, default=None)
+    # a sync found a changed file while an editorial revision was live: the file's entry
+    conflict = JSON(null=True, default=None)
+    comment = Text(default="")  # the last "send back" comment of the Freigabe
+    updated_at = Timestamptz()
+
+
+class EditorialRevision(Table, tablename="editorial_revision"):
+    """One saved version of an entry: who, when, why, and the whole entry (front matter
+    fields and body) as JSON. Never changed except for its workflow ``state``."""
+
+    id: Serial
+    entry_slug = Varchar(length=120, index=True)
+    source = Varchar(length=120)
+    number = Integer()  # 1, 2, … per entry
+    # draft | review | published | returned | superseded | unpublished
+    state = Varchar(length=20)
+    based_on = Integer(default=0)  # the revision this one was edited from (0: the file)
+    author_id = Integer(null=True, default=None)  # the account's id (None: an API key)
+    author = Varchar(length=300, default="")  # e-mail or "API-Schlüssel <name>", a snapshot
+    comment = Text(default="")
+    created_at = Timestamptz()
+    data = JSON()
+    content_hash = Varchar(length=64)
+
+
+class EditorialSlugRedirect(Table, tablename="editorial_slug_redirect"):
+    """A renamed entry's old slug, answering 301 to the new one in the API and on pages."""
+
+    old_slug = Varchar(length=120, unique=True)
+    new_slug = Varchar(length=120, index=True)
+    created_at = Timestamptz()
+
+
 # -- the editors' side (core.accounts): accounts, sessions, audit log, partner sites -------
 
 
@@ -263,6 +309,9 @@ TABLES: tuple[type[Table], ...] = (
     QuestionnaireResponse,
     ApiKey,
     WorkerLease,
+    EditorialEntry,
+    EditorialRevision,
+    EditorialSlugRedirect,
     Account,
     AccountSession,
     AuditEvent,

@@ -78,35 +78,61 @@ def _dump(key: str, value: Any) -> str:
 
 
 def _json(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+    if isinstance(value, str | bytes):
+        try:
+            return msgspec.json.decode(value)
+        except msgspec.DecodeError:
+            return value  # typed by an editor, not stored: the loader explains it
+    return value
+
+
+# The front matter fields in the order of the shipped files.
+FIELD_ORDER = (
+    "title",
+    "summary",
+    "kind",
+    "topics",
+    "phases",
+    "audiences",
+    "tags",
+    "duration",
+    "materials",
+    "related",
+    "updated_at",
+    "status",
+)
+_LISTS = {"topics", "phases", "audiences", "tags", "materials", "related"}
 
 
 def entry_file(row: dict[str, Any]) -> str:
-    """One entry as a Markdown file with YAML front matter, fields in the shipped order."""
-    fields: list[tuple[str, Any]] = [
-        ("title", row["title"]),
-        ("summary", row["summary"]),
-        ("kind", row["kind"]),
-        ("topics", _json(row["topics"])),
-        ("phases", _json(row["phases"])),
-        ("audiences", _json(row["audiences"])),
-        ("tags", _json(row["tags"])),
-    ]
-    if row["duration"] is not None:
-        fields.append(("duration", row["duration"]))
-    fields += [
-        ("materials", _json(row["materials"])),
-        ("related", _json(row["related"])),
-        ("updated_at", _date(row["updated_at"])),
-        ("status", row["status"]),
-    ]
+    """One entry as a Markdown file with YAML front matter, fields in the shipped order.
+
+    A stored row has every field; the editor also writes what an editor typed (fields may
+    be missing or of the wrong type), so that the loader reports exactly what ``content
+    check`` would report for such a file."""
+    fields: list[tuple[str, Any]] = []
+    for key in FIELD_ORDER:
+        if key not in row or (key == "duration" and row[key] is None):
+            continue
+        value = row[key]
+        if key in _LISTS:
+            value = _json(value)
+        elif key == "updated_at":
+            value = _date(value)
+        fields.append((key, value))
     front = "".join(_dump(k, v) for k, v in fields)
-    body = row["body_markdown"].strip("\n") + "\n"
+    body = str(row.get("body_markdown", "")).strip("\n") + "\n"
     return f"---\n{front}---\n\n{body}"
 
 
-def _date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+def _date(value: Any) -> Any:
+    """A stored date as a date; anything else as it is (the loader then says what is wrong)."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return value
 
 
 def taxonomy_file(terms: list[dict[str, Any]], source: str) -> str:
@@ -148,13 +174,43 @@ async def read_stored() -> Stored:
     return Stored(entries=entries, terms=terms, sources=[r["name"] for r in names])
 
 
-def write_export(target: Path, stored: Stored) -> ExportReport:
-    """Write every source's taxonomy and entries under ``target`` (new or empty folder)."""
+def write_pack(target: Path, stored: Stored, pack: str) -> ExportReport:
+    """Write one pack's taxonomy and entries into ``target`` (new or empty folder), laid out
+    as a pack: ``taxonomy.yaml`` and ``entries/<slug>.md``."""
+    known = list(dict.fromkeys([*stored.sources, *(r["source"] for r in stored.entries)]))
+    if pack not in known:
+        raise ExportError(
+            f"there is no content pack {pack!r} in the database; known: {', '.join(known)}"
+        )
+    _require_empty(target)
+    return _write_source(target, stored, pack, ExportReport())
+
+
+def _require_empty(target: Path) -> None:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ExportError(
             f"{target} exists and is not an empty folder; export into a new or empty folder "
             "(a previous export's files would mix with this one)."
         )
+
+
+def _write_source(target: Path, stored: Stored, source: str, report: ExportReport) -> ExportReport:
+    (target / "entries").mkdir(parents=True, exist_ok=True)
+    (target / "taxonomy.yaml").write_text(taxonomy_file(stored.terms, source), encoding="utf-8")
+    count = 0
+    for row in stored.entries:
+        if row["source"] == source:
+            path = target / "entries" / f"{row['slug']}.md"
+            path.write_text(entry_file(row), encoding="utf-8")
+            count += 1
+    report.entries[source] = count
+    report.folders[source] = str(target)
+    return report
+
+
+def write_export(target: Path, stored: Stored) -> ExportReport:
+    """Write every source's taxonomy and entries under ``target`` (new or empty folder)."""
+    _require_empty(target)
     rows = stored.entries
     sources = list(dict.fromkeys([CORE_SOURCE, *stored.sources, *(r["source"] for r in rows)]))
     for name in sources:
@@ -162,18 +218,7 @@ def write_export(target: Path, stored: Stored) -> ExportReport:
             raise ExportError(f"source {name!r} clashes with a folder of the core content pack")
     report = ExportReport()
     for source in sources:
-        folder = target if source == CORE_SOURCE else target / source
-        (folder / "entries").mkdir(parents=True, exist_ok=True)
-        text = taxonomy_file(stored.terms, source)
-        (folder / "taxonomy.yaml").write_text(text, encoding="utf-8")
-        count = 0
-        for row in rows:
-            if row["source"] == source:
-                path = folder / "entries" / f"{row['slug']}.md"
-                path.write_text(entry_file(row), encoding="utf-8")
-                count += 1
-        report.entries[source] = count
-        report.folders[source] = str(folder)
+        _write_source(target if source == CORE_SOURCE else target / source, stored, source, report)
     return report
 
 
@@ -184,4 +229,5 @@ __all__ = [
     "read_stored",
     "taxonomy_file",
     "write_export",
+    "write_pack",
 ]

@@ -14,6 +14,7 @@ from litestar.params import FromPath
 
 from core.content import queries
 from core.content.facets import EXCLUDE_SLUGS_KEY
+from core.editing import service as editing
 from core.http.input_checks import SINGLE_PARAMS
 from core.web.base import Req, labels, not_found, on_site, render, workspace
 from core.web.quickcheck import offered
@@ -64,6 +65,18 @@ async def topic_context(page: Page, topic: str) -> dict[str, Any] | None:
 async def _entry_page(page: Page, slug: str) -> Response[str]:
     context = await entry_context(page, slug)
     if context is None:
+        # A renamed entry's old address keeps working; an unpublished one says so (410).
+        if (renamed := await editing.redirect_for(slug)) is not None:
+            return Response(content="", status_code=301, headers={"Location": page.entry(renamed)})
+        if await editing.is_gone(slug):
+            return render(
+                page,
+                "error.html",
+                status=410,
+                title="Nicht mehr verfügbar",
+                message=f"Der Eintrag „{slug}“ wurde von der Redaktion zurückgezogen und "
+                "wird nicht mehr angezeigt.",
+            )
         return not_found(page, f"Es gibt keinen Eintrag „{slug}“.")
     return render(page, "entry.html", **context)
 

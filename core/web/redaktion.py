@@ -32,6 +32,13 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("/redaktion", "Übersicht", ("freigabe", "redaktion", "lotse", "auswertung")),
     NavItem(
+        "/redaktion/eintraege",
+        "Einträge",
+        ("freigabe", "redaktion"),
+        "Einträge anlegen und bearbeiten, zur Prüfung einreichen, veröffentlichen; Verlauf, "
+        "Vergleich und Konflikte mit den Dateien.",
+    ),
+    NavItem(
         "/redaktion/konten",
         "Konten",
         ("admin",),

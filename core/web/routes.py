@@ -6,6 +6,7 @@ from typing import Any
 
 from core.web import (
     assets,
+    editor,
     embed,
     entries,
     konten,
@@ -46,6 +47,7 @@ ROUTES: list[Any] = [
     assets.embed_js,
     *login.ROUTES,
     *redaktion.ROUTES,
+    *editor.ROUTES,
     *konten.ROUTES,
     *partnerseiten.ROUTES,
     *protokoll.ROUTES,
