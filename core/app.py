@@ -20,6 +20,7 @@ from core.api.entries import EntryController
 from core.api.health import health, ready
 from core.api.metrics import metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
+from core.api.runs import ROUTES as RUN_ROUTES
 from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
 from core.api.taxonomy import get_taxonomy
@@ -92,6 +93,7 @@ def create_app(
             get_taxonomy,
             search,
             *QUICKCHECK_ROUTES,
+            *RUN_ROUTES,
             health,
             ready,
             metrics,

@@ -32,7 +32,12 @@ from core.http.problems import ProblemError
 SCOPES: dict[str, str] = {
     "stats:read": "aggregate questionnaire statistics (GET /api/v1/questionnaires/{id}/stats)",
     "responses:export": "raw anonymous responses as CSV (GET /api/v1/questionnaires/{id}/export)",
+    "runs:read": "every run (Durchlauf), its company view and the programme dashboard "
+    "(GET /api/v1/runs...)",
+    "runs:write": "create, change and delete runs of every site (POST/DELETE /api/v1/runs...)",
 }
+# A partner site's key: read and manage the runs of that one site (``runs:site:<site id>``).
+RUNS_SITE_SCOPE = "runs:site:"
 TOKEN_PREFIX = "m40_"
 SCOPE_OPT = "scope"  # a route's opt key naming the scope it needs
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FRONT_ENDS = ("core.api", "core.web", "core.cli")
-DOMAIN = ("core.content", "core.quickcheck", "core.db", "search")
+DOMAIN = ("core.content", "core.quickcheck", "core.runs", "core.db", "search")
 
 
 def _module_name(path: Path) -> str:

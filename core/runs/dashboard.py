@@ -1,0 +1,335 @@
+"""The programme dashboard: aggregates over many runs, for the evaluation team and,
+limited to their own runs, for partner sites.
+
+Every figure is built from whole groups (core.runs.view.evaluated): a run's employee
+answers enter only as its oldest whole blocks of ``k``, its feedback likewise, and a
+ranking needs at least ``k`` people who ranked. All filters (region, site, period of the
+run's start, sector, size class, state) select whole runs, never single answers, so the
+difference between any two filtered views is again made of whole groups of at least
+``k``: subtraction reveals no single answer. docs/RUNS.md has the reasoning.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import statistics
+from collections import Counter
+from typing import Any
+
+import msgspec
+
+from core.quickcheck.engine import band_index, options_of
+from core.quickcheck.model import AMPEL_LABEL, Questionnaire, text_in
+from core.quickcheck.stats import RankingStats, _ranking
+from core.runs import service
+from core.runs.model import (
+    BARRIER_ITEM,
+    EMPLOYEES,
+    MANAGEMENT,
+    PERSPECTIVE_LABEL,
+    REGIONS,
+    SECTORS,
+    SIZE_CLASSES,
+    STATES,
+    RunInfo,
+)
+from core.runs.service import GroupRow
+from core.runs.view import QUICKCHECK_PERSPECTIVES, evaluated, group_means
+
+
+class DashboardFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    region: str | None = None
+    site: str | None = None
+    sector: str | None = None
+    size_class: str | None = None
+    state: str | None = None
+    started_from: dt.date | None = None  # runs that start on or after this day
+    started_to: dt.date | None = None  # ... and on or before this one
+
+    def problems(self, sites: list[str]) -> list[tuple[str, str]]:
+        out = []
+        for name, allowed in (
+            ("region", list(REGIONS)),
+            ("site", sites),
+            ("sector", list(SECTORS)),
+            ("size_class", list(SIZE_CLASSES)),
+            ("state", list(STATES)),
+        ):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                out.append((name, f"one of: {', '.join(allowed)}"))
+        if self.started_from and self.started_to and self.started_to < self.started_from:
+            out.append(("started_to", "must not be before started_from"))
+        return out
+
+    def matches(self, run: RunInfo) -> bool:
+        return (
+            (self.region is None or run.region == self.region)
+            and (self.site is None or run.site == self.site)
+            and (self.sector is None or run.sector == self.sector)
+            and (self.size_class is None or run.size_class == self.size_class)
+            and (self.state is None or run.state == self.state)
+            and (self.started_from is None or run.starts_on >= self.started_from)
+            and (self.started_to is None or run.starts_on <= self.started_to)
+        )
+
+
+class Count(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    label: str
+    runs: int
+
+
+class AmpelRow(msgspec.Struct, frozen=True, kw_only=True):
+    """How many runs' groups fall into each colour, for one dimension and perspective."""
+
+    dimension: str | None
+    title: str
+    perspective: str
+    rot: int
+    gelb: int
+    gruen: int
+    runs: int
+
+
+class GapRow(msgspec.Struct, frozen=True, kw_only=True):
+    dimension: str | None
+    title: str
+    runs: int  # runs with both groups shown
+    mean_gap: float | None  # management minus employees, mean over those runs
+
+
+class ChangeRow(msgspec.Struct, frozen=True, kw_only=True):
+    dimension: str | None
+    title: str
+    perspective: str
+    runs: int  # runs with the group shown at start and end
+    mean_start: float | None
+    mean_end: float | None
+    mean_change: float | None
+
+
+class Dashboard(msgspec.Struct, frozen=True, kw_only=True):
+    filter: DashboardFilter
+    min_group: int
+    runs: int
+    runs_with_employee_figures: int
+    by_region: list[Count]
+    by_site: list[Count]
+    by_state: list[Count]
+    by_period: list[Count]
+    by_sector: list[Count]
+    by_size_class: list[Count]
+    ampel: list[AmpelRow]  # start measurement
+    gaps: list[GapRow]
+    change: list[ChangeRow]
+    barriers: RankingStats | None
+    barriers_withheld: bool
+
+
+def period_of(day: dt.date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def period_label(key: str) -> str:
+    year, quarter = key.split("-Q")
+    return f"{quarter}. Quartal {year}"
+
+
+def _counts(values: list[str], labels: dict[str, str]) -> list[Count]:
+    tally = Counter(values)
+    keys = [k for k in labels if k in tally] + sorted(k for k in tally if k not in labels)
+    return [Count(key=k, label=labels.get(k, k), runs=tally[k]) for k in keys]
+
+
+def compute_dashboard(
+    d: Questionnaire,
+    fd: Questionnaire | None,
+    runs: list[RunInfo],
+    rows: list[GroupRow],
+    k: int,
+    flt: DashboardFilter,
+    site_labels: dict[str, str] | None = None,
+    lang: str = "de",
+) -> Dashboard:
+    """The dashboard over ``runs`` (already filtered) and their ``rows`` (oldest first)."""
+    by_group: dict[tuple[int, str, str], list[GroupRow]] = {}
+    feedback: dict[int, list[GroupRow]] = {}  # mentors and mentees together, in order
+    for r in rows:
+        by_group.setdefault((r.run, r.phase, r.perspective), []).append(r)
+        if r.phase == "feedback":
+            feedback.setdefault(r.run, []).append(r)
+    means: dict[tuple[int, str, str], dict[str | None, float | None]] = {}
+    for (run_id, phase, perspective), group in by_group.items():
+        if phase == "feedback":
+            continue
+        shown = evaluated(group, perspective, k)
+        if shown:
+            means[(run_id, phase, perspective)] = group_means(d, shown)
+
+    parts: list[tuple[str | None, str, Any]] = [
+        (x.id, text_in(x.title, lang), x.bands) for x in d.dimensions
+    ]
+    parts.append((None, "Gesamtergebnis", d.bands))
+    run_ids = [r.id for r in runs]
+    ampel, gaps, change = [], [], []
+    for dim_id, title, bands in parts:
+        for p in QUICKCHECK_PERSPECTIVES:
+            colours: Counter[str] = Counter()
+            for run_id in run_ids:
+                m = means.get((run_id, "start", p))
+                index = band_index(bands, m.get(dim_id)) if m else None
+                if index is not None:
+                    colours[bands[index].ampel] += 1
+            ampel.append(
+                AmpelRow(
+                    dimension=dim_id,
+                    title=title,
+                    perspective=p,
+                    rot=colours["rot"],
+                    gelb=colours["gelb"],
+                    gruen=colours["gruen"],
+                    runs=sum(colours.values()),
+                )
+            )
+        diffs = []
+        for run_id in run_ids:
+            a = means.get((run_id, "start", MANAGEMENT), {}).get(dim_id)
+            b = means.get((run_id, "start", EMPLOYEES), {}).get(dim_id)
+            if a is not None and b is not None:
+                diffs.append(a - b)
+        gaps.append(
+            GapRow(
+                dimension=dim_id,
+                title=title,
+                runs=len(diffs),
+                mean_gap=round(statistics.fmean(diffs), 1) if diffs else None,
+            )
+        )
+        for p in QUICKCHECK_PERSPECTIVES:
+            pairs = []
+            for run_id in run_ids:
+                s = means.get((run_id, "start", p), {}).get(dim_id)
+                e = means.get((run_id, "ende", p), {}).get(dim_id)
+                if s is not None and e is not None:
+                    pairs.append((s, e))
+            change.append(
+                ChangeRow(
+                    dimension=dim_id,
+                    title=title,
+                    perspective=p,
+                    runs=len(pairs),
+                    mean_start=round(statistics.fmean(a for a, _ in pairs), 1) if pairs else None,
+                    mean_end=round(statistics.fmean(b for _, b in pairs), 1) if pairs else None,
+                    mean_change=round(statistics.fmean(b - a for a, b in pairs), 1)
+                    if pairs
+                    else None,
+                )
+            )
+
+    barriers, barriers_withheld = None, False
+    item = next((i for i in fd.items if i.id == BARRIER_ITEM), None) if fd else None
+    if fd is not None and item is not None:
+        given = []
+        for run_id in run_ids:
+            group = feedback.get(run_id, [])
+            shown = group[: (len(group) // k) * k]
+            given += [r.answers[BARRIER_ITEM] for r in shown if r.answers.get(BARRIER_ITEM)]
+        if len(given) >= k:
+            options = [(o.code, text_in(o.label, lang)) for o in options_of(fd, item)]
+            barriers = _ranking(item.id, text_in(item.text, lang), options, given, k)
+        else:
+            barriers_withheld = bool(given)
+
+    shown_employees = {run for (run, phase, p) in means if p == EMPLOYEES and phase == "start"}
+    return Dashboard(
+        filter=flt,
+        min_group=k,
+        runs=len(runs),
+        runs_with_employee_figures=len(shown_employees),
+        by_region=_counts([r.region for r in runs], REGIONS),
+        by_site=_counts([r.site for r in runs], site_labels or {}),
+        by_state=_counts([r.state for r in runs], STATES),
+        by_period=[
+            Count(key=c.key, label=period_label(c.key), runs=c.runs)
+            for c in sorted(_counts([period_of(r.starts_on) for r in runs], {}), key=_key)
+        ],
+        by_sector=_counts([r.sector for r in runs], SECTORS),
+        by_size_class=_counts([r.size_class for r in runs], SIZE_CLASSES),
+        ampel=ampel,
+        gaps=gaps,
+        change=change,
+        barriers=barriers,
+        barriers_withheld=barriers_withheld,
+    )
+
+
+async def load_dashboard(
+    d: Questionnaire,
+    fd: Questionnaire | None,
+    flt: DashboardFilter,
+    k: int,
+    *,
+    only_site: str | None = None,
+    site_labels: dict[str, str] | None = None,
+) -> Dashboard:
+    """Read the runs that match ``flt`` (of ``only_site`` if given) and aggregate them."""
+    runs = [r for r in await service.list_runs(site=only_site) if flt.matches(r)]
+    rows = await service.run_responses([r.id for r in runs], answers=False)
+    return compute_dashboard(d, fd, runs, rows, k, flt, site_labels)
+
+
+def dashboard_csv(board: Dashboard) -> str:
+    """Every figure of the dashboard as one CSV table: section, key, perspective, value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["bereich", "schluessel", "bezeichnung", "sicht", "kennzahl", "wert"])
+    writer.writerow(["gesamt", "", "Durchläufe", "", "anzahl", board.runs])
+    for section, counts in (
+        ("region", board.by_region),
+        ("standort", board.by_site),
+        ("status", board.by_state),
+        ("zeitraum", board.by_period),
+        ("branche", board.by_sector),
+        ("groesse", board.by_size_class),
+    ):
+        for c in counts:
+            writer.writerow([section, c.key, c.label, "", "durchlaeufe", c.runs])
+    for a in board.ampel:
+        for colour in ("rot", "gelb", "gruen"):
+            writer.writerow(
+                ["ampel", a.dimension or "gesamt", a.title, a.perspective, colour,
+                 getattr(a, colour)]
+            )  # fmt: skip
+    for g in board.gaps:
+        writer.writerow(["abstand", g.dimension or "gesamt", g.title, "", "durchlaeufe", g.runs])
+        gap = _num(g.mean_gap)
+        writer.writerow(["abstand", g.dimension or "gesamt", g.title, "", "mittel", gap])
+    for ch in board.change:
+        for name in ("runs", "mean_start", "mean_end", "mean_change"):
+            writer.writerow(
+                ["veraenderung", ch.dimension or "gesamt", ch.title, ch.perspective, name,
+                 _num(getattr(ch, name))]
+            )  # fmt: skip
+    if board.barriers is not None:
+        for o in board.barriers.options:
+            writer.writerow(["hindernisse", o.code, o.label, "", "borda_punkte", o.points])
+    return out.getvalue()
+
+
+def _key(count: Count) -> str:
+    return count.key
+
+
+def _num(value: float | int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def perspective_label(p: str) -> str:
+    return PERSPECTIVE_LABEL.get(p, p)
+
+
+def ampel_label(colour: str) -> str:
+    return AMPEL_LABEL.get(colour, colour)
