@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,4 +294,43 @@ def test_openapi_documents_the_runs_api(app: tuple[Client, dict[str, str], Setti
     assert "run" in str(body)
 
 
-_ = Path
+# -- privacy through the API (the properties: tests/test_runs_privacy.py) ----------------
+
+
+def everything_shown(client: Client, keys: dict[str, str], run_id: int) -> list[Any]:
+    """Every view, export and API answer about the run (its id and codes left out)."""
+    read = bearer(keys["read"])
+    doc = client.get(f"/api/v1/runs/{run_id}", headers=read).json()["data"]
+    return [
+        client.get(f"/api/v1/runs/{run_id}/view", headers=read).json(),
+        {k: v for k, v in doc.items() if k not in {"id", "url", "codes"}},
+        client.get("/api/v1/runs/dashboard?sector=handel", headers=read).json(),
+        client.get("/api/v1/runs/dashboard.csv?sector=handel", headers=read).text,
+        client.get("/api/v1/runs/dashboard?sector=handel&region=bayern", headers=read).json(),
+    ]
+
+
+def test_small_groups_stay_hidden_everywhere(app: tuple[Client, dict[str, str], Settings]) -> None:
+    """Two runs alike but for what their two employees answered: every view, export and
+    filter shows exactly the same about them (only the answers' existence differs)."""
+    client, keys, _ = app
+    shown = []
+    for level in ("voll", "nicht"):
+        doc = client.post(
+            "/api/v1/runs",
+            json=NEW_RUN | {"sector": "handel", "region": "bayern"},
+            headers=bearer(keys["write"]),
+        ).json()["data"]
+        assert answer(client, link_of(doc, "start", "unternehmen"), "teils").status_code == 201
+        for _ in range(2):
+            got = answer(client, link_of(doc, "start", "mitarbeitende"), level)
+            assert got.status_code == 201
+        shown.append(everything_shown(client, keys, doc["id"]))
+        view = client.get(f"/api/v1/runs/{doc['id']}/view", headers=bearer(keys["read"])).json()
+        assert all("mitarbeitende" not in d["scores"] for d in view["data"]["start"]["dimensions"])
+        # Delete it again: the next run's dashboard then holds the same set of runs.
+        assert (
+            client.delete(f"/api/v1/runs/{doc['id']}", headers=bearer(keys["write"])).status_code
+            == 204
+        )
+    assert shown[0] == shown[1]

@@ -18,7 +18,13 @@ from typing import Any
 import msgspec
 
 from core.quickcheck.engine import Scores, band_index, options_of
-from core.quickcheck.model import AMPEL_LABEL, Questionnaire, text_in
+from core.quickcheck.model import (
+    AMPEL_LABEL,
+    UNKNOWN_CODE,
+    UNKNOWN_LABEL,
+    Questionnaire,
+    text_in,
+)
 from core.quickcheck.stats import RankingStats, _ranking, suppress_partition
 from core.runs.model import (
     BARRIER_ITEM,
@@ -210,7 +216,7 @@ def _distributions(
             continue
         options = [(o.code, text_in(o.label, lang)) for o in options_of(d, item)]
         if item.allow_unknown:
-            options.append(("unknown", "keine Angabe / weiß nicht"))
+            options.append((UNKNOWN_CODE, text_in(UNKNOWN_LABEL, lang)))
         tally = Counter(r.answers.get(item.id) for r in rows)
         counts = [tally[code] for code, _ in options]
         missing = len(rows) - sum(counts)
