@@ -161,6 +161,8 @@ def served(
             "topic": ["barrieren"],
             "theme_name": ["default"],
             "path": ["base.css", "embed.js"],
+            "run_id": ["1"],
+            "code": ["AAAAAAAAAAAAAAAAAAAAAA"],
         }
         yield Served(client=client, known=known)
 
@@ -209,7 +211,7 @@ def answers_without_a_key(route: HTTPRoute) -> bool:
     return (
         route.path not in ONLY_404
         and route.path not in NEEDS_LOOPBACK_OR_TOKEN
-        and not any("scope" in h.opt for h in route.route_handlers)
+        and not any("scope" in h.opt or "runs_access" in h.opt for h in route.route_handlers)
     )
 
 

@@ -21,14 +21,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from core.api.params import TEXT, optional_query
 from core.auth import API_KEY, RUNS_SITE_SCOPE, key_for_token
 from core.http.problems import InvalidParam, ProblemError, bad_request, problem_responses
-from core.quickcheck import store as quickcheck_store
-from core.quickcheck.present import entry_refs
-from core.runs import model, service
-from core.runs.dashboard import Dashboard, DashboardFilter, dashboard_csv, load_dashboard
-from core.runs.model import FEEDBACK_ID, PHASES, QUICKCHECK_ID, RunIn, RunInfo
-from core.runs.pdf import report_pdf
+from core.runs import model, reading, service
+from core.runs.dashboard import Dashboard, DashboardFilter, dashboard_csv
+from core.runs.model import PHASES, RunIn, RunInfo
 from core.runs.service import CodeRefused, RunClosed, RunError, RunInvalid, RunNotFound
-from core.runs.view import CompanyView, company_view
+from core.runs.view import CompanyView
 from core.settings import Settings
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -102,6 +99,8 @@ def problem(exc: RunError) -> ProblemError:
         return ProblemError(409, "The run is closed; nothing can be opened in it any more.")
     if isinstance(exc, CodeRefused):
         return code_problem(exc)
+    if isinstance(exc, reading.QuickcheckMissing):
+        return ProblemError(503, "The Quickcheck questionnaire is not installed; run content sync.")
     raise TypeError(f"no problem document for {exc!r}")
 
 
@@ -221,23 +220,6 @@ class OptionsOne(msgspec.Struct, frozen=True):
 
 class PhaseIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     phase: Literal["ende", "feedback"]
-
-
-async def definitions() -> tuple[Any, Any]:
-    """The published Quickcheck and feedback definitions the views are computed with."""
-    d = await quickcheck_store.latest_published(QUICKCHECK_ID)
-    fd = await quickcheck_store.latest_published(FEEDBACK_ID)
-    if d is None:
-        raise ProblemError(
-            503, f"The questionnaire {QUICKCHECK_ID!r} is not installed; run content sync."
-        )
-    return d.definition, fd.definition if fd else None
-
-
-async def view_of(run: RunInfo, k: int) -> CompanyView:
-    d, fd = await definitions()
-    rows = await service.run_responses([run.id])
-    return company_view(d, fd, rows, k)
 
 
 def _date(name: str, value: str | None) -> dt.date | None:
@@ -408,10 +390,12 @@ async def _dashboard(
         if site is not None and site not in access.sites:
             raise ProblemError(403, "This key sees the dashboard of its own site only.")
         only_site = site or sorted(access.sites)[0]
-    d, fd = await definitions()
-    return await load_dashboard(
-        d, fd, flt, settings.run_min_group, only_site=only_site, site_labels=sites
-    )
+    try:
+        return await reading.dashboard(
+            flt, settings.run_min_group, only_site=only_site, site_labels=sites
+        )
+    except RunError as exc:
+        raise problem(exc) from exc
 
 
 @get(
@@ -443,7 +427,11 @@ async def get_view(
 ) -> Response[ViewOne]:
     access = await run_access(request, "read")
     run = await _run_for(access, run_id)
-    return Response(ViewOne(data=await view_of(run, settings.run_min_group)), headers=NO_STORE)
+    try:
+        view = await reading.view_of(run, settings.run_min_group)
+    except RunError as exc:
+        raise problem(exc) from exc
+    return Response(ViewOne(data=view), headers=NO_STORE)
 
 
 @get(
@@ -460,21 +448,20 @@ async def get_report_pdf(
 ) -> Response[bytes]:
     access = await run_access(request, "read")
     run = await _run_for(access, run_id)
+    try:
+        pdf = await reading.report_bytes(
+            run, settings.run_min_group, _sites(request).get(run.site, run.site)
+        )
+    except RunError as exc:
+        raise problem(exc) from exc
     return Response(
-        await report_bytes(run, settings.run_min_group, _sites(request)),
+        pdf,
         media_type="application/pdf",
         headers={
             **NO_STORE,
             "Content-Disposition": f'attachment; filename="durchlauf-{run.id}.pdf"',
         },
     )
-
-
-async def report_bytes(run: RunInfo, k: int, sites: dict[str, str]) -> bytes:
-    view = await view_of(run, k)
-    refs = await entry_refs({r.slug for r in view.start.recommendations})
-    titles = {slug: ref.title for slug, ref in refs.items()}
-    return report_pdf(run, view, titles, sites.get(run.site, run.site))
 
 
 @post(
