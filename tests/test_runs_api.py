@@ -334,3 +334,66 @@ def test_small_groups_stay_hidden_everywhere(app: tuple[Client, dict[str, str], 
             == 204
         )
     assert shown[0] == shown[1]
+
+
+# -- the questionnaire pages through an invitation link -----------------------------------
+
+
+def test_the_invitation_link_opens_the_form_for_its_perspective(
+    app: tuple[Client, dict[str, str], Settings],
+) -> None:
+    client, keys, _ = app
+    doc = create(client, keys)
+    employees = link_of(doc, "start", "mitarbeitende")
+    page = client.get(f"/quickcheck/{QC}?run={employees['code']}")
+    assert page.status_code == 200
+    assert f'name="run" value="{employees["code"]}"' in page.text
+    assert 'name="perspective" value="mitarbeitende"' in page.text
+    assert "Einladung zu einem Durchlauf" in page.text
+    assert "andere Sicht wählen" not in page.text
+    fields = [("perspective", "mitarbeitende"), ("version", "1"), ("run", employees["code"])]
+    fields += [
+        (f"a.{item}", code)
+        for item, code in answers_for(client, QC, "mitarbeitende", "eher").items()
+    ]
+    before = count_rows(URL, "run_response")
+    sent = client.post(f"/quickcheck/{QC}", data=dict(fields), follow_redirects=False)
+    assert sent.status_code == 303, sent.text[:2000]
+    assert count_rows(URL, "run_response") == before + 1
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "words"),
+    [
+        ("kaputt", 422, "unvollständig oder verändert"),
+        ("A" * 22, 404, "keinen Durchlauf"),
+    ],
+)
+def test_a_bad_invitation_link_is_a_german_page_that_says_what_to_do(
+    app: tuple[Client, dict[str, str], Settings], code: str, status: int, words: str
+) -> None:
+    client, _, _ = app
+    page = client.get(f"/quickcheck/{QC}?run={code}", headers={"Accept": "text/html"})
+    assert page.status_code == status
+    assert words in page.text
+
+
+def test_a_closed_link_refuses_the_form_and_stores_nothing(
+    app: tuple[Client, dict[str, str], Settings],
+) -> None:
+    client, keys, _ = app
+    doc = create(client, keys)
+    employees = link_of(doc, "start", "mitarbeitende")
+    client.post(
+        f"/api/v1/runs/{doc['id']}/codes/{employees['code']}/close", headers=bearer(keys["write"])
+    )
+    assert client.get(f"/quickcheck/{QC}?run={employees['code']}").status_code == 410
+    fields = {"perspective": "mitarbeitende", "version": "1", "run": employees["code"]}
+    fields |= {
+        f"a.{item}": code for item, code in answers_for(client, QC, "mitarbeitende", "eher").items()
+    }
+    before = stored()
+    sent = client.post(f"/quickcheck/{QC}", data=fields, follow_redirects=False)
+    assert sent.status_code == 410
+    assert "geschlossen" in sent.text
+    assert stored() == before
