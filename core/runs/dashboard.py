@@ -144,6 +144,41 @@ def _counts(values: list[str], labels: dict[str, str]) -> list[Count]:
     return [Count(key=k, label=labels.get(k, k), runs=tally[k]) for k in keys]
 
 
+Means = dict[str | None, float | None]
+GroupKey = tuple[int, str, str]  # run, phase, perspective ("feedback" for all feedback)
+
+
+class Summaries(msgspec.Struct, kw_only=True):
+    """What the dashboard needs of each run's groups, already reduced to whole blocks:
+    the group means of every shown Quickcheck group and the rankings of every shown
+    feedback block."""
+
+    means: dict[GroupKey, Means] = {}
+    rankings: dict[int, list[list[str]]] = {}
+
+
+def summarise(
+    d: Questionnaire, rows: list[GroupRow], k: int, summaries: Summaries | None = None
+) -> Summaries:
+    """Reduce ``rows`` (oldest first, whole groups) to what may enter the dashboard."""
+    out = summaries or Summaries(means={}, rankings={})
+    by_group: dict[GroupKey, list[GroupRow]] = {}
+    for r in rows:
+        key = (r.run, r.phase, "feedback" if r.phase == "feedback" else r.perspective)
+        by_group.setdefault(key, []).append(r)
+    for (run_id, phase, perspective), group in by_group.items():
+        if phase == "feedback":
+            shown = group[: (len(group) // k) * k]
+            out.rankings[run_id] = [
+                list(r.answers[BARRIER_ITEM]) for r in shown if r.answers.get(BARRIER_ITEM)
+            ]
+            continue
+        shown = evaluated(group, perspective, k)
+        if shown:
+            out.means[(run_id, phase, perspective)] = group_means(d, shown)
+    return out
+
+
 def compute_dashboard(
     d: Questionnaire,
     fd: Questionnaire | None,
@@ -155,20 +190,21 @@ def compute_dashboard(
     lang: str = "de",
 ) -> Dashboard:
     """The dashboard over ``runs`` (already filtered) and their ``rows`` (oldest first)."""
-    by_group: dict[tuple[int, str, str], list[GroupRow]] = {}
-    feedback: dict[int, list[GroupRow]] = {}  # mentors and mentees together, in order
-    for r in rows:
-        by_group.setdefault((r.run, r.phase, r.perspective), []).append(r)
-        if r.phase == "feedback":
-            feedback.setdefault(r.run, []).append(r)
-    means: dict[tuple[int, str, str], dict[str | None, float | None]] = {}
-    for (run_id, phase, perspective), group in by_group.items():
-        if phase == "feedback":
-            continue
-        shown = evaluated(group, perspective, k)
-        if shown:
-            means[(run_id, phase, perspective)] = group_means(d, shown)
+    return aggregate(d, fd, runs, summarise(d, rows, k), k, flt, site_labels, lang)
 
+
+def aggregate(
+    d: Questionnaire,
+    fd: Questionnaire | None,
+    runs: list[RunInfo],
+    summaries: Summaries,
+    k: int,
+    flt: DashboardFilter,
+    site_labels: dict[str, str] | None = None,
+    lang: str = "de",
+) -> Dashboard:
+    """The dashboard over ``runs`` from their groups' ``summaries``."""
+    means = summaries.means
     parts: list[tuple[str | None, str, Any]] = [
         (x.id, text_in(x.title, lang), x.bands) for x in d.dimensions
     ]
@@ -232,11 +268,7 @@ def compute_dashboard(
     barriers, barriers_withheld = None, False
     item = next((i for i in fd.items if i.id == BARRIER_ITEM), None) if fd else None
     if fd is not None and item is not None:
-        given = []
-        for run_id in run_ids:
-            group = feedback.get(run_id, [])
-            shown = group[: (len(group) // k) * k]
-            given += [r.answers[BARRIER_ITEM] for r in shown if r.answers.get(BARRIER_ITEM)]
+        given = [ranking for run_id in run_ids for ranking in summaries.rankings.get(run_id, [])]
         if len(given) >= k:
             options = [(o.code, text_in(o.label, lang)) for o in options_of(fd, item)]
             barriers = _ranking(item.id, text_in(item.text, lang), options, given, k)
@@ -266,6 +298,13 @@ def compute_dashboard(
     )
 
 
+# (run, phase, perspective, responses, newest response id, k, definition hash) -> summary.
+# Responses are only ever added to a group (deleting a run deletes all of them), so the
+# count and the newest id name a group's content exactly: a cached summary is never stale.
+_CACHE: dict[tuple[Any, ...], tuple[Means | None, list[list[str]] | None]] = {}
+_CACHE_MAX = 50_000
+
+
 async def load_dashboard(
     d: Questionnaire,
     fd: Questionnaire | None,
@@ -274,11 +313,40 @@ async def load_dashboard(
     *,
     only_site: str | None = None,
     site_labels: dict[str, str] | None = None,
+    definition_hash: str = "",
 ) -> Dashboard:
-    """Read the runs that match ``flt`` (of ``only_site`` if given) and aggregate them."""
+    """Read the runs that match ``flt`` (of ``only_site`` if given) and aggregate them.
+    Groups whose summary is cached are not read again (one GROUP BY tells which)."""
     runs = [r for r in await service.list_runs(site=only_site) if flt.matches(r)]
-    rows = await service.run_responses([r.id for r in runs], answers=False)
-    return compute_dashboard(d, fd, runs, rows, k, flt, site_labels)
+    wanted = {r.id for r in runs}
+    summaries = Summaries(means={}, rankings={})
+    stale: set[int] = set()
+    groups = [g for g in await service.group_sizes() if g.run in wanted]
+    for g in groups:
+        key = (g.run, g.phase, g.perspective, g.responses, g.newest, k, definition_hash)
+        if key not in _CACHE:
+            stale.add(g.run)
+    if stale:
+        fresh = summarise(d, await service.run_responses(sorted(stale), answers=False), k)
+        if len(_CACHE) > _CACHE_MAX:
+            _CACHE.clear()
+        for g in groups:
+            if g.run not in stale:
+                continue
+            key = (g.run, g.phase, g.perspective, g.responses, g.newest, k, definition_hash)
+            if g.phase == "feedback":
+                _CACHE[key] = (None, fresh.rankings.get(g.run, []))
+            else:
+                _CACHE[key] = (fresh.means.get((g.run, g.phase, g.perspective)), None)
+    for g in groups:
+        means, rankings = _CACHE[
+            (g.run, g.phase, g.perspective, g.responses, g.newest, k, definition_hash)
+        ]
+        if means is not None:
+            summaries.means[(g.run, g.phase, g.perspective)] = means
+        if rankings is not None:
+            summaries.rankings[g.run] = rankings
+    return aggregate(d, fd, runs, summaries, k, flt, site_labels)
 
 
 def dashboard_csv(board: Dashboard) -> str:

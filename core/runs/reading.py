@@ -6,6 +6,7 @@ from __future__ import annotations
 from core.quickcheck import store as quickcheck_store
 from core.quickcheck.model import Questionnaire
 from core.quickcheck.present import entry_refs
+from core.quickcheck.store import StoredVersion
 from core.runs import service
 from core.runs.dashboard import Dashboard, DashboardFilter, load_dashboard
 from core.runs.model import FEEDBACK_ID, QUICKCHECK_ID, RunInfo
@@ -18,11 +19,16 @@ class QuickcheckMissing(RunError):
     """The Quickcheck questionnaire is not in the database (content never synced)."""
 
 
-async def definitions() -> tuple[Questionnaire, Questionnaire | None]:
+async def _stored() -> tuple[StoredVersion, StoredVersion | None]:
     d = await quickcheck_store.latest_published(QUICKCHECK_ID)
     fd = await quickcheck_store.latest_published(FEEDBACK_ID)
     if d is None:
         raise QuickcheckMissing(f"questionnaire {QUICKCHECK_ID!r} is not installed")
+    return d, fd
+
+
+async def definitions() -> tuple[Questionnaire, Questionnaire | None]:
+    d, fd = await _stored()
     return d.definition, fd.definition if fd else None
 
 
@@ -51,5 +57,13 @@ async def dashboard(
     only_site: str | None = None,
     site_labels: dict[str, str] | None = None,
 ) -> Dashboard:
-    d, fd = await definitions()
-    return await load_dashboard(d, fd, flt, k, only_site=only_site, site_labels=site_labels)
+    d, fd = await _stored()
+    return await load_dashboard(
+        d.definition,
+        fd.definition if fd else None,
+        flt,
+        k,
+        only_site=only_site,
+        site_labels=site_labels,
+        definition_hash=d.hash + (fd.hash if fd else ""),
+    )

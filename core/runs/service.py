@@ -373,3 +373,21 @@ async def run_responses(run_ids: list[int] | None, *, answers: bool = True) -> l
         )
         for r in await query
     ]
+
+
+class GroupSize(msgspec.Struct, frozen=True, kw_only=True):
+    run: int
+    phase: str
+    perspective: str  # "feedback" for the feedback (mentors and mentees together)
+    responses: int
+    newest: int  # the highest response id: with the count, names the group's content
+
+
+async def group_sizes() -> list[GroupSize]:
+    """Every run's groups with their size and newest response, in one query."""
+    rows = await RunResponse.raw(
+        "SELECT run, phase, CASE WHEN phase = 'feedback' THEN 'feedback' ELSE perspective END "
+        "AS perspective, COUNT(*) AS responses, MAX(response) AS newest FROM run_response "
+        "GROUP BY run, phase, CASE WHEN phase = 'feedback' THEN 'feedback' ELSE perspective END"
+    )
+    return [msgspec.convert(r, GroupSize) for r in rows]

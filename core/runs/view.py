@@ -132,21 +132,16 @@ def _mean(values: list[float]) -> float | None:
 
 def group_means(d: Questionnaire, rows: list[GroupRow]) -> dict[str | None, float | None]:
     """Dimension id (None: overall) -> the group's mean score (None without any)."""
-    scores = [msgspec.convert(r.result, Scores) for r in rows]
-    out: dict[str | None, float | None] = {}
-    for dim in d.dimensions:
-        out[dim.id] = _mean(
-            [
-                part.score
-                for s in scores
-                for part in s.dimensions
-                if part.id == dim.id and part.score is not None
-            ]
-        )
-    out[None] = _mean(
-        [s.overall.score for s in scores if s.overall and s.overall.score is not None]
-    )
-    return out
+    values: dict[str | None, list[float]] = {dim.id: [] for dim in d.dimensions}
+    values[None] = []
+    for r in rows:
+        s = msgspec.convert(r.result, Scores)
+        for part in s.dimensions:
+            if part.score is not None and part.id in values:
+                values[part.id].append(part.score)
+        if s.overall is not None and s.overall.score is not None:
+            values[None].append(s.overall.score)
+    return {key: _mean(found) for key, found in values.items()}
 
 
 def _score(d: Questionnaire, dim_id: str | None, value: float | None) -> Score:
