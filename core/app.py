@@ -14,6 +14,8 @@ from litestar.openapi.spec import Components
 from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__
+from core.accounts import ROLES
+from core.accounts.guard import check_route_roles, role_guard
 from core.api.bodies import json_body_guard
 from core.api.docs import DOCS_CSP, LocalScalarPlugin
 from core.api.entries import EntryController
@@ -40,8 +42,10 @@ from core.plugins import PluginError, PluginRegistry, build_registry
 from core.settings import Settings
 from core.web import WebConfigError, load_web
 from core.web.errors import error_page
+from core.web.login import EXCEPTION_HANDLERS as SIGN_IN_HANDLERS
 from core.web.render import Renderer
 from core.web.routes import ROUTES as WEB_ROUTES
+from core.web.site_store import LiveSites, refreshing
 
 log = logging.getLogger("mentoring40")
 
@@ -101,12 +105,14 @@ def create_app(
             *plugin_routes,
         ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
-        # Every route that names a scope in its opt (plugin routes too) needs a key with it;
+        # Every route that names roles in its opt (plugin routes too) needs a signed-in
+        # account with one of them and, to change anything, its CSRF token
+        # (core.accounts.guard); every route that names a scope needs a key with it;
         # every API route that takes a body takes JSON only (core.api.bodies).
-        guards=[scope_guard, json_body_guard],
+        guards=[role_guard, scope_guard, json_body_guard],
         middleware=[PROMETHEUS.middleware, rate_limit, check_input],
         request_max_body_size=settings.max_body_bytes,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **SIGN_IN_HANDLERS},
         plugins=[StrictStructSchemaPlugin()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
@@ -128,6 +134,13 @@ def create_app(
         logging_config=None,
         debug=settings.debug,
     )
+    if unknown := check_route_roles(app.routes):
+        raise PluginError(
+            "Routes name roles that do not exist (roles: "
+            + ", ".join(ROLES)
+            + ', or "any"): '
+            + "; ".join(unknown)
+        )
     if unknown := check_route_scopes(app.routes, scopes):
         raise PluginError(
             "Routes ask for API-key scopes that no plugin declares (hook api_scopes): "
@@ -138,14 +151,23 @@ def create_app(
     # Inside them, CORS: browsers may call the API (and fetch fragments) only from origins
     # that a site lists; servers and apps are not affected by CORS. No origin is open to all.
     # Inside that, HEAD is answered wherever GET is (core.http.head).
+    # Partner sites kept in the database (/redaktion/partnerseiten) overlay the files';
+    # each request first brings them up to date (a query at most every few seconds).
+    live_sites = LiveSites(
+        file_sites=web.sites,
+        themes=frozenset(web.themes),
+        refresh_seconds=settings.sites_refresh_seconds,
+    )
     app.asgi_handler = security_headers(
-        cors(answer_head(app.asgi_handler), web.origins), docs_csp=DOCS_CSP
+        refreshing(cors(answer_head(app.asgi_handler), live_sites.origins), live_sites),
+        docs_csp=DOCS_CSP,
     )
     # Outside that: every layer sees the client as a trusted proxy forwarded it.
     app.asgi_handler = forwarded(app.asgi_handler, TrustedProxies(settings.trusted_proxies))
     app.state.settings = settings
     app.state.registry = registry
     app.state.web = web
+    app.state.live_sites = live_sites
     app.state.renderer = Renderer(web)
     app.state.limiter = Limiter(settings)
     # Browsers asking for a page get errors as the German HTML page (core.http.problems).

@@ -77,6 +77,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The embedded Meilisearch's data, log, master key and running.json (which tells
     # `search status` and `search reindex` where it answers).
     search_data: Path = DEFAULT_SEARCH_DATA
+    # The editor (/redaktion, core.accounts): session cookies only over HTTPS (production).
+    secure_cookies: bool = False
+    # A session ends this many hours after sign-in, or after this many idle minutes.
+    session_hours: int = 12
+    session_idle_minutes: int = 120
+    # Failed sign-ins before a pause of ``login_lock_minutes``: per account, per address.
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_lock_minutes: int = 15
+    # How often each worker re-reads the partner sites kept in the database (seconds).
+    sites_refresh_seconds: int = 5
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={value!r}" for name, value in self.public().items())

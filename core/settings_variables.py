@@ -301,6 +301,48 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable("MENTORING40_DEBUG", "debug", _boolean, "Litestar debug mode"),
+    Variable(
+        "MENTORING40_SECURE_COOKIES",
+        "secure_cookies",
+        _boolean,
+        "send the editor's session cookie over HTTPS only (Secure); true in production",
+    ),
+    Variable(
+        "MENTORING40_SESSION_HOURS",
+        "session_hours",
+        _whole(1, " (hours)"),
+        "hours after sign-in when an editor's session ends",
+    ),
+    Variable(
+        "MENTORING40_SESSION_IDLE_MINUTES",
+        "session_idle_minutes",
+        _whole(5, " (minutes)"),
+        "minutes without a request after which an editor's session ends",
+    ),
+    Variable(
+        "MENTORING40_LOGIN_FAILURES_PER_ACCOUNT",
+        "login_failures_per_account",
+        _whole(1),
+        "failed sign-ins to one account before it pauses for MENTORING40_LOGIN_LOCK_MINUTES",
+    ),
+    Variable(
+        "MENTORING40_LOGIN_FAILURES_PER_ADDRESS",
+        "login_failures_per_address",
+        _whole(1),
+        "failed sign-ins from one client address before it pauses",
+    ),
+    Variable(
+        "MENTORING40_LOGIN_LOCK_MINUTES",
+        "login_lock_minutes",
+        _whole(1, " (minutes)"),
+        "minutes sign-in pauses after too many failures (also the window they are counted in)",
+    ),
+    Variable(
+        "MENTORING40_SITES_REFRESH_SECONDS",
+        "sites_refresh_seconds",
+        _whole(1, " (seconds)"),
+        "seconds after which each worker sees partner-site changes made in /redaktion",
+    ),
     Variable("MEILI_URL", "meili_url", _http_url, "an external Meilisearch"),
     Variable(
         "MEILI_ADMIN_KEY",

@@ -81,7 +81,10 @@ async def run_access(request: Request[Any, Any, Any], need: str) -> Access:
 
 def _sites(request: Request[Any, Any, Any]) -> dict[str, str]:
     """Site id -> label of the sites this installation serves."""
-    return {sid: site.label for sid, site in request.app.state.web.sites.items()}
+    # Files and the database's partner sites (core.web.site_store keeps them current).
+    live = getattr(request.app.state, "live_sites", None)
+    sites = live.sites if live is not None else request.app.state.web.sites
+    return {sid: site.label for sid, site in sites.items()}
 
 
 def problem(exc: RunError) -> ProblemError:

@@ -16,6 +16,7 @@ from core.cli.search import search_group
 from core.cli.serve import migrate_command, serve, serve_worker_app
 from core.cli.settings import settings_command
 from core.cli.sites import plugins_command, sites_command, themes_command
+from core.cli.users import users_group
 
 
 @click.group()
@@ -36,6 +37,7 @@ for command in (
     sites_command,
     themes_command,
     backup_group,
+    users_group,
 ):
     main.add_command(command)
 

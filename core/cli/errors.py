@@ -30,6 +30,7 @@ def _database_error(exc: BaseException) -> bool:
 
 def friendly_errors(func: F) -> F:
     """Known failures print one clear message and exit non-zero, without a traceback."""
+    from core.accounts.service import AccountError
     from core.auth import ApiKeyError
     from core.ops.archive import BackupError
     from core.ops.export import ExportError
@@ -46,7 +47,7 @@ def friendly_errors(func: F) -> F:
             raise click.ClickException(f"Plugin error: {exc}") from exc
         except (MigrationError, SearchConfigError, WebConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
-        except (ApiKeyError, BackupError, ExportError) as exc:  # say what to change
+        except (AccountError, ApiKeyError, BackupError, ExportError) as exc:  # say what to change
             raise click.ClickException(str(exc)) from exc
         except Exception as exc:
             if not _database_error(exc):

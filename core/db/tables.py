@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from piccolo.columns import (
     JSON,
+    Boolean,
     Date,
     ForeignKey,
     Integer,
@@ -202,6 +203,79 @@ class RunResponse(Table, tablename="run_response"):
     perspective = Varchar(length=80)
 
 
+# -- the editors' side (core.accounts): accounts, sessions, audit log, partner sites -------
+
+
+class Account(Table, tablename="account"):
+    """A person who signs in to the editor (/redaktion). The password is stored only as
+    its argon2 hash; ``sources`` lists the content packs a "redaktion" account may edit."""
+
+    id: Serial
+    email = Varchar(length=254, unique=True)  # lower-cased
+    password_hash = Text()
+    role = Varchar(length=20, index=True)
+    sources = JSON(default="[]")
+    display_name = Varchar(length=120, default="")
+    created_at = Timestamptz()
+    disabled_at = Timestamptz(null=True, default=None)
+
+
+class AccountSession(Table, tablename="account_session"):
+    """A signed-in browser. The cookie carries the token; only its SHA-256 is stored."""
+
+    id: Serial
+    token_hash = Varchar(length=64, unique=True)
+    account = ForeignKey(Account, on_delete=OnDelete.cascade, index=True)
+    csrf_token = Varchar(length=64)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz(index=True)
+
+
+class AuditEvent(Table, tablename="audit_event"):
+    """One editorial action: who (and the e-mail address as it was then), what, on which
+    object, from which address. Never passwords, tokens or session ids."""
+
+    id: Serial
+    at = Timestamptz(index=True)
+    account = ForeignKey(Account, on_delete=OnDelete.set_null, null=True, index=True)
+    email = Varchar(length=254, default="", index=True)
+    action = Varchar(length=60, index=True)
+    object_type = Varchar(length=40, default="", index=True)
+    object_id = Varchar(length=200, default="", index=True)
+    detail = JSON(default="{}")
+    address = Varchar(length=64, default="")
+
+
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Failed sign-ins per key ("account:<email>" or "address:<ip>") in the current window."""
+
+    key = Varchar(length=300, unique=True)
+    failures = Integer(default=0)
+    window_start = Timestamptz()
+    locked_until = Timestamptz(null=True, default=None)
+
+
+class PartnerSite(Table, tablename="partner_site"):
+    """A partner site kept in the database by admins (/redaktion/partnerseiten): it adds a
+    site, or overlays the file-defined site with the same id, without a redeploy."""
+
+    id: Serial
+    site_id = Varchar(length=40, unique=True)
+    label = Varchar(length=200)
+    theme = Varchar(length=40, default="default")
+    description = Text(default="")
+    origins = JSON(default="[]")
+    # JSON null: all (as a missing key in a site file); a list: only these.
+    sources = JSON(null=True, default=None)
+    topics = JSON(null=True, default=None)
+    questionnaires = JSON(null=True, default=None)
+    language = Varchar(length=2, default="de")
+    active = Boolean(default=True)
+    updated_at = Timestamptz()
+    updated_by = Varchar(length=254, default="")
+
+
 TABLES: tuple[type[Table], ...] = (
     Entry,
     EntryTerm,
@@ -215,4 +289,9 @@ TABLES: tuple[type[Table], ...] = (
     Run,
     RunCode,
     RunResponse,
+    Account,
+    AccountSession,
+    AuditEvent,
+    LoginThrottle,
+    PartnerSite,
 )

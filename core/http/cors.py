@@ -13,6 +13,7 @@ The origins come from the site files, already checked and normalised by
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 from litestar import Request, Response
@@ -29,17 +30,20 @@ SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language"}
 MAX_AGE_SECONDS = "600"
 
 
-def cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
+def cors(app: ASGIApp, origins: Collection[str] | Callable[[], Collection[str]]) -> ASGIApp:
     """ASGI middleware: CORS headers for ``origins`` and ``Vary: Origin`` on every answer.
-    With no origins there is nothing to allow and the app is returned as it is."""
-    if not origins:
+    ``origins`` may be a function asked on every request (partner sites an admin changes
+    while the app runs, core.web.site_store); a fixed empty list allows nothing, and the
+    app is returned as it is."""
+    if not callable(origins) and not origins:
         return app
-    allowed = frozenset(origins)
+    fixed = None if callable(origins) else frozenset(origins)
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
+        allowed = fixed if fixed is not None else frozenset(origins())  # type: ignore[operator]
         origin = scope_header(scope, b"origin")
         if (
             scope["method"] == "OPTIONS"
@@ -65,7 +69,7 @@ def cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
 
 
 async def _preflight(
-    scope: Scope, receive: Receive, send: Send, origin: str, allowed: frozenset[str]
+    scope: Scope, receive: Receive, send: Send, origin: str, allowed: Collection[str]
 ) -> None:
     method = scope_header(scope, b"access-control-request-method") or ""
     asked = {

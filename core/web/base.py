@@ -17,6 +17,7 @@ from litestar import Request, Response
 from core.content import queries
 from core.web import Web
 from core.web.render import Page, Renderer, html_response
+from core.web.site_store import LiveSites, live_sites_of
 
 log = logging.getLogger("mentoring40.web")
 
@@ -25,6 +26,11 @@ Req = Request[Any, Any, Any]
 
 def web_of(request: Req) -> tuple[Web, Renderer]:
     return request.app.state.web, request.app.state.renderer
+
+
+def live_sites(request: Req) -> LiveSites:
+    """The partner sites as they are now: files, with the database's changes over them."""
+    return live_sites_of(request.app.state)
 
 
 def workspace(request: Req) -> Page:
@@ -37,7 +43,7 @@ def site_page(request: Req, site_id: str, *, fragment: bool = False) -> Page | N
     """A partner site's embed (or, with ``fragment``, its server-side includes, whose
     links carry our origin); None if there is no such site."""
     web, renderer = web_of(request)
-    site = web.sites.get(site_id)
+    site = live_sites(request).get(site_id)
     if site is None:
         return None
     origin = str(request.base_url).rstrip("/") if fragment else ""

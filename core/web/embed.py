@@ -15,7 +15,7 @@ from litestar import Response, get
 from litestar.params import FromPath
 
 from core.content import queries
-from core.web.base import Req, on_site, render, site_page, unknown_site, web_of, workspace
+from core.web.base import Req, live_sites, on_site, render, site_page, unknown_site, workspace
 from core.web.entries import entry_context, topic_context
 from core.web.quickcheck import offered
 from core.web.render import Page
@@ -24,9 +24,9 @@ from core.web.search import SEARCH, search_context
 
 @get("/sites", include_in_schema=False)
 async def site_list(request: Req) -> Response[str]:
-    web, _ = web_of(request)
+    sites = live_sites(request).sites
     return render(
-        workspace(request), "sites.html", sites=sorted(web.sites.values(), key=lambda s: s.id)
+        workspace(request), "sites.html", sites=sorted(sites.values(), key=lambda s: s.id)
     )
 
 

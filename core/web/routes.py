@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.web import assets, embed, entries, quickcheck, search
+from core.web import (
+    assets,
+    embed,
+    entries,
+    konten,
+    login,
+    partnerseiten,
+    protokoll,
+    quickcheck,
+    redaktion,
+    runs,
+    search,
+)
 
 ROUTES: list[Any] = [
     search.workspace_search,
@@ -30,4 +42,10 @@ ROUTES: list[Any] = [
     assets.static_file,
     assets.tokens_css,
     assets.embed_js,
+    *login.ROUTES,
+    *redaktion.ROUTES,
+    *konten.ROUTES,
+    *partnerseiten.ROUTES,
+    *protokoll.ROUTES,
+    *runs.ROUTES,
 ]

@@ -24,7 +24,7 @@ from core.runs.dashboard import Dashboard, DashboardFilter, dashboard_csv
 from core.runs.model import PERSPECTIVE_LABEL, PHASE_LABEL, RunIn, RunInfo
 from core.runs.service import RunClosed, RunError, RunInvalid, RunNotFound
 from core.runs.view import CompanyView
-from core.web.base import Req, not_found, render, workspace
+from core.web.base import Req, live_sites, not_found, render, workspace
 from core.web.charts import ampel_chart, bar_chart
 from core.web.qr import qr_svg
 from core.web.render import Page
@@ -54,7 +54,7 @@ GERMAN_REASON = {
 
 
 def _sites(request: Req) -> dict[str, str]:
-    return {sid: site.label for sid, site in request.app.state.web.sites.items()}
+    return {sid: site.label for sid, site in live_sites(request).sites.items()}
 
 
 def _k(request: Req) -> int:
