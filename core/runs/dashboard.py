@@ -158,7 +158,7 @@ class Summaries(msgspec.Struct, kw_only=True):
 
 
 def summarise(
-    d: Questionnaire, rows: list[GroupRow], k: int, summaries: Summaries | None = None
+    d: Questionnaire | None, rows: list[GroupRow], k: int, summaries: Summaries | None = None
 ) -> Summaries:
     """Reduce ``rows`` (oldest first, whole groups) to what may enter the dashboard."""
     out = summaries or Summaries(means={}, rankings={})
@@ -174,7 +174,7 @@ def summarise(
             ]
             continue
         shown = evaluated(group, perspective, k)
-        if shown:
+        if shown and d is not None:
             out.means[(run_id, phase, perspective)] = group_means(d, shown)
     return out
 
@@ -194,7 +194,7 @@ def compute_dashboard(
 
 
 def aggregate(
-    d: Questionnaire,
+    d: Questionnaire | None,
     fd: Questionnaire | None,
     runs: list[RunInfo],
     summaries: Summaries,
@@ -205,10 +205,10 @@ def aggregate(
 ) -> Dashboard:
     """The dashboard over ``runs`` from their groups' ``summaries``."""
     means = summaries.means
-    parts: list[tuple[str | None, str, Any]] = [
-        (x.id, text_in(x.title, lang), x.bands) for x in d.dimensions
-    ]
-    parts.append((None, "Gesamtergebnis", d.bands))
+    parts: list[tuple[str | None, str, Any]] = []
+    if d is not None:
+        parts = [(x.id, text_in(x.title, lang), x.bands) for x in d.dimensions]
+        parts.append((None, "Gesamtergebnis", d.bands))
     run_ids = [r.id for r in runs]
     ampel, gaps, change = [], [], []
     for dim_id, title, bands in parts:
@@ -306,7 +306,7 @@ _CACHE_MAX = 50_000
 
 
 async def load_dashboard(
-    d: Questionnaire,
+    d: Questionnaire | None,
     fd: Questionnaire | None,
     flt: DashboardFilter,
     k: int,

@@ -12,7 +12,7 @@ from core.runs.dashboard import Dashboard, DashboardFilter, load_dashboard
 from core.runs.model import FEEDBACK_ID, QUICKCHECK_ID, RunInfo
 from core.runs.pdf import report_pdf
 from core.runs.service import RunError
-from core.runs.view import CompanyView, company_view
+from core.runs.view import CompanyView, PhaseView, company_view
 
 
 class QuickcheckMissing(RunError):
@@ -33,8 +33,13 @@ async def definitions() -> tuple[Questionnaire, Questionnaire | None]:
 
 
 async def view_of(run: RunInfo, k: int) -> CompanyView:
-    """The company view of ``run`` with the minimum group ``k``."""
-    d, fd = await definitions()
+    """The company view of ``run`` with the minimum group ``k`` (empty while the
+    Quickcheck is not installed: a fresh installation before its first content sync)."""
+    try:
+        d, fd = await definitions()
+    except QuickcheckMissing:
+        empty = PhaseView(phase="start", groups=[], dimensions=[], items=[], recommendations=[])
+        return CompanyView(min_group=k, start=empty, end=None, progress=[], feedback=None)
     return company_view(d, fd, await service.run_responses([run.id]), k)
 
 
@@ -57,7 +62,12 @@ async def dashboard(
     only_site: str | None = None,
     site_labels: dict[str, str] | None = None,
 ) -> Dashboard:
-    d, fd = await _stored()
+    try:
+        d, fd = await _stored()
+    except QuickcheckMissing:  # no Quickcheck yet: the run counts only
+        return await load_dashboard(
+            None, None, flt, k, only_site=only_site, site_labels=site_labels
+        )
     return await load_dashboard(
         d.definition,
         fd.definition if fd else None,
