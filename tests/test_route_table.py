@@ -162,6 +162,7 @@ def served(
             "theme_name": ["default"],
             "path": ["base.css", "embed.js"],
             "run_id": ["1"],
+            "account_id": ["1"],
             "code": ["AAAAAAAAAAAAAAAAAAAAAA"],
         }
         yield Served(client=client, known=known)
