@@ -23,6 +23,7 @@ from core.api.health import health, ready
 from core.api.metrics import metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.redaktion import RedaktionController
+from core.api.runs import ROUTES as RUN_ROUTES
 from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
 from core.api.stored import stored_reads
@@ -104,6 +105,7 @@ def create_app(
             get_taxonomy,
             search,
             *QUICKCHECK_ROUTES,
+            *RUN_ROUTES,
             health,
             ready,
             metrics,

@@ -35,10 +35,15 @@ SCOPES: dict[str, str] = {
     "responses:export": "raw anonymous responses as CSV (GET /api/v1/questionnaires/{id}/export)",
     "entries:write": "editorial operations on the entries of one content pack "
     "(/api/v1/redaktion/…); give it per pack: entries:write:<pack>, e.g. entries:write:nrw",
+    "runs:read": "every run (Durchlauf), its company view and the programme dashboard "
+    "(GET /api/v1/runs...)",
+    "runs:write": "create, change and delete runs of every site (POST/DELETE /api/v1/runs...)",
 }
 # Scopes given per content pack: a key carries "<scope>:<pack>"; a route names the bare
 # scope and its handler asks ``key_packs`` which packs the key may touch.
 PACK_SCOPES = frozenset({"entries:write"})
+# A partner site's key: read and manage the runs of that one site (``runs:site:<site id>``).
+RUNS_SITE_SCOPE = "runs:site:"
 TOKEN_PREFIX = "m40_"
 SCOPE_OPT = "scope"  # a route's opt key naming the scope it needs
 KEY_STATE = "api_key"  # where scope_guard leaves the accepted key (request.state)

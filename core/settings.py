@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     debug: bool = False
     # Questionnaire statistics withhold every group smaller than this.
     stats_min_group: int = 5
+    # A run's employee and feedback answers count only in whole blocks of this size.
+    run_min_group: int = 3
     # The theme of the Lotse workspace at / (embeds use their site's theme).
     theme: str = "default"
     # /ready fails when a change waits longer than this (seconds) to reach the index.

@@ -229,6 +229,12 @@ VARIABLES: tuple[Variable, ...] = (
         "smallest group the questionnaire statistics show",
     ),
     Variable(
+        "MENTORING40_RUN_MIN_GROUP",
+        "run_min_group",
+        _whole(2, " (a run's employee answers count in whole blocks of this size; default 3)"),
+        "smallest group of employee (and feedback) answers of a run that is shown",
+    ),
+    Variable(
         "MENTORING40_THEME",
         "theme",
         _pattern(

@@ -18,7 +18,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FRONT_ENDS = ("core.api", "core.web", "core.cli")
-DOMAIN = ("core.content", "core.editing", "core.quickcheck", "core.db", "search", "core.accounts")
+DOMAIN = (
+    "core.content",
+    "core.editing",
+    "core.quickcheck",
+    "core.runs",
+    "core.db",
+    "search",
+    "core.accounts",
+)
 
 
 def _module_name(path: Path) -> str:

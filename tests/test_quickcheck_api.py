@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -633,7 +634,9 @@ NOT_JSON = [
 def test_every_api_post_route_refuses_bodies_that_are_not_json(client: Client) -> None:
     # From the route table, so a POST route added later is covered too.
     posts = [
-        route.path.replace("{questionnaire_id:str}", "probe")
+        re.sub(
+            r"\{run_id:int\}", "1", route.path.replace("{questionnaire_id:str}", "probe")
+        ).replace("{code:str}", "x")
         for route in client.app.routes
         if route.path.startswith("/api/") and "POST" in getattr(route, "methods", ())
     ]

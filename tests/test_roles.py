@@ -16,6 +16,7 @@ which is missing).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import tempfile
@@ -32,12 +33,19 @@ from core.accounts.guard import route_roles
 from core.accounts.sessions import COOKIE
 from core.app import create_app
 from core.plugins import build_registry
+from core.runs.model import RunIn
+from core.runs.service import create_run
 from core.settings import Settings
 from tests.accounts_support import make_account, reset_schema, sign_in
 from tests.conftest import FIXTURE_CONTENT, make_settings, run, sync
 from tests.web_support import Client, write_site
 
 SITE = "werkzeugkasten"
+# A run of the Lotse's (the run pages show only a Lotse's own runs, and every run to admin).
+TEST_RUN = RunIn(
+    company="Testbetrieb", site=SITE, region="bayern", sector="handel", size_class="klein",
+    starts_on=dt.date(2026, 9, 1), ends_on=dt.date(2027, 2, 1),
+)  # fmt: skip
 _PARAM = re.compile(r"\{(\w+):\w+\}")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -106,7 +114,12 @@ def walk(
             cookies[role] = client.cookies[COOKIE]
             accounts[role] = account
         client.cookies.clear()
+        lotse_run = client.blocking_portal.call(
+            lambda: create_run(TEST_RUN, owner_account=accounts["lotse"].id, sites=[SITE])
+        )
         known = {
+            "run_id": str(lotse_run.id),
+            "code": lotse_run.codes[0].code,
             "account_id": str(accounts["redaktion"].id),
             "site_id": SITE,
             "slug": "ueberblick",

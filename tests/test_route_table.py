@@ -163,7 +163,9 @@ def served(
             "path": ["base.css", "embed.js"],
             # Editor routes (opt roles): unsigned requests are sent to the sign-in page
             # before the value is looked at; tests/test_roles.py walks them signed in.
+            "run_id": ["1"],
             "account_id": ["1"],
+            "code": ["AAAAAAAAAAAAAAAAAAAAAA"],
         }
         yield Served(client=client, known=known)
 
@@ -212,7 +214,7 @@ def answers_without_a_key(route: HTTPRoute) -> bool:
     return (
         route.path not in ONLY_404
         and route.path not in NEEDS_LOOPBACK_OR_TOKEN
-        and not any("scope" in h.opt for h in route.route_handlers)
+        and not any("scope" in h.opt or "runs_access" in h.opt for h in route.route_handlers)
     )
 
 

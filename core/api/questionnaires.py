@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 
 from core.api.caching import NOT_MODIFIED, cached_json
 from core.api.params import NUMBER, TEXT, optional_query
+from core.api.runs import code_problem
 from core.auth import API_KEY
 from core.http.metrics import QUICKCHECK_SUBMISSIONS
 from core.http.problems import InvalidParam, ProblemError, bad_request, problem_responses
@@ -37,6 +38,7 @@ from core.quickcheck.service import (
     VersionClosed,
 )
 from core.quickcheck.stats import StatsDoc, compute_stats
+from core.runs import service as runs
 from core.settings import Settings
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -86,6 +88,9 @@ class ResponseIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     perspective: str | None = None
     mode: Literal["real", "test"] = "real"
     answers: Annotated[dict[str, Any], msgspec.Meta(max_length=MAX_ANSWERS)]
+    # The code of a run's invitation link: the response then counts for that run (and the
+    # code decides the perspective). Without it, the anonymous Quickcheck as before.
+    run: Annotated[str, msgspec.Meta(max_length=100)] | None = None
 
 
 class ResultOne(msgspec.Struct, frozen=True):
@@ -259,7 +264,9 @@ class QuestionnaireController(Controller):
         "codes, missing required visible items, answers to hidden items and wrong types are "
         "each listed in a 422 problem (`invalid_params`, name `answers.<item id>`). Nothing "
         "identifying is stored (no IP address, no user agent, only the day). Responses with "
-        'mode "test" never enter the statistics. Submissions per client are limited '
+        'mode "test" never enter the statistics. With `run` (the code of a run\'s invitation '
+        "link) the response counts for that run; an unknown, closed or mistyped code is a 422 "
+        "naming `run`, and nothing is stored. Submissions per client are limited "
         "(MENTORING40_RATE_LIMIT_SUBMIT); over the limit the answer is 429 with `Retry-After`.",
         status_code=201,
         opt={"rate_limit": "submit"},
@@ -270,16 +277,29 @@ class QuestionnaireController(Controller):
     ) -> Response[ResultOne]:
         lang_ = language(lang)
         try:
-            doc = await service.submit_answers(
-                questionnaire_id,
-                version=data.version,
-                perspective=data.perspective,
-                mode=data.mode,
-                answers=data.answers,
-                lang=lang_,
-            )
+            if data.run is None:
+                doc = await service.submit_answers(
+                    questionnaire_id,
+                    version=data.version,
+                    perspective=data.perspective,
+                    mode=data.mode,
+                    answers=data.answers,
+                    lang=lang_,
+                )
+            else:
+                doc = await runs.submit_for_run(
+                    data.run,
+                    questionnaire_id,
+                    version=data.version,
+                    perspective=data.perspective,
+                    mode=data.mode,
+                    answers=data.answers,
+                    lang=lang_,
+                )
         except QuickcheckError as exc:
             raise problem(exc) from exc
+        except runs.CodeRefused as exc:
+            raise code_problem(exc) from exc
         QUICKCHECK_SUBMISSIONS.labels(doc.questionnaire.id, data.mode).inc()
         return Response(
             ResultOne(data=doc),

@@ -206,6 +206,49 @@ class EditorialSlugRedirect(Table, tablename="editorial_slug_redirect"):
     old_slug = Varchar(length=120, unique=True)
     new_slug = Varchar(length=120, index=True)
     created_at = Timestamptz()
+class Run(Table, tablename="run"):
+    """A Durchlauf: one Lotse accompanying one company through the programme (core.runs).
+
+    No legal company name: ``company`` is a pseudonym the Lotse chooses. ``owner_account``
+    is the id of the Lotse's account (core.accounts), None for runs created with an API key.
+    """
+
+    id: Serial
+    owner_account = Integer(null=True, default=None, index=True)
+    site = Varchar(length=80, index=True)  # the partner site the run belongs to
+    region = Varchar(length=40, index=True)
+    company = Varchar(length=120)
+    sector = Varchar(length=40, index=True)
+    size_class = Varchar(length=20, index=True)
+    starts_on = Date(index=True)
+    ends_on = Date()
+    state = Varchar(length=20, index=True)  # core.runs.model.STATES
+    created_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class RunCode(Table, tablename="run_code"):
+    """An invitation link's code: one perspective of one phase of a run. Closed codes
+    refuse answers. The code is kept in clear: the Lotse hands the link out again."""
+
+    id: Serial
+    run = ForeignKey(Run, on_delete=OnDelete.cascade, index=True)
+    code = Varchar(length=64, unique=True)
+    questionnaire_id = Varchar(length=80)
+    perspective = Varchar(length=80)
+    phase = Varchar(length=20)  # "start", "ende" (repeat measurement) or "feedback"
+    opened_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class RunResponse(Table, tablename="run_response"):
+    """Which anonymous response answered which run code (nothing about the person)."""
+
+    id: Serial
+    run = ForeignKey(Run, on_delete=OnDelete.cascade, index=True)
+    response = ForeignKey(QuestionnaireResponse, on_delete=OnDelete.cascade, unique=True)
+    phase = Varchar(length=20, index=True)
+    perspective = Varchar(length=80)
 
 
 # -- the editors' side (core.accounts): accounts, sessions, audit log, partner sites -------
@@ -312,6 +355,9 @@ TABLES: tuple[type[Table], ...] = (
     EditorialEntry,
     EditorialRevision,
     EditorialSlugRedirect,
+    Run,
+    RunCode,
+    RunResponse,
     Account,
     AccountSession,
     AuditEvent,

@@ -1,13 +1,14 @@
-"""QR codes for printouts: the address of a page as an inline SVG, drawn on the server
-(no script, no image request), so a printed page leads back to the page it came from."""
+"""QR codes as inline SVG drawn on the server (segno: pure Python; no script, no image
+request): the address of a result on its printout, invitation links of a run."""
 
 from __future__ import annotations
 
 import segno
 
 
-def qr_svg(url: str) -> str:
-    """``url`` as a QR code: an ``<svg>`` element without XML declaration, scaled by CSS.
+def qr_svg(url: str, *, title: str | None = None, svgclass: str = "qr-code") -> str:
+    """``url`` as a QR code: an ``<svg role="img">`` without XML declaration, sized by CSS,
+    named for screen readers by its ``<title>`` (default: the address it encodes).
 
     Error correction "M" survives a crease or a coffee stain on paper; the quiet zone of
     four modules is kept, as scanners need it.
@@ -15,9 +16,10 @@ def qr_svg(url: str) -> str:
     code = segno.make_qr(url, error="m")
     svg: str = code.svg_inline(
         omitsize=True,
-        title="QR-Code der Adresse dieser Seite",
-        svgclass="qr-code",
+        title=title or f"QR-Code für {url}",
+        svgclass=svgclass,
         lineclass=None,
         dark="#000",
     )
-    return svg
+    # role="img": screen readers announce the <title> as the image's name.
+    return svg.replace("<svg ", '<svg role="img" ', 1)

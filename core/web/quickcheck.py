@@ -28,6 +28,7 @@ from core.quickcheck.service import (
     find_version,
     submit_answers,
 )
+from core.runs.service import CodeRefused, resolve_code, submit_for_run
 from core.web.base import Req, log, not_found, on_site, render, workspace
 from core.web.forms import FormState, german_reason, parse_form, posted_from_elsewhere
 from core.web.qr import qr_svg
@@ -37,10 +38,38 @@ from core.web.render import Page
 MAX_VERSION = 2**31 - 1
 # Submissions count towards the same per-client limit as the API's (core.http.ratelimit).
 SUBMIT = {"rate_limit": "submit"}
-QUICKCHECK = {SINGLE_PARAMS: ("perspective", "probelauf")}
+QUICKCHECK = {SINGLE_PARAMS: ("perspective", "probelauf", "run")}
 PURPOSE_ORDER = {"assessment": 0, "profile": 1, "feedback": 2}
 # Below the next steps, each area lists at most this many further recommendations.
 MORE_PER_AREA = 2
+# What a person with a refused invitation link reads, and what to do (nothing was stored).
+RUN_CODE_MESSAGES = {
+    "malformed": (
+        "Dieser Einladungslink ist unvollständig oder verändert. Bitte öffnen Sie den Link "
+        "noch einmal genau so, wie Sie ihn bekommen haben, oder scannen Sie den QR-Code."
+    ),
+    "unknown": (
+        "Zu diesem Einladungslink gibt es keinen Durchlauf. Bitte prüfen Sie den Link oder "
+        "fragen Sie die Lotsin oder den Lotsen nach dem richtigen."
+    ),
+    "closed": (
+        "Dieser Einladungslink ist geschlossen und nimmt keine Antworten mehr an. Fragen Sie "
+        "die Lotsin oder den Lotsen, ob es einen neuen Link gibt."
+    ),
+    "questionnaire": "Dieser Einladungslink gehört zu einem anderen Fragebogen.",
+    "perspective": "Dieser Einladungslink gilt für eine andere Sicht.",
+    "test": "Ein Probelauf kann nicht für einen Durchlauf zählen.",
+}
+
+
+def _refused_link(page: Page, exc: CodeRefused) -> Response[str]:
+    status = 410 if exc.reason == "closed" else 404 if exc.reason == "unknown" else 422
+    return render(
+        page, "error.html", status=status, title="Einladungslink nicht gültig",
+        message=RUN_CODE_MESSAGES[exc.reason] + " Es wurde nichts gespeichert.",
+    )  # fmt: skip
+
+
 CHECK_ANSWERS = "Einige Antworten fehlen oder passen nicht; bitte sehen Sie sie sich an."
 
 
@@ -89,11 +118,21 @@ async def _quickcheck_form(
     status: int = 200,
     message: str | None = None,
     trial: bool | None = None,
+    run_code: str | None = None,
 ) -> Response[str]:
     """The form; ``trial`` (or ``?probelauf=1``): a Lotse's demonstration run, stored with
     mode "test" so it never enters the statistics."""
     if trial is None:
         trial = request.query_params.get("probelauf") == "1"
+    run_code = run_code or request.query_params.get("run")
+    if run_code is not None:
+        try:
+            info = await resolve_code(run_code)
+        except CodeRefused as exc:
+            return _refused_link(page, exc)
+        if info.questionnaire_id != questionnaire_id:
+            return _refused_link(page, CodeRefused("questionnaire"))
+        perspective, trial = info.perspective, False
     if questionnaire_id not in {q["id"] for q in await offered(page)}:
         return _no_questionnaire(page, questionnaire_id)
     try:
@@ -128,6 +167,8 @@ async def _quickcheck_form(
         condition_json=_condition_json,
         sections=form_sections(doc.items),
         print_versions=print_versions,
+        run_code=run_code,
+        run_min_group=request.app.state.settings.run_min_group,
     )
 
 
@@ -169,6 +210,13 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     perspective = (fields.get("perspective") or [""])[0] or None
     raw_version = (fields.get("version") or [""])[0]
     trial = (fields.get("mode") or [""])[0] == "test"
+    run_code = (fields.get("run") or [""])[0] or None
+    if run_code is not None:
+        try:
+            info = await resolve_code(run_code)
+        except CodeRefused as exc:
+            return _refused_link(page, exc)
+        perspective = info.perspective
     try:
         found = await find_version(questionnaire_id, None)
     except QuestionnaireNotFound:  # withdrawn since the list above was read
@@ -176,7 +224,7 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     d = found.definition
     if perspective not in {p.id for p in d.perspectives}:
         return await _quickcheck_form(
-            request, page, questionnaire_id, status=422, trial=trial,
+            request, page, questionnaire_id, status=422, trial=trial, run_code=run_code,
             message="Bitte wählen Sie zuerst, aus welcher Sicht Sie antworten.",
         )  # fmt: skip
     # A version that is not a number is a 400 naming it (a German page), not a guess.
@@ -194,15 +242,24 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
         state.errors = {i: state.errors[i] for i in order if i in state.errors}
         return await _quickcheck_form(
             request, page, questionnaire_id, state=state, perspective=perspective, status=422,
-            trial=trial, message=CHECK_ANSWERS,
+            trial=trial, run_code=run_code, message=CHECK_ANSWERS,
         )  # fmt: skip
     mode = "test" if trial else "real"
     try:
-        doc = await submit_answers(
-            questionnaire_id, version=version, perspective=perspective, mode=mode,
-            answers=answers, lang=page.lang, site=page.site.id if page.site else None,
-            overlay=page.site.overlay if page.site else None,
-        )  # fmt: skip
+        site = page.site.id if page.site else None
+        overlay = page.site.overlay if page.site else None
+        if run_code is None:
+            doc = await submit_answers(
+                questionnaire_id, version=version, perspective=perspective, mode=mode,
+                answers=answers, lang=page.lang, site=site, overlay=overlay,
+            )  # fmt: skip
+        else:
+            doc = await submit_for_run(
+                run_code, questionnaire_id, version=version, perspective=perspective,
+                mode=mode, answers=answers, lang=page.lang, site=site, overlay=overlay,
+            )  # fmt: skip
+    except CodeRefused as exc:
+        return _refused_link(page, exc)
     except QuickcheckError as exc:
         message = CHECK_ANSWERS
         if isinstance(exc, AnswersInvalid) and exc.problems:
@@ -214,7 +271,7 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             )
         return await _quickcheck_form(
             request, page, questionnaire_id, state=state, perspective=perspective, status=422,
-            trial=trial, message=message,
+            trial=trial, run_code=run_code, message=message,
         )  # fmt: skip
     QUICKCHECK_SUBMISSIONS.labels(d.id, mode).inc()
     return Response(

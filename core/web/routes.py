@@ -15,6 +15,7 @@ from core.web import (
     protokoll,
     quickcheck,
     redaktion,
+    runs,
     search,
     tandem,
 )
@@ -51,4 +52,5 @@ ROUTES: list[Any] = [
     *konten.ROUTES,
     *partnerseiten.ROUTES,
     *protokoll.ROUTES,
+    *runs.ROUTES,
 ]

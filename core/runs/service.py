@@ -1,0 +1,399 @@
+"""Runs and their invitation codes in the database, and answering through a code.
+
+Nothing here knows about HTTP: refusals are ``RunError``s carrying data (which field,
+which code, why); the API makes problem documents of them, the pages German messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from typing import Any
+
+import msgspec
+
+from core.db.engine import write_transaction
+from core.db.tables import QuestionnaireResponse, Run, RunCode, RunResponse
+from core.quickcheck.overlay import Overlay
+from core.quickcheck import service as quickcheck
+from core.quickcheck import store as quickcheck_store
+from core.quickcheck.present import ResultDoc
+from core.runs.model import (
+    PHASES,
+    REGIONS,
+    SECTORS,
+    SIZE_CLASSES,
+    CodeInfo,
+    RunIn,
+    RunInfo,
+)
+
+# secrets.token_urlsafe(16): 22 characters of the URL-safe alphabet, 128 random bits.
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+MAX_RUN_DAYS = 3 * 366
+
+
+class RunError(Exception):
+    """A request about runs that is refused; nothing was changed."""
+
+
+class RunInvalid(RunError):
+    """The run's fields have problems: (field, reason) pairs, every one at once."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {r}" for f, r in problems))
+
+
+class RunNotFound(RunError):
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run {run_id}")
+
+
+class RunClosed(RunError):
+    """The run is finished; nothing can be opened in it any more."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id} is closed")
+
+
+class CodeRefused(RunError):
+    """An answer through this code is refused. ``reason``: "malformed" (not a code at
+    all, e.g. mistyped), "unknown", "closed", "questionnaire" (the code belongs to
+    ``expected_questionnaire``), "perspective" (to ``expected_perspective``), "test"
+    (a trial run cannot count for a run)."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        expected_questionnaire: str | None = None,
+        expected_perspective: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.expected_questionnaire = expected_questionnaire
+        self.expected_perspective = expected_perspective
+        super().__init__(f"run code refused: {reason}")
+
+
+def new_code() -> str:
+    """An unguessable invitation code (128 random bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+def check_run(data: RunIn, sites: list[str]) -> list[tuple[str, str]]:
+    """Every problem of a new run's fields (reasons in English for the API; the pages
+    word them in German from the field name)."""
+    problems: list[tuple[str, str]] = []
+    company = data.company.strip()
+    if not company:
+        problems.append(("company", "required: a pseudonym for the company"))
+    elif len(company) > 120 or any(ord(ch) < 32 for ch in company):
+        problems.append(("company", "at most 120 characters, no control characters"))
+    checks = (
+        ("site", data.site, sites),
+        ("region", data.region, list(REGIONS)),
+        ("sector", data.sector, list(SECTORS)),
+        ("size_class", data.size_class, list(SIZE_CLASSES)),
+    )
+    for name, value, allowed in checks:
+        if value not in allowed:
+            problems.append((name, f"one of: {', '.join(allowed)}"))
+    if data.ends_on < data.starts_on:
+        problems.append(("ends_on", "must not be before starts_on"))
+    elif (data.ends_on - data.starts_on).days > MAX_RUN_DAYS:
+        problems.append(("ends_on", "a run lasts at most three years"))
+    return problems
+
+
+async def _add_codes(run_id: int, phase: str, now: dt.datetime) -> None:
+    questionnaire_id, perspectives = PHASES[phase]
+    await RunCode.insert(
+        *[
+            RunCode(
+                run=run_id,
+                code=new_code(),
+                questionnaire_id=questionnaire_id,
+                perspective=p,
+                phase=phase,
+                opened_at=now,
+            )
+            for p in perspectives
+        ]
+    )
+
+
+async def create_run(data: RunIn, *, owner_account: int | None, sites: list[str]) -> RunInfo:
+    """Store a run with the invitation codes of its start measurement."""
+    problems = check_run(data, sites)
+    if problems:
+        raise RunInvalid(problems)
+    now = dt.datetime.now(dt.UTC)
+    async with write_transaction(Run._meta.db):
+        rows = await Run.insert(
+            Run(
+                owner_account=owner_account,
+                site=data.site,
+                region=data.region,
+                company=data.company.strip(),
+                sector=data.sector,
+                size_class=data.size_class,
+                starts_on=data.starts_on,
+                ends_on=data.ends_on,
+                state="laeuft",
+                created_at=now,
+            )
+        )
+        run_id = int(rows[0]["id"])
+        await _add_codes(run_id, "start", now)
+    return await get_run(run_id)
+
+
+def _code_info(row: dict[str, Any]) -> CodeInfo:
+    return CodeInfo(
+        code=row["code"],
+        run_id=row["run"],
+        questionnaire_id=row["questionnaire_id"],
+        perspective=row["perspective"],
+        phase=row["phase"],
+        opened_at=row["opened_at"],
+        closed_at=row["closed_at"],
+    )
+
+
+_RUN_COLUMNS = (
+    Run.id,
+    Run.owner_account,
+    Run.company,
+    Run.site,
+    Run.region,
+    Run.sector,
+    Run.size_class,
+    Run.starts_on,
+    Run.ends_on,
+    Run.state,
+    Run.created_at,
+    Run.closed_at,
+)
+
+
+async def list_runs(*, owner_account: int | None = None, site: str | None = None) -> list[RunInfo]:
+    """Runs, newest start first, optionally of one owner or one site (codes left out)."""
+    query = Run.select(*_RUN_COLUMNS).order_by(Run.starts_on, ascending=False).order_by(Run.id)
+    if owner_account is not None:
+        query = query.where(Run.owner_account == owner_account)
+    if site is not None:
+        query = query.where(Run.site == site)
+    return [msgspec.convert(r, RunInfo) for r in await query]
+
+
+async def get_run(run_id: int) -> RunInfo:
+    """One run with its codes and how many responses each phase and perspective has."""
+    row = await Run.select(*_RUN_COLUMNS).where(Run.id == run_id).first()
+    if row is None:
+        raise RunNotFound(run_id)
+    codes = await RunCode.select().where(RunCode.run == run_id).order_by(RunCode.id)
+    links = await RunResponse.select(RunResponse.phase, RunResponse.perspective).where(
+        RunResponse.run == run_id
+    )
+    counts: dict[str, int] = {}
+    for link in links:
+        key = f"{link['phase']}/{link['perspective']}"
+        counts[key] = counts.get(key, 0) + 1
+    return msgspec.convert(
+        {**row, "codes": [msgspec.to_builtins(_code_info(c)) for c in codes], "responses": counts},
+        RunInfo,
+        strict=False,
+    )
+
+
+async def open_phase(run_id: int, phase: str) -> RunInfo:
+    """Open the repeat measurement ("ende": the start links close, so a late start answer
+    cannot count as the end) or the feedback; opening an open phase again changes nothing."""
+    if phase not in PHASES or phase == "start":
+        raise ValueError(f"cannot open phase {phase!r}")
+    run = await get_run(run_id)
+    if run.state != "laeuft":
+        raise RunClosed(run_id)
+    if any(c.phase == phase for c in run.codes):
+        return run
+    now = dt.datetime.now(dt.UTC)
+    async with write_transaction(Run._meta.db):
+        if phase == "ende":
+            await RunCode.update({RunCode.closed_at: now}).where(
+                (RunCode.run == run_id) & (RunCode.phase == "start") & RunCode.closed_at.is_null()
+            )
+        await _add_codes(run_id, phase, now)
+    return await get_run(run_id)
+
+
+async def close_code(run_id: int, code: str) -> RunInfo:
+    """Close one link: answers through it are refused from now on."""
+    run = await get_run(run_id)
+    if code not in {c.code for c in run.codes}:
+        raise CodeRefused("unknown")
+    await RunCode.update({RunCode.closed_at: dt.datetime.now(dt.UTC)}).where(
+        (RunCode.code == code) & RunCode.closed_at.is_null()
+    )
+    return await get_run(run_id)
+
+
+async def close_run(run_id: int) -> RunInfo:
+    """Finish the run: every link closes."""
+    await get_run(run_id)
+    now = dt.datetime.now(dt.UTC)
+    async with write_transaction(Run._meta.db):
+        await RunCode.update({RunCode.closed_at: now}).where(
+            (RunCode.run == run_id) & RunCode.closed_at.is_null()
+        )
+        await Run.update({Run.state: "abgeschlossen", Run.closed_at: now}).where(
+            (Run.id == run_id) & (Run.state == "laeuft")
+        )
+    return await get_run(run_id)
+
+
+async def delete_run(run_id: int) -> int:
+    """Delete the run, its codes and every response given through it (they are not kept
+    anonymously elsewhere: a run's responses could be told apart by their day). Return
+    how many responses were deleted."""
+    await get_run(run_id)
+    async with write_transaction(Run._meta.db):
+        links = await RunResponse.select(RunResponse.response).where(RunResponse.run == run_id)
+        ids = [link["response"] for link in links]
+        if ids:
+            await QuestionnaireResponse.delete().where(QuestionnaireResponse.id.is_in(ids))
+        await Run.delete().where(Run.id == run_id)
+    return len(ids)
+
+
+async def resolve_code(code: str) -> CodeInfo:
+    """The code's run, questionnaire, perspective and phase; ``CodeRefused`` when it is
+    malformed, unknown or closed."""
+    if not CODE_RE.match(code or ""):
+        raise CodeRefused("malformed")
+    row = await RunCode.select().where(RunCode.code == code).first()
+    if row is None:
+        raise CodeRefused("unknown")
+    info = _code_info(row)
+    if not info.is_open:
+        raise CodeRefused("closed")
+    return info
+
+
+async def submit_for_run(
+    code: str,
+    questionnaire_id: str,
+    *,
+    version: int,
+    perspective: str | None,
+    mode: str,
+    answers: dict[str, Any],
+    lang: str,
+    site: str | None = None,
+    overlay: Overlay | None = None,
+) -> ResultDoc:
+    """Submit like ``core.quickcheck.service.submit_answers``, counted for the code's run
+    (``site``, ``overlay``: the partner site it was submitted on, as there).
+
+    The code decides the perspective; a different one, another questionnaire or a trial
+    run is refused. Response and link are written in one transaction, after the code was
+    checked again inside it, so a code closed meanwhile stores nothing.
+    """
+    info = await resolve_code(code)
+    if info.questionnaire_id != questionnaire_id:
+        raise CodeRefused("questionnaire", expected_questionnaire=info.questionnaire_id)
+    if perspective is not None and perspective != info.perspective:
+        raise CodeRefused("perspective", expected_perspective=info.perspective)
+    if mode != "real":
+        raise CodeRefused("test")
+    async with write_transaction(Run._meta.db):
+        await resolve_code(code)  # closed meanwhile?
+        doc = await quickcheck.submit_answers(
+            questionnaire_id,
+            version=version,
+            perspective=info.perspective,
+            mode=mode,
+            answers=answers,
+            lang=lang,
+            site=site,
+            overlay=overlay,
+        )
+        response = (
+            await QuestionnaireResponse.select(QuestionnaireResponse.id)
+            .where(QuestionnaireResponse.token_hash == quickcheck_store.token_hash(doc.token))
+            .first()
+        )
+        assert response is not None
+        await RunResponse.insert(
+            RunResponse(
+                run=info.run_id,
+                response=response["id"],
+                phase=info.phase,
+                perspective=info.perspective,
+            )
+        )
+    return doc
+
+
+class GroupRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One response of a run, as the views need it (oldest first within a run)."""
+
+    run: int
+    phase: str
+    perspective: str
+    answers: dict[str, Any]
+    result: dict[str, Any]
+
+
+def _decoded(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, str | bytes):
+        value: dict[str, Any] = msgspec.json.decode(raw)
+        return value
+    return dict(raw or {})
+
+
+async def run_responses(run_ids: list[int] | None, *, answers: bool = True) -> list[GroupRow]:
+    """The responses of these runs (all runs: None), in the order they arrived. Without
+    ``answers`` only the feedback's answers are read (the dashboard needs no more)."""
+    query = RunResponse.select(
+        RunResponse.run,
+        RunResponse.phase,
+        RunResponse.perspective,
+        RunResponse.response.answers.as_alias("answers"),
+        RunResponse.response.result.as_alias("result"),
+    ).order_by(RunResponse.response)
+    if run_ids is not None:
+        if not run_ids:
+            return []
+        query = query.where(RunResponse.run.is_in(run_ids))
+    return [
+        GroupRow(
+            run=r["run"],
+            phase=r["phase"],
+            perspective=r["perspective"],
+            answers=_decoded(r["answers"]) if answers or r["phase"] == "feedback" else {},
+            result=_decoded(r["result"]),
+        )
+        for r in await query
+    ]
+
+
+class GroupSize(msgspec.Struct, frozen=True, kw_only=True):
+    run: int
+    phase: str
+    perspective: str  # "feedback" for the feedback (mentors and mentees together)
+    responses: int
+    newest: int  # the highest response id: with the count, names the group's content
+
+
+async def group_sizes() -> list[GroupSize]:
+    """Every run's groups with their size and newest response, in one query."""
+    rows = await RunResponse.raw(
+        "SELECT run, phase, CASE WHEN phase = 'feedback' THEN 'feedback' ELSE perspective END "
+        "AS perspective, COUNT(*) AS responses, MAX(response) AS newest FROM run_response "
+        "GROUP BY run, phase, CASE WHEN phase = 'feedback' THEN 'feedback' ELSE perspective END"
+    )
+    return [msgspec.convert(r, GroupSize) for r in rows]

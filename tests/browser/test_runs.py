@@ -1,0 +1,188 @@
+"""A whole run in a real Chromium (issue 16): a Lotse signs in and creates a run; two
+management and four employee answers arrive through the invitation links; the company
+view shows the gap; the repeat measurement shows progress; the PDF carries the scores;
+the programme dashboard counts the run. axe-core finds no violation on any new page,
+and each page is kept as a screenshot in var/screenshots/runs/."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+from tests.browser.conftest import QUICKCHECK, SCREENSHOTS, TIMEOUT_MS, Stack, require_axe
+
+PASSWORD = "ein langes Test-Passwort 16"
+FOLDER = SCREENSHOTS / "runs"
+
+
+def account(stack: Stack, role: str) -> str:
+    """A new account with ``role``, made with the command as an operator would."""
+    email = f"{role}-{uuid.uuid4().hex[:6]}@example.org"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "mentoring40"),
+            "users",
+            "create",
+            email,
+            "--role",
+            role,
+        ],
+        input=PASSWORD + "\n",
+        env=stack.base_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return email
+
+
+@pytest.fixture(scope="module")
+def axe_context(browser: Any) -> Iterator[Any]:
+    """CSP bypassed only so that axe can be injected (as in test_accessibility.py)."""
+    require_axe()
+    context = browser.new_context(
+        bypass_csp=True, locale="de-DE", viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def sign_in(page: Any, base: str, email: str, where: str) -> None:
+    page.goto(f"{base}/anmelden?next={where}")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(f"{base}{where}*")
+
+
+def check(page: Any, name: str) -> None:
+    """Screenshot, then axe: no violation at all."""
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(FOLDER / f"{name}.png"), full_page=True)
+    page.add_script_tag(path=str(require_axe()))
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+    ]
+    assert not found, f"{name}:\n" + "\n".join(found)
+
+
+def answer_through(browser: Any, link: str, level: str) -> None:
+    """Open the invitation link in a fresh browser (nobody signed in), answer every
+    question (``level`` where the scale has it, else "nein" or the first option), send."""
+    context = browser.new_context(locale="de-DE")
+    try:
+        page = context.new_page()
+        page.goto(link)
+        expect(page.locator("[data-run-note]")).to_be_visible()
+        page.evaluate(
+            """(level) => {
+              const groups = {};
+              for (const r of document.querySelectorAll('form.quickcheck input[type=radio]'))
+                (groups[r.name] ||= []).push(r);
+              for (const radios of Object.values(groups)) {
+                const pick = radios.find(r => r.value === level)
+                  || radios.find(r => r.value === 'nein') || radios[0];
+                pick.checked = true;
+                pick.dispatchEvent(new Event('change', {bubbles: true}));
+              }
+            }""",
+            level,
+        )
+        page.get_by_role("button", name="Auswerten").click()
+        page.wait_for_url("**/results/**")
+    finally:
+        context.close()
+
+
+def links(page: Any, phase: str) -> dict[str, str]:
+    found = {}
+    for perspective in ("unternehmen", "mitarbeitende"):
+        found[perspective] = page.locator(
+            f'[data-link="{phase}-{perspective}"] a[data-invitation]'
+        ).get_attribute("href")
+    return found
+
+
+def test_a_whole_run_in_the_browser(stack: Stack, browser: Any, axe_context: Any) -> None:
+    base = stack.url
+    lotse = account(stack, "lotse")
+    page = axe_context.new_page()
+    sign_in(page, base, lotse, "/durchlaeufe")
+    check(page, "durchlaeufe-leer")
+
+    page.get_by_role("link", name="Neuen Durchlauf anlegen").click()
+    check(page, "durchlauf-neu")
+    page.fill("#f-company", "Metallbau Weser")
+    page.select_option("#f-region", "niedersachsen")
+    page.select_option("#f-sector", "handwerk")
+    page.select_option("#f-size_class", "klein")
+    page.get_by_role("button", name="Durchlauf anlegen").click()
+    expect(page.get_by_role("heading", name="Durchlauf: Metallbau Weser")).to_be_visible()
+    run_url = page.url
+    start = links(page, "start")
+    assert start["unternehmen"].startswith(f"{base}/quickcheck/{QUICKCHECK}?run=")
+    assert page.locator("[data-link] svg.qr title").count() == 2
+
+    for _ in range(2):
+        answer_through(browser, start["unternehmen"], "voll")
+    for _ in range(4):
+        answer_through(browser, start["mitarbeitende"], "kaum")
+
+    page.goto(run_url)
+    gaps = page.locator("[data-gaps]").first
+    expect(gaps).to_contain_text("die Geschäftsführung die Lage deutlich besser ein")
+    expect(page.locator(".run-table").first).not_to_contain_text("noch zu wenige")
+    check(page, "durchlauf-beginn")
+
+    page.get_by_role("button", name="Wiederholungsmessung öffnen").click()
+    expect(page.get_by_role("status")).to_contain_text("Wiederholungsmessung ist geöffnet")
+    end = links(page, "ende")
+    answer_through(browser, end["unternehmen"], "voll")
+    for _ in range(3):
+        answer_through(browser, end["mitarbeitende"], "eher")
+    page.goto(run_url)
+    progress = page.locator("table[data-progress]")
+    expect(progress).to_be_visible()
+    change = progress.locator("tr", has_text="Gesamtergebnis").filter(has_text="Beschäftigte")
+    expect(change.locator("td").last).to_have_text(re.compile(r"^\+\d+$"))
+    check(page, "durchlauf-ende")
+
+    page.get_by_role("link", name="Bericht zum Drucken").click()
+    expect(
+        page.get_by_role("heading", name="Bericht zum Durchlauf: Metallbau Weser")
+    ).to_be_visible()
+    check(page, "bericht")
+    pdf = page.request.get(run_url + "/bericht.pdf")
+    assert pdf.status == 200
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages)
+    assert "Bericht zum Durchlauf: Metallbau Weser" in text
+    assert "Veränderung vom Beginn zum Ende" in text
+    start_row = page.locator(".run-table").first.locator("tr", has_text="Gesamtergebnis")
+    management_score = start_row.locator("td").first.inner_text().split(" ")[0]
+    assert f"{management_score} (" in text
+
+    evaluation = axe_context.new_page()
+    evaluation.context.clear_cookies()
+    sign_in(evaluation, base, account(stack, "auswertung"), "/auswertung")
+    expect(evaluation.locator("[data-runs-total]")).to_contain_text("1 Durchläufe")
+    expect(evaluation.locator("svg.chart").first).to_be_visible()
+    check(evaluation, "auswertung")
+    evaluation.select_option("#flt-region", "bayern")
+    evaluation.get_by_role("button", name="Anwenden").click()
+    expect(evaluation.locator("[data-runs-total]")).to_contain_text("0 Durchläufe")
