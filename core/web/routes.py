@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.web import assets, embed, entries, quickcheck, search
+from core.web import assets, embed, entries, quickcheck, search, shortlist
 
 ROUTES: list[Any] = [
     search.workspace_search,
     entries.workspace_entry,
-    entries.workspace_shortlist,
+    shortlist.workspace_shortlist,
+    shortlist.shortlist_qr,
     quickcheck.workspace_quickchecks,
     quickcheck.workspace_quickcheck,
     quickcheck.workspace_quickcheck_submit,
