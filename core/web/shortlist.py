@@ -141,6 +141,7 @@ async def workspace_shortlist(request: Req) -> Response[str]:
         missing=missing,
         share_url=share,
         share_absolute=base + share,
+        site_url=base,
         qr_url="/merkliste/qr.svg" + (f"?{query}" if query else ""),
         today=german_date(dt.date.today()),
         headers={"Referrer-Policy": "no-referrer"},

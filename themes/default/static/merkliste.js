@@ -16,6 +16,19 @@
   page.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });
   page.querySelectorAll("[data-no-js-only]").forEach(function (el) { el.hidden = true; });
 
+  /* Compact print (first page, then each method briefly) unless the full texts are wanted;
+     the choice is remembered in this browser. */
+  var FULL_KEY = "mentoring40.druck-ausfuehrlich";
+  var handoutBox = page.querySelector(".handout");
+  page.querySelectorAll("[data-print-full]").forEach(function (box) {
+    try { box.checked = localStorage.getItem(FULL_KEY) === "ja"; } catch (e) { box.checked = false; }
+    if (handoutBox) handoutBox.classList.toggle("print-full", box.checked);
+    box.addEventListener("change", function () {
+      if (handoutBox) handoutBox.classList.toggle("print-full", box.checked);
+      try { localStorage.setItem(FULL_KEY, box.checked ? "ja" : "nein"); } catch (e) { /* this page only */ }
+    });
+  });
+
   function say(text) { if (status) status.textContent = text; }
   function shownSlugs() {
     return Array.prototype.map.call(page.querySelectorAll("[data-handout-overview] li[data-slug]"),
