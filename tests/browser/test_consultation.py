@@ -338,7 +338,7 @@ def test_keyboard_skip_link_slash_live_count_and_filter_reset(stack: Stack, lapt
     expect(page.locator("#q")).to_be_focused()
 
     # No hits: topics and the nearest entries instead of an empty page.
-    page.locator("#q").fill("Wikki-Anleitungsbuchxyz")
+    page.locator("#q").fill("qqxqzzv")
     expect(page.locator(".result-count")).to_contain_text("Keine Treffer")
     expect(page.locator(".no-hits .topic-links a").first).to_be_visible()
 
@@ -355,7 +355,7 @@ def consultation_pages(stack: Stack) -> dict[str, str]:
     return {
         "search": "/?q=Tandem",
         "search-filtered": "/?q=Tandem&audience=mentee",
-        "no-hits": "/?q=Wikki-Anleitungsbuchxyz",
+        "no-hits": "/?q=qqxqzzv",
         "entry": f"/entries/{TABLE_FREE[0]}",
         "merkliste": shared.replace("/merkliste?", "/merkliste?liste=test1&"),
         "merkliste-shared": shared,

@@ -36,7 +36,11 @@
     var back = null;
     try { back = sessionStorage.getItem(RESTORE); sessionStorage.removeItem(RESTORE); } catch (e) { back = null; }
     var saved = read();
-    if (back && saved && saved.url === location.pathname + location.search) {
+    if (back === "#q") {  // "/" on another page: straight into the search box
+      var box = form.querySelector("input[type=search]");
+      box.focus();
+      box.select();
+    } else if (back && saved && saved.url === location.pathname + location.search) {
       // Back from an entry: where the Lotse was, with the entry just read in focus.
       var restore = function () {
         window.scrollTo(0, saved.scroll || 0);
@@ -68,7 +72,9 @@
       var where = document.createElement("span");
       where.className = "hit-position";
       where.textContent = "Treffer " + (index + 1) + " von " + state.hits.length;
-      crumbs.parentNode.append(" ", where, " ", link);
+      // After "Auf die Merkliste" (add, then on to the next), else beside "Zur Suche".
+      var actions = document.querySelector(".entry-actions");
+      (actions || crumbs.parentNode).append(" ", link, " ", where);
     }
   }
   if (crumbs) crumbs.addEventListener("click", function () {
@@ -78,7 +84,7 @@
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
     if (window.m40TypesText && window.m40TypesText(event.target)) return;
     event.preventDefault();
-    try { sessionStorage.setItem(RESTORE, here); } catch (e) { /* plain link */ }
+    try { sessionStorage.setItem(RESTORE, "#q"); } catch (e) { /* plain link */ }
     location.assign(searchUrl);
   });
 })();
