@@ -101,7 +101,9 @@ def test_search_three_entries_new_list_with_title_and_steps_print_in_eight_click
     page.goto(stack.url + "/")
     expect(page.locator("#q")).to_be_focused()  # typing starts at once
     lotse.type("Tandem")
-    expect(page.locator(".result-count")).to_contain_text(re.compile(r"^\s*\d+ Treffer für „Tandem“"))
+    expect(page.locator(".result-count")).to_contain_text(
+        re.compile(r"^\s*\d+ Treffer für „Tandem“")
+    )
     found = hits(page)
     assert len(found) >= 3
 
