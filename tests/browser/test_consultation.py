@@ -265,7 +265,9 @@ def test_lists_by_company_shared_read_only_and_reordered_in_place(
         page.get_by_role("link", name="Link kopieren").click()
         status = page.locator("[data-share-status]")
         expect(status).to_contain_text("/merkliste?")
-        shared = re.search(r"http://\S+", status.inner_text())[0]
+        link = re.search(r"http://\S+", status.inner_text())
+        assert link is not None
+        shared = link[0]
         assert "liste=" not in shared
 
         # The boss (or another Lotse, with a list of their own) opens the link.
