@@ -304,37 +304,77 @@ def test_shortlist_shows_the_entries_in_order_and_lists_missing_ones(client: Cli
     titles = {e["slug"]: e["title"] for e in api_entries(client)}
     response = client.get(
         "/merkliste",
-        params=[("titel", "Firma Beispiel"), ("e", "ueberblick"), ("e", "gibtsnicht"),
-                ("e", "arbeitsablauf"), ("e", "entwurf"), ("e", "ueberblick")],
+        params=[("liste", "abc123"), ("titel", "Firma Beispiel"), ("e", "ueberblick"),
+                ("e", "gibtsnicht"), ("e", "arbeitsablauf"), ("e", "entwurf"), ("e", "ueberblick"),
+                ("schritte", "Kick-off planen\nTandems bilden"),
+                ("notiz-arbeitsablauf", "Mit der Werkstatt beginnen"),
+                ("notiz-gibtsnicht", "fällt weg"), ("kontakt", "Lotsin Beispiel")],
     )  # fmt: skip
     page = page_of(response)
     assert response.headers["referrer-policy"] == "no-referrer"
     order = page.find("ol", "shortlist-order")
     assert [li.attrs["data-slug"] for li in order.find_all("li")] == ["ueberblick", "arbeitsablauf"]
+    # The titles on the list link to their entries.
+    assert order.links() == ["/entries/ueberblick", "/entries/arbeitsablauf"]
     handout = page.find("section", "handout")
     assert handout.find("h2", "handout-title").text() == "Firma Beispiel"
-    assert [h.text() for h in handout.find_all("h3")] == [
+    assert [a.find("h3").text() for a in handout.find_all("article", "handout-entry")] == [
         f"1. {titles['ueberblick']}",
         f"2. {titles['arbeitsablauf']}",
     ]
+    # The first page: steps, a note per method, the share link with its QR code, contact.
+    assert handout.find("p", "handout-steps-text").text() == "Kick-off planen Tandems bilden"
+    notes = {n.attrs["data-handout-note"]: n for n in handout.find_all("span", "handout-note")}
+    assert "hidden" in notes["ueberblick"].attrs
+    assert notes["arbeitsablauf"].text() == "Notiz: Mit der Werkstatt beginnen"
+    assert handout.find("span", data_handout_contact="").text() == "Lotsin Beispiel"
     assert page.find("p", "notice").text() == "Nicht mehr im Werkzeugkasten: gibtsnicht, entwurf"
     assert page.find("input", id="titel").attrs["value"] == "Firma Beispiel"
+    assert page.find("textarea", id="notiz-arbeitsablauf").text() == "Mit der Werkstatt beginnen"
 
     share = page.find("a", data_share_link="").attrs["href"]
+    assert "liste=" not in share
+    qr = handout.find("img", "handout-qr").attrs["src"]
+    assert qr == share.replace("/merkliste?", "/merkliste/qr.svg?")
+    assert handout.find("a", data_handout_url="").text().endswith(share)
+    # Opened by someone else: read-only and clean, the same list, no editing controls.
     again = page_of(client.get(share))
-    assert [li.attrs["data-slug"] for li in again.find("ol", "shortlist-order").find_all("li")] == [
-        "ueberblick",
-        "arbeitsablauf",
-    ]
-    assert again.find("h2", "handout-title").text() == "Firma Beispiel"
+    assert again.find_all("form", class_="shortlist-form") == []
+    assert again.find_all("textarea") == []
+    assert again.find_all("button", data_remove="") == []
+    assert again.find("button", data_adopt="").text() == "In meine Merklisten übernehmen"
+    assert again.find("h1", "handout-title").text() == "Firma Beispiel"
+    overview = again.find("ol", "handout-overview").find_all("li")
+    assert [li.attrs["data-slug"] for li in overview] == ["ueberblick", "arbeitsablauf"]
     assert again.find_all("p", class_="notice") == []
-    assert again.find("a", data_share_link="").attrs["href"] == share
+    assert again.find("a", data_handout_url="").attrs["href"] == share
+
+
+def test_the_qr_code_of_a_shared_list_is_an_svg_of_its_link(client: Client) -> None:
+    response = client.get("/merkliste/qr.svg?titel=Firma&e=ueberblick&liste=abc")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    svg = response.text
+    assert svg.startswith("<?xml")
+    assert "<path" in svg
+    # Larger content gives a larger code: the URL (with the title) is what is encoded.
+    longer = client.get("/merkliste/qr.svg?titel=" + "Firma" * 40 + "&e=ueberblick").text
+    size = re.compile(r'viewBox="0 0 (\d+) ')
+    assert int(size.search(longer)[1]) > int(size.search(svg)[1])
+    # Too long for any QR code: a German sentence, no server error.
+    notes = "&".join(f"e=s{i}&notiz-s{i}=" + "x" * 400 for i in range(12))
+    too_long = client.get("/merkliste/qr.svg?" + notes)
+    assert too_long.status_code == 422
+    assert "zu lang für einen QR-Code" in too_long.text
 
 
 def test_an_empty_shortlist_says_how_to_fill_it(client: Client) -> None:
     page = page_of(client.get("/merkliste"))
     assert "Die Merkliste ist leer" in page.find("main").text()
     assert page.find_all("section", class_="handout") == []
+    fresh = page_of(client.get("/merkliste?liste=neu1"))
+    assert "Diese Merkliste ist noch leer" in fresh.find("main").text()
+    assert "autofocus" in fresh.find("input", id="titel").attrs
 
 
 # -- fragments ------------------------------------------------------------------------------
@@ -547,6 +587,52 @@ def test_search_page_counts_facets_like_the_search_api(search_client: Client) ->
     for name in ("topic", "kind"):
         for value, count in api["meta"]["facets"][name].items():
             assert shown[f"{name}:{value}"] == count, (name, value)
+
+
+def test_cards_show_time_and_audience_and_empty_filters_are_not_offered(
+    search_client: Client,
+) -> None:
+    page = page_of(search_client.get("/", params={"q": "Überblick"}))
+    (card,) = page.find_all("article", class_="hit", data_slug="ueberblick")
+    assert card.find("p", "hit-facts").text() == "Zeitbedarf: 20 Minuten Für: Lotsinnen und Lotsen"
+    # A filter that would give no hits is shown, but cannot be ticked; one that would can.
+    boxes = {el.attrs["id"]: el for el in page.find_all("input", type="checkbox")}
+    counts = {
+        el.attrs["data-facet-count"]: int(el.text().strip("()"))
+        for el in page.find_all("span", class_="count")
+    }
+    assert 0 in counts.values()
+    for key, count in counts.items():
+        name, value = key.split(":")
+        assert ("disabled" in boxes[f"f-{name}-{value}"].attrs) == (count == 0), key
+    # No filter yet: nothing to reset; with one, "Filter (1)" and a link back without it.
+    assert "hidden" in page.find("a", data_reset_filters="").attrs
+    ticked = page_of(search_client.get("/", params={"q": "Liste", "topic": "wissen-sichern"}))
+    assert ticked.find("h2", "filter-heading").text() == "Filter (1)"
+    reset = ticked.find("a", data_reset_filters="")
+    assert "hidden" not in reset.attrs
+    assert reset.attrs["href"] == "/?q=Liste"
+
+
+def test_a_search_without_hits_suggests_entries_and_topics(search_client: Client) -> None:
+    # Hits without the filter: those are offered, with the way to drop the filter.
+    page = page_of(search_client.get("/", params={"q": "Arbeitsablauf", "kind": "vorlage"}))
+    assert total_of(page) == 0
+    box = page.find("div", "no-hits")
+    assert "Ohne Filter gibt es" in box.text()
+    assert box.find("a", data_reset_filters_link="").attrs["href"] == "/?q=Arbeitsablauf"
+    suggested = [h.attrs["data-slug"] for h in box.find_all("article", class_="hit")]
+    assert suggested[0] == "arbeitsablauf"
+    # Nothing found at all: the nearest titles by spelling, and the topics to browse.
+    page = page_of(search_client.get("/", params={"q": "Arbeitsablaufplanungsxyz"}))
+    assert total_of(page) == 0
+    box = page.find("div", "no-hits")
+    assert "arbeitsablauf" in [h.attrs["data-slug"] for h in box.find_all("article", class_="hit")]
+    topics = box.find("ul", "topic-links").links()
+    assert "/?topic=barrieren" in topics
+    nothing = page_of(search_client.get("/", params={"q": "qqqqqqqq"}))
+    assert nothing.find("div", "no-hits").find_all("article", class_="hit") == []
+    assert nothing.find("ul", "topic-links").links()
 
 
 def test_a_stopped_search_engine_falls_back_to_the_database_search_with_a_notice(

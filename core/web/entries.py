@@ -1,4 +1,4 @@
-"""Entry pages, topic pages, the shortlist and the Leichte-Sprache page.
+"""Entry pages, topic pages and the Leichte-Sprache page (the shortlist: core.web.shortlist).
 
 An entry page keeps the text of links it cannot show (entries outside the site's scope,
 questionnaires the page does not offer), so that no link leads to "not found".
@@ -7,7 +7,6 @@ questionnaires the page does not offer), so that no link leads to "not found".
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from litestar import Response, get
 from litestar.params import FromPath
@@ -101,34 +100,6 @@ async def embed_entry(request: Req, site_id: FromPath[str], slug: FromPath[str])
 @get("/embed/{site_id:str}/topics/{topic:str}", include_in_schema=False)
 async def embed_topic(request: Req, site_id: FromPath[str], topic: FromPath[str]) -> Response[str]:
     return await on_site(request, site_id, lambda page: _topic_page(page, topic))
-
-
-@get("/merkliste", include_in_schema=False, opt={SINGLE_PARAMS: ("titel",)})
-async def workspace_shortlist(request: Req) -> Response[str]:
-    """The shortlist is its URL: ``?titel=...&e=slug&e=slug``. Nothing is stored."""
-    page = workspace(request)
-    title = (request.query_params.get("titel") or "").strip()[:120]
-    slugs = list(dict.fromkeys(request.query_params.getall("e", [])))[:50]
-    entries = []
-    missing = []
-    for slug in slugs:
-        entry = await queries.get_entry(slug)
-        if entry is None:
-            missing.append(slug)
-        else:
-            entries.append(entry)
-    share = "/merkliste?" + urlencode(
-        [("titel", title)] * bool(title) + [("e", e["slug"]) for e in entries]
-    )
-    return render(
-        page,
-        "shortlist.html",
-        list_title=title,
-        entries=entries,
-        missing=missing,
-        share_url=share,
-        headers={"Referrer-Policy": "no-referrer"},
-    )
 
 
 @get("/leichte-sprache", include_in_schema=False)

@@ -17,13 +17,15 @@ from core.web import (
     redaktion,
     runs,
     search,
+    shortlist,
     tandem,
 )
 
 ROUTES: list[Any] = [
     search.workspace_search,
     entries.workspace_entry,
-    entries.workspace_shortlist,
+    shortlist.workspace_shortlist,
+    shortlist.shortlist_qr,
     quickcheck.workspace_quickchecks,
     quickcheck.workspace_quickcheck,
     quickcheck.workspace_quickcheck_submit,

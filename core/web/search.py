@@ -3,8 +3,11 @@ from the search engine, or from the database while the search engine is down."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 from collections import Counter
+from difflib import SequenceMatcher
 from html import escape
 from typing import Any
 
@@ -90,6 +93,13 @@ async def search_context(request: Req, page: Page) -> dict[str, Any]:
             for row in rows
         ]
         counts = await _fallback_counts(site, filters)
+    if searched and hits:
+        # Zeitbedarf and Zielgruppe for the cards come from the database (one read for the
+        # page), so the search index need not change.
+        more = await queries.entry_summaries([hit["slug"] for hit in hits])
+        for hit in hits:
+            row = more.get(hit["slug"], {})
+            hit["duration"], hit["audiences"] = row.get("duration"), row.get("audiences", [])
     facets = []
     for name in FACETS:
         allowed = _allowed(site, name)
@@ -99,6 +109,9 @@ async def search_context(request: Req, page: Page) -> dict[str, Any]:
                 "label": label,
                 "count": counts.get(name, {}).get(slug, 0),
                 "selected": slug in filters.get(name, []),
+                # Shown but not offered: it would give no hits (a chosen one stays offered).
+                "disabled": not counts.get(name, {}).get(slug, 0)
+                and slug not in filters.get(name, []),
             }
             for slug, label in known_labels.get(name, {}).items()
             if allowed is None or slug in allowed
@@ -106,7 +119,11 @@ async def search_context(request: Req, page: Page) -> dict[str, Any]:
         if len(values) > 1:
             facets.append({"name": name, "label": FACET_LABELS[name], "values": values})
     pages = max(1, math.ceil(total / PAGE_SIZE))
+    suggestions = await no_hit_suggestions(request, page, q, filters) if not total and q else None
     return {
+        "active_filters": sum(len(v) for v in filters.values()),
+        "reset_url": page.search(q=q),
+        "suggestions": suggestions,
         "q": q,
         "filters": filters,
         "hits": hits,
@@ -121,6 +138,54 @@ async def search_context(request: Req, page: Page) -> dict[str, Any]:
         if number > 1
         else None,
         "next_url": page.search(q=q, **filters, page=number + 1) if number < pages else None,
+    }
+
+
+async def no_hit_suggestions(
+    request: Req, page: Page, q: str, filters: dict[str, list[str]]
+) -> dict[str, Any]:
+    """For a search without hits: the hits the words give without the filters, else the
+    entries whose title or tags come nearest to the words; and the topics to browse."""
+    site = page.site
+    scope = site.scope({}) if site else {}
+    nearest: list[dict[str, Any]] = []
+    without_filters = 0
+    service = getattr(request.app.state, "search", None)
+    if filters and scope is not None and service is not None:
+        with contextlib.suppress(Exception):  # search down: the titles below still help
+            found = await search_entries(
+                service.searcher, service.uid, q=q, filters=scope, page=1, page_size=3,
+                facets=[],
+            )  # fmt: skip
+            nearest, without_filters = found["hits"], found["pagination"]["total"]
+    if not nearest and scope is not None:
+        rows, _ = await queries.list_entries(
+            queries.EntryQuery(filters=scope, page=1, page_size=10_000)
+        )
+        words = [w for w in re.findall(r"\w+", q.casefold()) if len(w) > 2]
+
+        def closeness(row: dict[str, Any]) -> float:
+            vocabulary = re.findall(r"\w+", " ".join([row["title"], *row["tags"]]).casefold())
+            return max(
+                (SequenceMatcher(None, w, v).ratio() for w in words for v in vocabulary),
+                default=0.0,
+            )
+
+        scored = sorted(((closeness(r), r["title"], r) for r in rows), key=lambda t: -t[0])
+        nearest = [
+            {**r, "title_html": escape(r["title"]), "summary_html": escape(r["summary"])}
+            for score, _, r in scored[:3]
+            if score >= 0.6
+        ]
+    taxonomy = await queries.taxonomy_with_counts()
+    allowed = _allowed(site, "topic")
+    topics = [
+        t for t in taxonomy["topics"] if t["count"] and (allowed is None or t["slug"] in allowed)
+    ]
+    return {
+        "nearest": nearest,
+        "without_filters": without_filters,
+        "topics": [{"label": t["label"], "url": page.search(topic=t["slug"])} for t in topics],
     }
 
 

@@ -1,35 +1,112 @@
-/* The Lotse workspace: the shortlist ("Merkliste") for a consultation.
-   The list lives in this browser (localStorage) and in the URL of /merkliste; the
-   server stores nothing. Sharing the list means sharing that URL. */
+/* The Lotse workspace: the shortlists ("Merklisten") of consultations.
+   The lists live in this browser (localStorage), one per company, and each in the URL of
+   /merkliste; the server stores nothing. Sharing a list means sharing its URL.
+   The page /merkliste itself is run by merkliste.js, on top of window.m40Merkliste. */
 (function () {
   "use strict";
-  var KEY = "mentoring40.merkliste";
+  var KEY = "mentoring40.merklisten";
+  var OLD_KEY = "mentoring40.merkliste";  // one list, before there were several
+  var CONTACT_KEY = "mentoring40.kontakt";
 
-  function load() {
-    try {
-      var data = JSON.parse(localStorage.getItem(KEY) || "{}");
-      return { title: data.title || "", slugs: Array.isArray(data.slugs) ? data.slugs : [] };
-    } catch (e) { return { title: "", slugs: [] }; }
+  function newId() {
+    return Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
   }
-  function save(list) {
-    try { localStorage.setItem(KEY, JSON.stringify(list)); } catch (e) { /* private mode: URL only */ }
-    render(list);
+  function blank(id) {
+    return { id: id || newId(), title: "", slugs: [], steps: "", notes: {}, updated: Date.now() };
   }
-  function href(list) {
+  function clean(list) {
+    var fresh = blank(typeof list.id === "string" && /^[a-z0-9]{1,32}$/.test(list.id) ? list.id : null);
+    fresh.title = typeof list.title === "string" ? list.title : "";
+    fresh.slugs = Array.isArray(list.slugs) ? list.slugs.filter(function (s) { return typeof s === "string"; }) : [];
+    fresh.steps = typeof list.steps === "string" ? list.steps : "";
+    fresh.notes = list.notes && typeof list.notes === "object" ? list.notes : {};
+    fresh.updated = typeof list.updated === "number" ? list.updated : Date.now();
+    return fresh;
+  }
+  function read() {
+    var data = null;
+    try { data = JSON.parse(localStorage.getItem(KEY) || "null"); } catch (e) { data = null; }
+    if (!data || typeof data !== "object" || !data.lists) {
+      data = { current: null, lists: {} };
+      try {  // the one list of before becomes the first of several
+        var old = JSON.parse(localStorage.getItem(OLD_KEY) || "null");
+        if (old && (old.title || (old.slugs || []).length)) {
+          var first = clean(old);
+          data.lists[first.id] = first;
+          data.current = first.id;
+        }
+      } catch (e) { /* nothing to take over */ }
+    }
+    Object.keys(data.lists).forEach(function (id) { data.lists[id] = clean(data.lists[id]); });
+    if (!data.current || !data.lists[data.current]) {
+      var start = blank();
+      data.lists[start.id] = start;
+      data.current = start.id;
+    }
+    return data;
+  }
+  function write(data) {
+    try { localStorage.setItem(KEY, JSON.stringify(data)); } catch (e) { /* private mode: URL only */ }
+  }
+
+  function contact() {
+    try { return localStorage.getItem(CONTACT_KEY) || ""; } catch (e) { return ""; }
+  }
+  function query(list, withId) {
     var params = new URLSearchParams();
+    if (withId) params.append("liste", list.id);
     if (list.title) params.append("titel", list.title);
     list.slugs.forEach(function (slug) { params.append("e", slug); });
-    var query = params.toString();
-    return "/merkliste" + (query ? "?" + query : "");
+    if (list.steps) params.append("schritte", list.steps);
+    list.slugs.forEach(function (slug) { if (list.notes[slug]) params.append("notiz-" + slug, list.notes[slug]); });
+    if (contact()) params.append("kontakt", contact());
+    return params.toString();
   }
 
-  function render(list) {
+  var store = {
+    current: function () { var data = read(); return data.lists[data.current]; },
+    all: function () {
+      var data = read();
+      return Object.keys(data.lists).map(function (id) { return data.lists[id]; })
+        .sort(function (a, b) { return b.updated - a.updated; });
+    },
+    get: function (id) { return read().lists[id] || null; },
+    /* Saves the list and makes it the one "Auf die Merkliste" adds to. */
+    save: function (list) {
+      var data = read();
+      list.updated = Date.now();
+      data.lists[list.id] = clean(list);
+      data.current = list.id;
+      write(data);
+      render();
+      return data.lists[list.id];
+    },
+    create: function () { return store.save(blank()); },
+    remove: function (id) {
+      var data = read();
+      delete data.lists[id];
+      if (data.current === id) data.current = null;
+      write(data);
+    },
+    blank: blank,
+    contact: contact,
+    setContact: function (text) {
+      try { localStorage.setItem(CONTACT_KEY, text); } catch (e) { /* URL only */ }
+    },
+    /* The Lotse's URL of the list (editable) and the share URL (read-only). */
+    href: function (list) { return "/merkliste?" + query(list, true); },
+    shareHref: function (list) { var q = query(list, false); return "/merkliste" + (q ? "?" + q : ""); }
+  };
+  window.m40Merkliste = store;
+
+  function render() {
+    var list = store.current();
     document.querySelectorAll("[data-shortlist-count]").forEach(function (badge) {
       badge.textContent = String(list.slugs.length);
       badge.hidden = list.slugs.length === 0;
     });
     document.querySelectorAll("[data-shortlist-link]").forEach(function (link) {
-      link.setAttribute("href", href(list));
+      link.setAttribute("href", store.href(list));
     });
     document.querySelectorAll("[data-shortlist-add]").forEach(function (button) {
       var on = list.slugs.indexOf(button.dataset.shortlistAdd) >= 0;
@@ -42,49 +119,12 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-shortlist-add]");
     if (!button) return;
-    var list = load();
+    var list = store.current();
     var slug = button.dataset.shortlistAdd;
     var at = list.slugs.indexOf(slug);
     if (at >= 0) list.slugs.splice(at, 1); else list.slugs.push(slug);
-    save(list);
+    store.save(list);
   });
-  document.addEventListener("m40:results", function () { render(load()); });
-
-  var page = document.querySelector("[data-shortlist-page]");
-  if (page) {
-    var params = new URLSearchParams(location.search);
-    var fromUrl = { title: params.get("titel") || "", slugs: params.getAll("e") };
-    if (fromUrl.slugs.length || fromUrl.title) {
-      save(fromUrl);  // the URL is the list (an opened share link becomes this browser's list)
-    } else if (load().slugs.length) {
-      location.replace(href(load()));
-      return;
-    }
-    page.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });
-    page.addEventListener("click", function (event) {
-      var list = load();
-      var item = event.target.closest("li[data-slug]");
-      if (event.target.closest("[data-print]")) { window.print(); return; }
-      if (event.target.closest("[data-share-link]")) {
-        event.preventDefault();
-        var absolute = location.origin + href(list);
-        var status = page.querySelector("[data-share-status]");
-        var done = function () { status.textContent = "Link kopiert: " + absolute; };
-        if (navigator.clipboard && window.isSecureContext) {
-          navigator.clipboard.writeText(absolute).then(done, function () { status.textContent = absolute; });
-        } else { status.textContent = absolute; }
-        return;
-      }
-      if (!item) return;
-      var slug = item.dataset.slug;
-      var index = list.slugs.indexOf(slug);
-      if (event.target.closest("[data-remove]")) list.slugs.splice(index, 1);
-      else if (event.target.closest("[data-move=up]") && index > 0) list.slugs.splice(index - 1, 0, list.slugs.splice(index, 1)[0]);
-      else if (event.target.closest("[data-move=down]") && index < list.slugs.length - 1) list.slugs.splice(index + 1, 0, list.slugs.splice(index, 1)[0]);
-      else return;
-      save(list);
-      location.assign(href(list));
-    });
-  }
-  render(load());
+  document.addEventListener("m40:results", render);
+  render();
 })();

@@ -4,6 +4,12 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+  function typesText(el) {
+    var tag = (el.tagName || "").toLowerCase();
+    if (tag === "textarea" || tag === "select" || el.isContentEditable) return true;
+    return tag === "input" && !/^(checkbox|radio|button|submit|reset|range|color|file|image)$/.test(el.type);
+  }
+  window.m40TypesText = typesText;
   var form = document.querySelector("form[data-live-search]");
   if (!form) return;
   var input = form.querySelector("input[type=search]");
@@ -33,6 +39,8 @@
           var mine = document.querySelector('[data-facet-count="' + span.dataset.facetCount + '"]');
           if (mine) mine.textContent = span.textContent;
         });
+        mirrorFilters(doc);
+        announce();
         history.replaceState(null, "", target);
         results.setAttribute("aria-busy", "false");
         document.dispatchEvent(new CustomEvent("m40:results"));
@@ -81,10 +89,48 @@
     }
   });
 
+  // "/" jumps to the search box from anywhere, a checkbox or button included; only where
+  // "/" can be typed (text fields) it stays a character.
   document.addEventListener("keydown", function (event) {
-    var tag = (event.target.tagName || "").toLowerCase();
-    if (event.key === "/" && tag !== "input" && tag !== "textarea" && tag !== "select") {
+    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && !typesText(event.target)) {
       event.preventDefault(); input.focus(); input.select();
     }
   });
+
+  /* After live results: whether each filter would give hits (one that would give none is
+     shown but not offered), "Filter (n)" and "Filter zurücksetzen" as the server has them. */
+  function mirrorFilters(doc) {
+    doc.querySelectorAll(".filters input[type=checkbox]").forEach(function (box) {
+      var mine = document.getElementById(box.id);
+      if (mine) mine.disabled = box.disabled;
+    });
+    var count = doc.querySelector("[data-filter-count]");
+    var mineCount = form.querySelector("[data-filter-count]");
+    if (count && mineCount) mineCount.textContent = count.textContent;
+    var reset = doc.querySelector("[data-reset-filters]");
+    var mineReset = form.querySelector("[data-reset-filters]");
+    if (reset && mineReset) { mineReset.hidden = reset.hidden; mineReset.href = reset.getAttribute("href"); }
+  }
+  /* Only the number of hits is read out, not the whole results area. */
+  function announce() {
+    var live = form.querySelector("[data-live-count]");
+    var count = results.querySelector(".result-count");
+    if (live && count) live.textContent = count.textContent.replace(/\s+/g, " ").trim();
+  }
+  form.addEventListener("click", function (event) {
+    var reset = event.target.closest("[data-reset-filters], [data-reset-filters-link]");
+    if (!reset) return;
+    event.preventDefault();
+    form.querySelectorAll(".filters input[type=checkbox]:checked").forEach(function (box) { box.checked = false; });
+    refresh();
+    input.focus();
+  });
+  // The filters fold away on narrow screens (the first hit in view) and stay open on wide ones.
+  var panel = form.querySelector("[data-filter-panel]");
+  if (panel && window.matchMedia) {
+    var wide = window.matchMedia("(min-width: 50.0625rem)");
+    var fit = function () { panel.open = wide.matches; };
+    fit();
+    if (wide.addEventListener) wide.addEventListener("change", fit);
+  }
 })();
