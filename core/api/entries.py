@@ -140,7 +140,7 @@ class EntryController(Controller):
         return stored_answer(request, doc, settings)
 
 
-async def _not_published(slug: str) -> Any:
+async def _not_published(slug: str) -> Response[Any]:
     """A renamed entry's old slug answers 301 to the new one; an unpublished entry 410;
     anything else 404."""
     if (renamed := await editing.redirect_for(slug)) is not None:

@@ -206,6 +206,8 @@ class EditorialSlugRedirect(Table, tablename="editorial_slug_redirect"):
     old_slug = Varchar(length=120, unique=True)
     new_slug = Varchar(length=120, index=True)
     created_at = Timestamptz()
+
+
 class Run(Table, tablename="run"):
     """A Durchlauf: one Lotse accompanying one company through the programme (core.runs).
 
@@ -322,6 +324,8 @@ class PartnerSite(Table, tablename="partner_site"):
     active = Boolean(default=True)
     updated_at = Timestamptz()
     updated_by = Varchar(length=254, default="")
+
+
 class RenderedDocument(Table, tablename="rendered_document"):
     """A read answer of the API rendered once when content changed (core.content.rendered):
     the JSON bytes, their strong ETag and compressed variants, by key (``entry:<slug>``,

@@ -17,12 +17,12 @@ from typing import Any
 
 import msgspec
 
+from core.content import rendered
 from core.content.files import MAX_FILE_BYTES, too_large
 from core.content.loader import check_references, parse_entry_text
 from core.content.markdown import render_markdown
 from core.content.model import SLUG_RE, Entry, Problem
 from core.content.sync import store_entry
-from core.content import rendered
 from core.db.engine import write_transaction
 from core.db.tables import (
     EditorialEntry,

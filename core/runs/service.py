@@ -15,9 +15,9 @@ import msgspec
 
 from core.db.engine import write_transaction
 from core.db.tables import QuestionnaireResponse, Run, RunCode, RunResponse
-from core.quickcheck.overlay import Overlay
 from core.quickcheck import service as quickcheck
 from core.quickcheck import store as quickcheck_store
+from core.quickcheck.overlay import Overlay
 from core.quickcheck.present import ResultDoc
 from core.runs.model import (
     PHASES,

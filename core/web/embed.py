@@ -23,7 +23,6 @@ from core.web.base import (
     render,
     site_page,
     unknown_site,
-    web_of,
     workspace,
 )
 from core.web.entries import entry_context, topic_context

@@ -14,7 +14,6 @@ from litestar.params import FromPath
 from core.content import queries
 from core.content.facets import EXCLUDE_SLUGS_KEY
 from core.editing import service as editing
-from core.http.input_checks import SINGLE_PARAMS
 from core.web.base import Req, labels, not_found, on_site, render, workspace
 from core.web.quickcheck import offered
 from core.web.render import Page, linked_questionnaires, unlink_entries, unlink_questionnaires
