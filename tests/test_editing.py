@@ -75,7 +75,11 @@ def start(settings: Settings) -> TestClient[Any]:
 
 @pytest.fixture
 def editor(fixture_settings: Settings) -> Iterator[Editor]:
-    """The fixture content synced, keys for the core and for the nrw pack, the app."""
+    """The fixture content synced, keys for the core and for the nrw pack, the app; a
+    partner site "partner" whose fragments show every entry."""
+    sites = fixture_settings.content_dir / "sites"
+    sites.mkdir(exist_ok=True)
+    (sites / "partner.yaml").write_text("label: Partnerseite\n", encoding="utf-8")
     sync(fixture_settings)
     tokens = {
         "core": run(create_key("core-redaktion", ["entries:write:core"]))[0],
@@ -235,6 +239,9 @@ def test_unpublish_answers_410_and_publishing_again_restores_it(editor: Editor) 
     page = editor.client.get("/entries/kurz-notiert", headers={"Accept": "text/html"})
     assert page.status_code == 410
     assert "von der Redaktion zurückgezogen" in page.text
+    fragment = editor.client.get("/embed/partner/fragments/entries/kurz-notiert")
+    assert fragment.status_code == 410
+    assert "von der Redaktion zurückgezogen" in fragment.text
     slugs = [e["slug"] for e in editor.client.get("/api/v1/entries").json()["data"]]
     assert "kurz-notiert" not in slugs
     assert editor.client.get("/api/v1/entries/gibt-es-nicht").status_code == 404
@@ -257,6 +264,12 @@ def test_a_renamed_slug_answers_301_in_the_api_and_on_pages(editor: Editor) -> N
     page = editor.client.get("/entries/ablauf", follow_redirects=False)
     assert page.status_code == 301
     assert page.headers["location"] == "/entries/ablauf-neu"
+    # A partner's server including the old fragment is sent on to the new one.
+    old = "/embed/partner/fragments/entries/ablauf"
+    fragment = editor.client.get(old, follow_redirects=False)
+    assert fragment.status_code == 301
+    assert fragment.headers["location"].endswith("/embed/partner/fragments/entries/ablauf-neu")
+    assert "Ablauf" in editor.client.get(fragment.headers["location"]).text
     assert editor.call("GET", "/entries/ablauf-neu/revisions").json()["data"][0]["number"] == 1
     taken = editor.call("POST", "/entries/ablauf-neu/rename", json={"slug": "ueberblick"})
     assert taken.status_code == 409

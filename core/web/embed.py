@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Response, get
 from litestar.params import FromPath
 
 from core.content import queries
+from core.editing import service as editing
 from core.plugins import DEFAULT_PLUGINS
 from core.web.base import (
     Req,
@@ -104,10 +106,22 @@ def _fragment_response(page: Page, template: str, status: int, **context: Any) -
 async def fragment_entry(
     request: Req, site_id: FromPath[str], slug: FromPath[str]
 ) -> Response[str]:
-    read = partial(entry_context, slug=slug)
-    return await _fragment(
-        request, site_id, read, "fragments/entry.html", f"Kein Eintrag „{slug}“."
-    )
+    async def show(page: Page) -> Response[str]:
+        context = await entry_context(page, slug)
+        if context is not None:
+            return _fragment_response(page, "fragments/entry.html", 200, **context)
+        # As on the pages: a renamed entry's old address moves on, an unpublished one is gone.
+        if (renamed := await editing.redirect_for(slug)) is not None:
+            location = f"{page.base}/fragments/entries/{quote(renamed, safe='')}"
+            return Response(content="", status_code=301, headers={"Location": location})
+        if await editing.is_gone(slug):
+            message = f"Der Eintrag „{slug}“ wurde von der Redaktion zurückgezogen."
+            return _fragment_response(page, "fragments/missing.html", 410, message=message)
+        return _fragment_response(
+            page, "fragments/missing.html", 404, message=f"Kein Eintrag „{slug}“."
+        )
+
+    return await on_site(request, site_id, show, fragment=True)
 
 
 @get("/embed/{site_id:str}/fragments/topics/{topic:str}", include_in_schema=False)
