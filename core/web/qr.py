@@ -1,7 +1,10 @@
-"""QR codes as inline SVG drawn on the server (segno: pure Python; no script, no image
-request): the address of a result on its printout, invitation links of a run."""
+"""QR codes as SVG drawn on the server (segno: pure Python): inline for the address of a
+result on its printout and the invitation links of a run, as a document for the
+Merkliste handout (``/merkliste/qr.svg``)."""
 
 from __future__ import annotations
+
+import io
 
 import segno
 
@@ -23,3 +26,15 @@ def qr_svg(url: str, *, title: str | None = None, svgclass: str = "qr-code") -> 
     )
     # role="img": screen readers announce the <title> as the image's name.
     return svg.replace("<svg ", '<svg role="img" ', 1)
+
+
+def qr_svg_document(url: str) -> str | None:
+    """The QR code of ``url`` as an SVG document (black on white, scalable, no size: the
+    handout sizes it), or None if the URL is too long for a QR code."""
+    try:
+        code = segno.make_qr(url, error="m")
+    except segno.DataOverflowError:
+        return None
+    out = io.BytesIO()
+    code.save(out, kind="svg", scale=1, border=2, omitsize=True, light="#fff", title="QR-Code")
+    return out.getvalue().decode()

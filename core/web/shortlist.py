@@ -15,17 +15,16 @@ page, next to the share link and its QR code (``/merkliste/qr.svg`` with the sam
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from typing import Any
 from urllib.parse import urlencode
 
-import segno
 from litestar import Response, get
 
 from core.content import queries
 from core.http.input_checks import SINGLE_PARAMS
 from core.web.base import Req, render, workspace
+from core.web.qr import qr_svg_document
 
 MAX_ENTRIES = 50
 MAX_TITLE = 120
@@ -96,19 +95,6 @@ def share_query(
     return urlencode(pairs)
 
 
-def qr_svg(url: str) -> str | None:
-    """The QR code of ``url`` as an SVG document (black on white, scalable), or None if
-    the URL is too long for a QR code."""
-    try:
-        code = segno.make_qr(url, error="m")
-    except segno.DataOverflowError:
-        return None
-    # No width/height: the handout sizes it. A white background for dark themes.
-    out = io.BytesIO()
-    code.save(out, kind="svg", scale=1, border=2, omitsize=True, light="#fff", title="QR-Code")
-    return out.getvalue().decode()
-
-
 @get("/merkliste", include_in_schema=False, opt=SHORTLIST)
 async def workspace_shortlist(request: Req) -> Response[str]:
     """The Lotse's list (``liste`` given) or a shared list, read-only (see above)."""
@@ -157,7 +143,7 @@ async def shortlist_qr(request: Req) -> Response[str]:
         wanted["title"], wanted["slugs"], wanted["steps"], wanted["notes"], wanted["contact"]
     )
     url = str(request.base_url).rstrip("/") + "/merkliste" + (f"?{query}" if query else "")
-    svg = qr_svg(url)
+    svg = qr_svg_document(url)
     headers = {"Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
     if svg is None:
         return Response(
