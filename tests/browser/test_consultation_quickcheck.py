@@ -6,6 +6,7 @@ theme. Screenshots go to var/screenshots/issue20/."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -136,6 +137,19 @@ def test_form_in_parts_keeps_the_answers_until_it_is_sent(stack: Stack, browser:
 
         for item, value in plan[second + 1 :]:
             answer(page, item, value)
+        # The connection drops while sending (simulated in the browser: the shared server
+        # must stay up for the other tests): nothing is lost, the answers are still kept.
+        page.route("**" + FORM.split("?")[0], lambda route: route.abort("internetdisconnected"))
+        with contextlib.suppress(Exception):
+            page.get_by_role("button", name="Auswerten").click()
+            page.wait_for_load_state()
+        page.unroute("**" + FORM.split("?")[0])
+        page.goto(stack.url + FORM)
+        expect(page.locator(".qc-restored")).to_contain_text("wiederhergestellt")
+        for _part in range(5):
+            if page.get_by_role("button", name="Auswerten").is_visible():
+                break
+            page.get_by_role("button", name="Weiter").click()
         page.get_by_role("button", name="Auswerten").click()
         expect(page.locator("h1")).to_have_text("Ihr Ergebnis")
         # Sent: the browser keeps nothing more.

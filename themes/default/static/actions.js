@@ -7,6 +7,19 @@
 (function () {
   "use strict";
 
+  // A result page: forget the answers its form kept in this browser (every variant of the
+  // form's key: with or without a trial run or an invitation code).
+  var cleared = document.querySelector("[data-clear-answers]");
+  if (cleared) {
+    var prefix = cleared.getAttribute("data-clear-answers");
+    try {
+      for (var i = localStorage.length - 1; i >= 0; i--) {
+        var key = localStorage.key(i);
+        if (key === prefix || (key && key.indexOf(prefix + ".") === 0)) localStorage.removeItem(key);
+      }
+    } catch (e) { /* storage off: nothing was kept */ }
+  }
+
   function statusFor(button) {
     var box = button.closest("[data-actions], [data-result-actions], .snippet") || document;
     return box.querySelector("[data-action-status]");

@@ -62,7 +62,8 @@
   }
   form.addEventListener("change", save);
   form.addEventListener("input", save);
-  form.addEventListener("submit", forget);
+  // Not forgotten on submit: if the request fails, the answers are still here. The result
+  // page forgets them (actions.js, [data-clear-answers]) once the result has arrived.
 
   // -- one part at a time ----------------------------------------------------------------
   if (sections.length < 2) return;
