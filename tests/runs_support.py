@@ -109,11 +109,17 @@ def answers_for(
     return answers
 
 
+def current_version(client: Client, questionnaire: str) -> int:
+    """The questionnaire's published version (a form or API client sends the one it shows)."""
+    version: int = client.get(f"/api/v1/questionnaires/{questionnaire}").json()["data"]["version"]
+    return version
+
+
 def answer(client: Client, link: dict[str, Any], level: str, **overrides: Any) -> Any:
     """Submit through an invitation ``link`` (a code of the run document): answers built
     for its questionnaire and perspective; the body names no perspective."""
     body = {
-        "version": 1,
+        "version": current_version(client, link["questionnaire"]),
         "run": link["code"],
         "answers": answers_for(client, link["questionnaire"], link["perspective"], level)
         | overrides,

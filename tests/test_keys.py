@@ -55,7 +55,14 @@ def test_a_plugin_route_is_guarded_by_its_own_scope(fixture_settings: Settings) 
     sync(fixture_settings)
     registry = registry_with(fixture_settings, ReportsPlugin())
     allowed = known_scopes(registry, fixture_settings)
-    assert set(allowed) == {"stats:read", "responses:export", "entries:write", "region:reports"}
+    assert set(allowed) == {
+        "stats:read",
+        "responses:export",
+        "entries:write",
+        "runs:read",
+        "runs:write",
+        "region:reports",
+    }
     use_engine(engine_from_url(fixture_settings.database_url))
 
     async def keys() -> tuple[str, str]:

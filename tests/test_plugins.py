@@ -216,6 +216,8 @@ def test_core_scopes_come_through_the_api_scopes_hook(offline_settings: Settings
         "stats:read",
         "responses:export",
         "entries:write",
+        "runs:read",
+        "runs:write",
     }
     assert builtins.infos["core.api"].hooks == ("api_scopes",)
 

@@ -222,7 +222,9 @@ def answers_without_a_key(route: HTTPRoute) -> bool:
 
 # Bodies that change from one request to the next (counters, timings): their length may
 # differ between the GET and the HEAD.
-CHANGING_BODIES = {"/metrics", "/ready", "/health", "/api/v1/search"}
+# Answers that may differ between two requests: the search (API and the search page "/")
+# comes from the engine or, while it is still indexing, from the database.
+CHANGING_BODIES = {"/metrics", "/ready", "/health", "/api/v1/search", "/"}
 SAME_HEADERS = ("content-type", "etag", "cache-control", "content-security-policy", "allow")
 
 

@@ -21,6 +21,7 @@ from tests.runs_support import (
     app_on,
     bearer,
     count_rows,
+    current_version,
     link_of,
 )
 
@@ -201,14 +202,14 @@ def test_refused_codes_say_what_to_do_and_store_nothing(
     for extra, questionnaire, reason in cases:
         got = client.post(
             f"/api/v1/questionnaires/{questionnaire}/responses",
-            json={"version": 1, "answers": good, **extra},
+            json={"version": current_version(client, QC), "answers": good, **extra},
         )
         assert got.status_code == 422, (reason, got.text)
         assert got.json()["invalid_params"] == [{"name": "run", "reason": reason}]
         assert "Nothing was stored" in got.json()["detail"]
     wrong = client.post(
         f"/api/v1/questionnaires/{FB}/responses",
-        json={"version": 1, "run": employees["code"], "answers": {}},
+        json={"version": current_version(client, QC), "run": employees["code"], "answers": {}},
     )
     assert wrong.json()["invalid_params"] == [{"name": "run", "reason": "questionnaire"}]
     assert stored() == before
@@ -216,7 +217,11 @@ def test_refused_codes_say_what_to_do_and_store_nothing(
     links = count_rows(URL, "run_response")
     plain = client.post(
         f"/api/v1/questionnaires/{QC}/responses",
-        json={"version": 1, "perspective": "mitarbeitende", "answers": good},
+        json={
+            "version": current_version(client, QC),
+            "perspective": "mitarbeitende",
+            "answers": good,
+        },
     )
     assert plain.status_code == 201
     assert (stored(), count_rows(URL, "run_response")) == (before + 1, links)
@@ -351,7 +356,11 @@ def test_the_invitation_link_opens_the_form_for_its_perspective(
     assert 'name="perspective" value="mitarbeitende"' in page.text
     assert "Einladung zu einem Durchlauf" in page.text
     assert "andere Sicht wählen" not in page.text
-    fields = [("perspective", "mitarbeitende"), ("version", "1"), ("run", employees["code"])]
+    fields = [
+        ("perspective", "mitarbeitende"),
+        ("version", str(current_version(client, QC))),
+        ("run", employees["code"]),
+    ]
     fields += [
         (f"a.{item}", code)
         for item, code in answers_for(client, QC, "mitarbeitende", "eher").items()
@@ -388,7 +397,11 @@ def test_a_closed_link_refuses_the_form_and_stores_nothing(
         f"/api/v1/runs/{doc['id']}/codes/{employees['code']}/close", headers=bearer(keys["write"])
     )
     assert client.get(f"/quickcheck/{QC}?run={employees['code']}").status_code == 410
-    fields = {"perspective": "mitarbeitende", "version": "1", "run": employees["code"]}
+    fields = {
+        "perspective": "mitarbeitende",
+        "version": str(current_version(client, QC)),
+        "run": employees["code"],
+    }
     fields |= {
         f"a.{item}": code for item, code in answers_for(client, QC, "mitarbeitende", "eher").items()
     }
