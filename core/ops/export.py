@@ -25,6 +25,7 @@ import yaml
 
 from core.content.facets import DIMENSIONS
 from core.content.model import CORE_SOURCE
+from core.content.sync import EDITABLE_FIELDS
 from core.db.tables import ContentSource, Entry, TaxonomyTerm
 
 # Names a plugin source cannot take: they are folders of the core's own pack.
@@ -86,21 +87,9 @@ def _json(value: Any) -> Any:
     return value
 
 
-# The front matter fields in the order of the shipped files.
-FIELD_ORDER = (
-    "title",
-    "summary",
-    "kind",
-    "topics",
-    "phases",
-    "audiences",
-    "tags",
-    "duration",
-    "materials",
-    "related",
-    "updated_at",
-    "status",
-)
+# The front matter fields in the order of the shipped files: what an editor edits (one
+# list, core.content.sync), the body aside, then the status.
+FIELD_ORDER = (*(f for f in EDITABLE_FIELDS if f != "body"), "status")
 _LISTS = {"topics", "phases", "audiences", "tags", "materials", "related"}
 
 
