@@ -367,7 +367,9 @@ def main() -> int:
                 wagtail_base, wagtail_paths, wagtail_process = found
                 wagtail_target = (wagtail_base, wagtail_paths, tree(wagtail_process))
 
-        posts = submissions(api)
+        # Each target's own questionnaire: a checkout of before may serve an older version,
+        # and answers to the current one would only measure its 4xx.
+        posts = {name: submissions(base) for name, (base, _, _) in targets.items()}
         results: dict[str, list[dict[str, float]]] = {}
         say(f"{len(slugs)} entries; load average {os.getloadavg()}")
         for round_ in range(args.rounds):
@@ -385,7 +387,7 @@ def main() -> int:
             for name in ("app", "before"):
                 if name in targets:
                     base, procs, db = targets[name]
-                    plan.append((f"{name}: submissions", base, posts, procs + backends(db)))
+                    plan.append((f"{name}: submissions", base, posts[name], procs + backends(db)))
             for name, base, requests, procs in plan:
                 figures = wrk(base, requests, args.seconds, procs)
                 results.setdefault(name, []).append(figures)
