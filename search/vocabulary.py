@@ -12,7 +12,7 @@ import yaml
 from core.content.files import read_content_file
 from core.content.loader import display_path
 from core.content.model import ContentPack, Problem
-from core.content.yamlfile import MAX_DEPTH, too_deep
+from core.content.yamlfile import structure_problem
 
 
 class VocabularyFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -59,10 +59,9 @@ def _read(path: Path, folder: Path, problems: list[Problem]) -> VocabularyFile |
     text = read_content_file(path, folder, shown, problems)
     if text is None:
         return None
-    if (deep := too_deep(text)) is not None:
-        problems.append(
-            Problem(file=shown, line=deep + 1, message=f"is nested more than {MAX_DEPTH} levels")
-        )
+    if (refused := structure_problem(text)) is not None:
+        line, message = refused
+        problems.append(Problem(file=shown, line=line + 1, message=message))
         return None
     try:
         data: Any = yaml.safe_load(text) or {}

@@ -114,6 +114,31 @@ def test_sync_with_a_pipe_among_the_entries_changes_nothing(
     assert snapshot() == before  # the valid edit was not applied either
 
 
+def test_yaml_aliases_are_refused_before_they_expand(content_dir: Path) -> None:
+    # "Billion laughs": nine lines whose last alias stands for 10**9 strings. Refused from
+    # the event stream, which never expands it (expanded, the check would not end).
+    laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+    )
+    (content_dir / "search" / "lachen.yaml").write_text(laughs, encoding="utf-8")
+    entry = VALID_ENTRY.read_text(encoding="utf-8").replace(
+        "related:", "notiz: &n Text\nnochmal: *n\nrelated:"
+    )
+    (content_dir / "entries" / "anker.md").write_text(entry, encoding="utf-8")
+
+    result = CliRunner().invoke(
+        main,
+        ["content", "check"],
+        env={"MENTORING40_CONTENT_DIR": str(content_dir), "MENTORING40_LOAD_PLUGINS": ""},
+    )
+
+    assert result.exit_code == 1, result.output
+    alias_line = entry.splitlines().index("nochmal: *n") + 1
+    assert f"entries/anker.md:{alias_line}: uses the YAML alias *n" in result.output
+    assert "search/lachen.yaml:2: uses the YAML alias *a" in result.output
+    assert "write the value out" in result.output
+
+
 def test_yaml_nested_too_deeply_is_a_problem_with_file_and_line(content_dir: Path) -> None:
     deep = "[" * 3000 + "]" * 3000
     entry = VALID_ENTRY.read_text(encoding="utf-8").replace("related:", f"tiefe: {deep}\nrelated:")

@@ -29,18 +29,33 @@ _MISSING_FIELD_RE = re.compile(r"missing required field `(?P<name>[^`]+)`")
 MAX_DEPTH = 40
 
 
-def too_deep(text: str) -> int | None:
-    """The 0-based line where ``text`` nests collections deeper than MAX_DEPTH, else None.
+def structure_problem(text: str) -> tuple[int, str] | None:
+    """The 0-based line and the reason when ``text`` has a structure no content needs and
+    that would cost the reader dearly, else None: collections nested deeper than
+    MAX_DEPTH (PyYAML builds nodes recursively: a RecursionError instead of a YAML
+    error) or an alias (``*name``; a few lines of anchors and aliases can expand to
+    billions of values, the "billion laughs" attack, and no content format uses them).
 
-    Walks PyYAML's event stream, which is produced without recursion, before anything
-    recursive sees the text. Syntax errors are left to the caller's full parse."""
+    Walks PyYAML's event stream, which is produced without recursion and without
+    expanding aliases, before anything else sees the text. Syntax errors are left to the
+    caller's full parse."""
     depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = 0 if event.start_mark is None else int(event.start_mark.line)
+            if isinstance(event, yaml.AliasEvent):
+                return line, (
+                    f"uses the YAML alias *{event.anchor}: content files may not repeat "
+                    "values by anchor and alias (&name, *name); write the value out"
+                )
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return 0 if event.start_mark is None else int(event.start_mark.line)
+                    return line, (
+                        f"is nested more than {MAX_DEPTH} levels deep (lists or mappings "
+                        "inside each other); no content needs that, check the brackets "
+                        "and indentation"
+                    )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
@@ -51,15 +66,9 @@ def too_deep(text: str) -> int | None:
 def parse_yaml(
     text: str, shown: str, problems: list[Problem], *, line_offset: int
 ) -> tuple[Any, Any] | None:
-    if (deep := too_deep(text)) is not None:
-        problems.append(
-            Problem(
-                file=shown,
-                line=deep + 1 + line_offset,
-                message=f"is nested more than {MAX_DEPTH} levels deep (lists or mappings "
-                "inside each other); no content needs that, check the brackets and indentation",
-            )
-        )
+    if (refused := structure_problem(text)) is not None:
+        line, message = refused
+        problems.append(Problem(file=shown, line=line + 1 + line_offset, message=message))
         return None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
