@@ -239,6 +239,11 @@ def test_the_audit_log_lists_filters_and_exports_what_happened(admin: Admin) -> 
     only_rows = [row.text() for row in only.find("tbody").find_all("tr")]
     assert len(only_rows) == 1
     assert "falsch@example.org" in only_rows[0]
+    # What the admin types is matched literally: "_" and "%" are no wildcards.
+    for query in ("konto=falsch_example", "konto=%25", "objekt=neu%25"):
+        found = page_of(a.client.get(f"/redaktion/protokoll?{query}")).find("tbody").text()
+        assert "Keine Ereignisse für diese Auswahl." in found, query
+        assert "example.org" not in found, query
     bad_date = page_of(a.client.get("/redaktion/protokoll?von=gestern"))
     assert "kein Datum" in bad_date.find(role="alert").text()
     export = a.client.get("/redaktion/protokoll.csv?typ=account&objekt=neu@example.org")

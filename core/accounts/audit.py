@@ -16,9 +16,10 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 from core.accounts import AccountInfo
 from core.db.tables import AuditEvent
@@ -135,12 +136,12 @@ def _where(f: AuditFilter) -> Any:
     if f.action:
         conditions.append(AuditEvent.action == f.action)
     if f.email:
-        conditions.append(AuditEvent.email.like(f"%{_like(f.email.strip().lower())}%"))
+        conditions.append(_contains("email", f.email.strip().lower()))
     if f.object_type:
         conditions.append(AuditEvent.object_type == f.object_type)
     if f.object_id:
         # LIKE, not ILIKE (SQLite has none): e-mail addresses are stored lower-cased.
-        conditions.append(AuditEvent.object_id.like(f"%{_like(f.object_id.strip())}%"))
+        conditions.append(_contains("object_id", f.object_id.strip()))
     if f.since:
         start = dt.datetime.combine(f.since, dt.time(), tzinfo=dt.UTC)
         conditions.append(AuditEvent.at >= start)
@@ -153,11 +154,12 @@ def _where(f: AuditFilter) -> Any:
     return where
 
 
-def _like(text: str) -> str:
-    """``text`` for a "contains" LIKE pattern. Piccolo has no ESCAPE clause, so a ``_``
-    or ``%`` typed by the admin stays a wildcard: it matches itself and more, which for a
-    filter only widens the list."""
-    return text
+def _contains(column: Literal["email", "object_id"], text: str) -> WhereRaw:
+    """``column`` contains ``text`` literally: a ``%``, ``_`` or ``\\`` the admin types is
+    escaped (Piccolo's ``like`` has no ESCAPE clause; SQLite and PostgreSQL both take it).
+    The column name is one of two literals, never user input."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return WhereRaw(f"{column} LIKE {{}} ESCAPE '\\'", f"%{escaped}%")
 
 
 async def events(f: AuditFilter, *, limit: int = 100, offset: int = 0) -> list[AuditRecord]:
