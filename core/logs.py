@@ -65,7 +65,8 @@ class _QueueHandler(QueueHandler):
     """Like QueueHandler, but keeps the traceback apart from the message (for ``exc``) and
     escapes control characters in the message and in every text passed with ``extra=``
     (in both formats: the text format would break the line, and JSON leaves C1 controls
-    and line separators as they are). The traceback keeps its lines."""
+    and line separators as they are). The traceback keeps its lines: TextFormatter marks
+    them, JSON keeps it in one string."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = logging.makeLogRecord(vars(record))
@@ -104,13 +105,32 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
 
 
+class TextFormatter(logging.Formatter):
+    """TEXT_FORMAT, with every line of a traceback indented behind ``  | `` and its control
+    characters escaped: an exception's message may carry what a caller sent (a plugin's
+    ``ValueError(f"... {value}")``), and its line breaks must not start a line that reads
+    like a record of its own, nor its escape sequences drive the terminal."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        trace = record.exc_text
+        if record.exc_info and not trace:
+            trace = self.formatException(record.exc_info)
+        if trace:
+            text += "".join(f"\n  | {escape_controls(line)}" for line in trace.splitlines())
+        return text
+
+
 def configure_logging(settings: Settings) -> None:
     """Route every log record (ours, Litestar's, uvicorn's) through one queue to stderr."""
     global _installed
     stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(
-        JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT)
-    )
+    stream.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
     handler = _QueueHandler(queue.SimpleQueue())
     handler.addFilter(RequestIdFilter())
     listener = QueueListener(handler.queue, stream)
@@ -144,4 +164,4 @@ def _stop() -> None:
 atexit.register(_stop)
 
 
-__all__ = ["JsonFormatter", "configure_logging", "escape_controls"]
+__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "escape_controls"]

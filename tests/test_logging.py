@@ -4,6 +4,7 @@ development; result tokens and secrets never reach the log. A real uvicorn proce
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -117,6 +118,26 @@ def test_a_request_cannot_forge_log_lines_or_drive_the_terminal(
     second = next(line for line in lines if "rot" in line)
     assert "GET /entries/\\x1b[2J\\x1b[31mrot\\u2028\\u202eumgedreht 404" in second
     assert not any(char in "".join(lines) for char in "\x1b\u2028\u202e")
+
+
+def test_a_traceback_cannot_forge_log_lines_either(
+    tmp_path: Path, content_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", content_dir)
+    logs.configure_logging(settings)
+    capfd.readouterr()
+    try:  # an exception whose message carries what a caller sent
+        raise ValueError(f"kein Eintrag x\n{FORGED}\x1b[2J")
+    except ValueError:
+        logging.getLogger("mentoring40.plugins").exception("Plugin nrw failed")
+    logs._stop()  # flush the queue
+    lines = capfd.readouterr().err.splitlines()
+
+    assert lines[0].endswith("ERROR   mentoring40.plugins [-] Plugin nrw failed")
+    assert lines[1] == "  | Traceback (most recent call last):"
+    assert all(line.startswith("  | ") for line in lines[1:])
+    assert lines[-2:] == ["  | ValueError: kein Eintrag x", f"  | {FORGED}\\x1b[2J"]
+    assert not any(line.startswith(FORGED) for line in lines)
 
 
 def test_json_logs_escape_c1_controls_and_line_separators_too(
