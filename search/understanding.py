@@ -185,3 +185,23 @@ async def exact_words(
     response.raise_for_status()
     results = msgspec.json.decode(response.content)["results"]
     return [w for w, r in zip(words, results, strict=True) if r.get("estimatedTotalHits", 0)]
+
+
+async def entries_about(
+    client: AsyncClient, uid: str, words: list[str], filters: list[str]
+) -> bool:
+    """Whether each of ``words`` is what an entry is about (title or tags; whole words,
+    within the engine's typo tolerance, which also covers a plural the stemmer keeps).
+
+    A query half of whose words the toolbox does not know ("Bildschirmvideo aufgenommen")
+    is still searched with the rest when the rest names an entry's subject; a rest that
+    only occurs somewhere in a body ("Apfelkuchen backen") is a guess and finds nothing.
+    """
+    queries = [
+        {**probe(f"{word} ", uid, filters), "attributesToSearchOn": TITLE_FIELDS}
+        for word in words
+    ]
+    response = await client.http_client.post("multi-search", json={"queries": queries})
+    response.raise_for_status()
+    results = msgspec.json.decode(response.content)["results"]
+    return bool(words) and all(r.get("estimatedTotalHits", 0) for r in results)
