@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 from meilisearch_python_sdk import AsyncClient
 
+from core.content.textsearch import fold
 from search.german import MIN_PART, stem
 
 # Words as Meilisearch sees them, but with hyphenated words kept together so that
@@ -46,6 +47,20 @@ def query_words(q: str) -> list[str]:
         *front, last = token.split("-")
         result.append("-".join([*(p.lower() for p in front), stem(last)]))
     return result
+
+
+_DATABASE_WORD_RE = re.compile(r"\w+")
+
+
+def database_terms(q: str, stop_words: frozenset[str]) -> list[list[str]]:
+    """The query as the database fallback matches it (core/content/textsearch.py): per
+    word that is not a stop word, the word as typed and its stem, folded. A query of stop
+    words only keeps them (it asks for something)."""
+    typed = _DATABASE_WORD_RE.findall(q)
+    # A stop word as typed or in its stem, as the engine drops it from the stemmed query.
+    kept = [w for w in typed if w.lower() not in stop_words and stem(w) not in stop_words]
+    kept = kept or typed
+    return [list(dict.fromkeys([fold(word), fold(stem(word))])) for word in kept]
 
 
 def typed_words(q: str) -> dict[str, str]:
@@ -198,8 +213,7 @@ async def entries_about(
     only occurs somewhere in a body ("Apfelkuchen backen") is a guess and finds nothing.
     """
     queries = [
-        {**probe(f"{word} ", uid, filters), "attributesToSearchOn": TITLE_FIELDS}
-        for word in words
+        {**probe(f"{word} ", uid, filters), "attributesToSearchOn": TITLE_FIELDS} for word in words
     ]
     response = await client.http_client.post("multi-search", json={"queries": queries})
     response.raise_for_status()
