@@ -32,3 +32,19 @@ def search_setup(registry: PluginRegistry, settings: Settings) -> tuple[dict[str
         registry.call("search_document", entry=row, doc=doc)
 
     return configured, enrich
+
+
+# Per registry (an app has one; a registry is not hashable): the registry itself is kept
+# beside its words, so a new registry at a reused id() is never mistaken for the old one.
+_STOP_WORDS: dict[int, tuple[PluginRegistry, Settings, frozenset[str]]] = {}
+
+
+def query_stop_words(registry: PluginRegistry, settings: Settings) -> frozenset[str]:
+    """The stop words the engine is given (packs and plugins), for the database fallback's
+    query understanding; read once per app."""
+    cached = _STOP_WORDS.get(id(registry))
+    if cached is None or cached[0] is not registry or cached[1] is not settings:
+        configured, _ = search_setup(registry, settings)
+        cached = (registry, settings, frozenset(configured["stopWords"]))
+        _STOP_WORDS[id(registry)] = cached
+    return cached[2]

@@ -19,6 +19,7 @@ from meilisearch_python_sdk import AsyncClient
 from core.content.facets import ENTRY_FIELD, EXCLUDE_SLUGS_KEY, FACET_ATTRIBUTES
 from core.content.markdown import entry_url
 from search.understanding import (
+    entries_about,
     exact_words,
     query_words,
     split_dead,
@@ -193,8 +194,11 @@ async def search_entries(
             dropped = sum(not splits[word] for word in dead)
             if dropped:
                 words = await exact_words(client, uid, words, filter_expression)
-            # Only a query that is mostly understood is searched without its unknown words.
-            if len(words) <= dropped:  # an empty page, not the whole toolbox
+            # Only a query that is mostly understood, or whose known words name what an
+            # entry is about, is searched without its unknown words.
+            if len(words) <= dropped and not await entries_about(
+                client, uid, words, filter_expression
+            ):  # an empty page, not the whole toolbox
                 return _empty(page, page_size, facets)
             # The query changed: its words must match as complete words (a trailing space
             # ends prefix matching), or "Apfelkuchen backen" would find "Backstube".

@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 from meilisearch_python_sdk import AsyncClient
 
+from core.content.textsearch import fold
 from search.german import MIN_PART, stem
 
 # Words as Meilisearch sees them, but with hyphenated words kept together so that
@@ -46,6 +47,20 @@ def query_words(q: str) -> list[str]:
         *front, last = token.split("-")
         result.append("-".join([*(p.lower() for p in front), stem(last)]))
     return result
+
+
+_DATABASE_WORD_RE = re.compile(r"\w+")
+
+
+def database_terms(q: str, stop_words: frozenset[str]) -> list[list[str]]:
+    """The query as the database fallback matches it (core/content/textsearch.py): per
+    word that is not a stop word, the word as typed and its stem, folded. A query of stop
+    words only keeps them (it asks for something)."""
+    typed = _DATABASE_WORD_RE.findall(q)
+    # A stop word as typed or in its stem, as the engine drops it from the stemmed query.
+    kept = [w for w in typed if w.lower() not in stop_words and stem(w) not in stop_words]
+    kept = kept or typed
+    return [list(dict.fromkeys([fold(word), fold(stem(word))])) for word in kept]
 
 
 def typed_words(q: str) -> dict[str, str]:
@@ -132,7 +147,44 @@ async def split_dead(
             together.setdefault(word, [head, tail])
         elif head_found and tail_in_title:
             last_part.setdefault(word, [tail])
+    unexplained = [word for word, _ in cuts if word not in together and word not in last_part]
+    if unexplained:
+        together.update(await _split_typo(client, uid, cuts, unexplained, filters))
     return {word: together.get(word) or last_part.get(word) or [] for word in dead}
+
+
+# A last part shorter than this gets no typo tolerance from the engine anyway.
+MIN_TYPO_PART = 5
+
+
+async def _split_typo(
+    client: AsyncClient,
+    uid: str,
+    cuts: list[tuple[str, tuple[str, str]]],
+    words: list[str],
+    filters: list[str],
+) -> dict[str, list[str]]:
+    """A typo inside a compound (Tandemvereinbarng): the first part as written and the
+    last part within the engine's typo tolerance, both in one entry. Asked only for the
+    dead words no exact cut explains, in one more request. The misspelt last part goes
+    on to the query as typed, where the engine's typo tolerance finds it again."""
+    typo_cuts = [
+        (word, (head, tail))
+        for word, (head, tail) in cuts
+        if word in words and len(tail) >= MIN_TYPO_PART
+    ]
+    if not typo_cuts:
+        return {}
+    # A trailing space: the last part is complete (no prefix match).
+    queries = [probe(f'"{head}" {tail} ', uid, filters) for _, (head, tail) in typo_cuts]
+    response = await client.http_client.post("multi-search", json={"queries": queries})
+    response.raise_for_status()
+    results = msgspec.json.decode(response.content)["results"]
+    found: dict[str, list[str]] = {}
+    for (word, (head, tail)), result in zip(typo_cuts, results, strict=True):
+        if result.get("estimatedTotalHits", 0):
+            found.setdefault(word, [head, tail])
+    return found
 
 
 async def exact_words(
@@ -148,3 +200,22 @@ async def exact_words(
     response.raise_for_status()
     results = msgspec.json.decode(response.content)["results"]
     return [w for w, r in zip(words, results, strict=True) if r.get("estimatedTotalHits", 0)]
+
+
+async def entries_about(
+    client: AsyncClient, uid: str, words: list[str], filters: list[str]
+) -> bool:
+    """Whether each of ``words`` is what an entry is about (title or tags; whole words,
+    within the engine's typo tolerance, which also covers a plural the stemmer keeps).
+
+    A query half of whose words the toolbox does not know ("Bildschirmvideo aufgenommen")
+    is still searched with the rest when the rest names an entry's subject; a rest that
+    only occurs somewhere in a body ("Apfelkuchen backen") is a guess and finds nothing.
+    """
+    queries = [
+        {**probe(f"{word} ", uid, filters), "attributesToSearchOn": TITLE_FIELDS} for word in words
+    ]
+    response = await client.http_client.post("multi-search", json={"queries": queries})
+    response.raise_for_status()
+    results = msgspec.json.decode(response.content)["results"]
+    return bool(words) and all(r.get("estimatedTotalHits", 0) for r in results)

@@ -23,7 +23,9 @@ from core.content.facets import FACET_ATTRIBUTES
 from core.content.textsearch import search_in_database
 from core.http.metrics import timed_search
 from core.http.problems import bad_request, problem_responses
+from search.config import query_stop_words
 from search.query import search_entries
+from search.understanding import database_terms
 
 log = logging.getLogger("mentoring40.search")
 
@@ -149,7 +151,9 @@ async def search(
             if engine.reason == INDEX_NOT_READY:
                 service.index_missing()
     if result is None:
-        result = await search_in_database(**args)
+        state = request.app.state
+        stop_words = query_stop_words(state.registry, state.settings)
+        result = await search_in_database(**args, terms=database_terms(args["q"], stop_words))
     return Response(
         SearchResult(
             data=[SearchHit(**hit) for hit in result["hits"]],

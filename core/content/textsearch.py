@@ -5,11 +5,20 @@ unreachable, and on a server without one. Simpler than the engine, on purpose, a
 same on SQLite and PostgreSQL (it matches in Python over the published entries' list
 columns, one read):
 
-- every word of ``q`` must occur in the title, summary or tags (AND over words,
-  substring, so a word's beginning finds it while typing); no typo tolerance, no body;
+- the query's *terms* are matched in the title, summary or tags: each term is a word of
+  ``q`` with its other forms (the caller's query understanding, ``search.understanding.
+  database_terms``: stop words left out, the Snowball stem beside the word as typed); a
+  term matches when one of its forms occurs, inside a word from four letters on (so a
+  word's beginning finds it while typing, and a compound's part finds the compound),
+  shorter ones at a word's start only; no typo tolerance, no body;
+- a term that matches no entry at all is dropped, like the engine's dead words, when at
+  least as many terms remain, or when the rest begin a word of an entry's title or tags;
+  otherwise nothing is found ("Apfelkuchen backen");
+- the entries that match the most terms are found (all of them when one entry does);
 - case-insensitive and umlaut-folded on both sides (ä = ae, ö = oe, ü = ue, ß = ss);
 - filters and disjunctive facet counts exactly like the engine's;
-- ordered by ``sort``, by default by title (there is no relevance score here).
+- ordered by ``sort``; without it, with a query, by terms found in title or tags, then
+  by title; without a query by title.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ FIELDS = {
     "tag": "tags",
 }
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+# The Snowball stems of search.german drop the umlaut's dots (Überblicke -> uberblick).
+_PLAIN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _WORD = re.compile(r"\w+")
 
 
@@ -70,8 +81,12 @@ async def search_in_database(
     page: int,
     page_size: int,
     facets: list[str],
+    terms: list[list[str]] | None = None,
 ) -> dict[str, Any]:
-    """One page of matching published entries, shaped like ``search.query.search_entries``."""
+    """One page of matching published entries, shaped like ``search.query.search_entries``.
+
+    ``terms``: the query's terms, each the folded forms of one word (default: every word
+    of ``q`` as typed)."""
     started = time.perf_counter()
     rows = await (
         Entry.select(
@@ -81,13 +96,11 @@ async def search_in_database(
         .where(Entry.status == PUBLISHED)
         .output(load_json=True)
     )  # fmt: skip
-    words = [fold(w) for w in _WORD.findall(q)]
-    if words:
-        rows = [
-            row
-            for row in rows
-            if all(w in fold(" ".join([row["title"], row["summary"], *row["tags"]])) for w in words)
-        ]
+    if terms is None:
+        terms = [[fold(w)] for w in _WORD.findall(q)]
+    about: dict[str, int] = {}
+    if terms:
+        rows, about = _matching(rows, terms)
     # Disjunctive, like the engine: a dimension's counts ignore its own filter.
     counts = {
         name: dict(
@@ -100,6 +113,8 @@ async def search_in_database(
     for field, descending in reversed([*(sort or [("title", False)]), ("slug", False)]):
         key = _sort_key(field)
         hits.sort(key=lambda row: row[key], reverse=descending)
+    if not sort and about:  # relevance: the terms an entry is about first
+        hits.sort(key=lambda row: -about[row["slug"]])
     total = len(hits)
     start = (page - 1) * page_size
     return {
@@ -113,6 +128,55 @@ async def search_in_database(
         "facets": counts,
         "processing_time_ms": int((time.perf_counter() - started) * 1000),
     }
+
+
+# From this length a form matches inside a word too; shorter ones only at a word's start
+# (two-letter fragments such as "ng" would match almost everything).
+MIN_INSIDE = 4
+
+
+def _starts_a_word(form: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(form)}", text) is not None
+
+
+def _occurs(form: str, text: str) -> bool:
+    return form in text if len(form) >= MIN_INSIDE else _starts_a_word(form, text)
+
+
+def _both(text: str) -> str:
+    lower = text.casefold()
+    return f"{lower.translate(_FOLD)}\n{lower.translate(_PLAIN)}"
+
+
+def _matching(
+    rows: list[dict[str, Any]], terms: list[list[str]]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The rows that match the most terms, and per row how many terms its title or tags
+    hold (for the relevance order)."""
+    # Each text folded both ways (ä -> ae and ä -> a): a form matches in either.
+    texts = [_both(" ".join([row["title"], row["summary"], *row["tags"]])) for row in rows]
+    titles = [_both(" ".join([row["title"], *row["tags"]])) for row in rows]
+
+    def found(term: list[str], text: str) -> bool:
+        return any(_occurs(form, text) for form in term)
+
+    live = [term for term in terms if any(found(term, text) for text in texts)]
+    dropped = len(terms) - len(live)
+
+    # Like the engine's fallback (search.query): a query half of whose words the toolbox
+    # does not know is searched with the rest only when the rest names an entry's subject.
+    def names_a_subject(term: list[str]) -> bool:
+        return any(_starts_a_word(form, title) for form in term for title in titles)
+
+    if not live or (dropped and len(live) <= dropped and not all(map(names_a_subject, live))):
+        return [], {}
+    counts = [sum(found(term, text) for term in live) for text in texts]
+    best = max(counts)
+    if not best:
+        return [], {}
+    kept = [i for i, count in enumerate(counts) if count == best]
+    about = {rows[i]["slug"]: sum(found(term, titles[i]) for term in live) for i in kept}
+    return [rows[i] for i in kept], about
 
 
 def _hit(row: dict[str, Any]) -> dict[str, Any]:

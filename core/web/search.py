@@ -23,7 +23,9 @@ from core.http.numbers import whole_number
 from core.web.base import Req, labels, log, on_site, render, workspace
 from core.web.render import Page
 from core.web.sites import Site
+from search.config import query_stop_words
 from search.query import search_entries
+from search.understanding import database_terms
 
 PAGE_SIZE = 20
 MAX_QUERY = 200
@@ -69,7 +71,7 @@ async def search_context(request: Req, page: Page) -> dict[str, Any]:
             log.warning("Search engine unavailable for a page: %s", exc)
             notice = (
                 "Die Volltextsuche ist gerade nicht erreichbar. Angezeigt werden die Einträge, "
-                "deren Titel, Kurzbeschreibung oder Schlagwörter alle Suchwörter enthalten; "
+                "deren Titel, Kurzbeschreibung oder Schlagwörter die meisten Suchwörter enthalten; "
                 "die Filter wirken weiterhin."
             )
     elif service is None and q:
@@ -78,11 +80,13 @@ async def search_context(request: Req, page: Page) -> dict[str, Any]:
             "Titel, Kurzbeschreibung und Schlagwörtern, die Filter wirken."
         )
     if scoped is not None and not searched and q:
-        # The same database search as the API's fallback: every word in title, summary
-        # or tags (core/content/textsearch.py), not the whole list.
+        # The same database search as the API's fallback: the query's words in title,
+        # summary or tags (core/content/textsearch.py), not the whole list.
+        stop_words = query_stop_words(request.app.state.registry, request.app.state.settings)
         result = await search_in_database(
-            q=q, filters=scoped, sort=None, page=number, page_size=PAGE_SIZE, facets=list(FACETS)
-        )
+            q=q, filters=scoped, sort=None, page=number, page_size=PAGE_SIZE,
+            facets=list(FACETS), terms=database_terms(q, stop_words),
+        )  # fmt: skip
         hits, total, counts = result["hits"], result["pagination"]["total"], result["facets"]
     elif scoped is not None and not searched:
         rows, total = await queries.list_entries(

@@ -9,7 +9,7 @@ worse for Lotsen fails the suite, one that makes it better can raise the floor.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,15 @@ import pytest
 import yaml
 from meilisearch_python_sdk import AsyncClient
 
+from core.content.textsearch import search_in_database
+from core.db.engine import engine_from_url, use_engine
 from core.plugins import build_registry
 from core.settings import Settings
-from search.config import search_setup
+from search.config import query_stop_words, search_setup
 from search.indexer import drain_outbox, ensure_index
 from search.local_server import LocalMeilisearch
 from search.query import RERANK_WINDOW, search_entries
+from search.understanding import database_terms
 from tests.conftest import SHIPPED_CONTENT, run, sync
 
 HERE = Path(__file__).parent
@@ -65,15 +68,23 @@ def ranked_categories() -> dict[str, dict[str, set[str]]]:
 
 
 @pytest.fixture(scope="module")
-def meili(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeilisearch]:
-    """The shipped toolbox indexed exactly as the app would index it."""
+def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The shipped toolbox synced into a SQLite database."""
     folder = tmp_path_factory.mktemp("relevance")
     settings = Settings(
         database_url=f"sqlite:///{folder / 'db.sqlite'}", content_dir=SHIPPED_CONTENT
     )
+    sync(settings, build_registry(settings))
+    return settings
+
+
+@pytest.fixture(scope="module")
+def meili(database_settings: Settings) -> Iterator[LocalMeilisearch]:
+    """The shipped toolbox indexed exactly as the app would index it."""
+    settings = database_settings
     registry = build_registry(settings)
-    sync(settings, registry)
     index_settings, enrich = search_setup(registry, settings)
+    folder = Path(settings.database_url.removeprefix("sqlite:///")).parent
     with LocalMeilisearch(folder / "meili") as server:
 
         async def index() -> None:
@@ -97,13 +108,27 @@ def top_hits(server: LocalMeilisearch, q: str) -> list[str]:
     return run(go())
 
 
-def measure(server: LocalMeilisearch, cases: dict[str, set[str]]) -> Figures:
+def database_hits(settings: Settings, q: str) -> list[str]:
+    """What the database fallback answers (search engine down or index not ready)."""
+    stop_words = query_stop_words(build_registry(settings), settings)
+
+    async def go() -> list[str]:
+        result = await search_in_database(
+            q=q, filters={}, sort=None, page=1, page_size=DEPTH, facets=[],
+            terms=database_terms(q, stop_words),
+        )  # fmt: skip
+        return [hit["slug"] for hit in result["hits"]]
+
+    return run(go())
+
+
+def measure(search: Callable[[str], list[str]], cases: dict[str, set[str]]) -> Figures:
     top1 = top3 = 0
     reciprocal = 0.0
     zero = 0
     misses = []
     for query, wanted in cases.items():
-        hits = top_hits(server, query)
+        hits = search(query)
         rank = next((i for i, slug in enumerate(hits, 1) if slug in wanted), None)
         top1 += rank == 1
         top3 += rank is not None and rank <= 3
@@ -116,17 +141,30 @@ def measure(server: LocalMeilisearch, cases: dict[str, set[str]]) -> Figures:
                    misses=misses)  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def figures(meili: LocalMeilisearch) -> dict[str, Figures]:
-    measured = {name: measure(meili, cases) for name, cases in ranked_categories().items()}
+def measure_all(search: Callable[[str], list[str]]) -> dict[str, Figures]:
+    measured = {name: measure(search, cases) for name, cases in ranked_categories().items()}
     everything = {q: w for cases in ranked_categories().values() for q, w in cases.items()}
-    measured["all"] = measure(meili, everything)
-    print("\n" + report(measured))
+    measured["all"] = measure(search, everything)
     return measured
 
 
-def report(measured: dict[str, Figures]) -> str:
-    lines = [f"{'category':<16}{'n':>4}{'top-1':>8}{'top-3':>8}{'MRR':>7}{'zero':>6}"]
+@pytest.fixture(scope="module")
+def figures(meili: LocalMeilisearch) -> dict[str, Figures]:
+    measured = measure_all(lambda q: top_hits(meili, q))
+    print("\n" + report(measured, "search engine"))
+    return measured
+
+
+@pytest.fixture(scope="module")
+def database_figures(database_settings: Settings) -> dict[str, Figures]:
+    use_engine(engine_from_url(database_settings.database_url))
+    measured = measure_all(lambda q: database_hits(database_settings, q))
+    print("\n" + report(measured, "database fallback"))
+    return measured
+
+
+def report(measured: dict[str, Figures], engine: str) -> str:
+    lines = [f"{engine}:", f"{'category':<16}{'n':>4}{'top-1':>8}{'top-3':>8}{'MRR':>7}{'zero':>6}"]
     for name, f in measured.items():
         lines.append(
             f"{name:<16}{f.queries:>4}{f.top1:>8.1%}{f.top3:>8.1%}{f.mrr:>7.3f}{f.zero:>6}"
@@ -137,9 +175,9 @@ def report(measured: dict[str, Figures]) -> str:
     return "\n".join(lines)
 
 
-FLOORS = msgspec.convert(
-    yaml.safe_load((HERE / "floors.yaml").read_text(encoding="utf-8")), dict[str, Floor]
-)
+_FLOORS = yaml.safe_load((HERE / "floors.yaml").read_text(encoding="utf-8"))
+DATABASE_FLOOR = msgspec.convert(_FLOORS.pop("database_fallback"), Floor)
+FLOORS = msgspec.convert(_FLOORS, dict[str, Floor])
 
 
 @pytest.mark.parametrize("category", sorted(FLOORS))
@@ -149,6 +187,26 @@ def test_category_stays_above_its_floor(figures: dict[str, Figures], category: s
     assert got.top3 >= floor.top3, f"{category}: top-3 {got.top3:.1%} < floor {floor.top3:.1%}"
     assert got.mrr >= floor.mrr, f"{category}: MRR {got.mrr:.3f} < floor {floor.mrr:.3f}"
     assert got.zero <= floor.zero, f"{category}: {got.zero} zero-result queries > {floor.zero}"
+
+
+def test_the_database_fallback_stays_above_its_floor(
+    database_figures: dict[str, Figures],
+) -> None:
+    # Simpler than the engine on purpose (no typos, no synonyms, no body): one floor of
+    # its own, for the whole set.
+    floor, got = DATABASE_FLOOR, database_figures["all"]
+    assert got.top1 >= floor.top1, f"database: top-1 {got.top1:.1%} < floor {floor.top1:.1%}"
+    assert got.top3 >= floor.top3, f"database: top-3 {got.top3:.1%} < floor {floor.top3:.1%}"
+    assert got.mrr >= floor.mrr, f"database: MRR {got.mrr:.3f} < floor {floor.mrr:.3f}"
+    assert got.zero <= floor.zero, f"database: {got.zero} zero-result queries > {floor.zero}"
+
+
+@pytest.mark.parametrize("query", CASES["nothing"])
+def test_the_database_fallback_finds_nothing_for_them_either(
+    database_settings: Settings, query: str
+) -> None:
+    use_engine(engine_from_url(database_settings.database_url))
+    assert database_hits(database_settings, query) == []
 
 
 def test_every_category_has_a_floor() -> None:
