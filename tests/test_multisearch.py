@@ -65,6 +65,17 @@ def test_answers_are_the_sdk_clients_answers(meili: LocalMeilisearch) -> None:
         assert mine == theirs
 
 
+def _count_writes(writer: asyncio.StreamWriter, writes: list[int]) -> None:
+    """Record the size of each write, then write as before (instrumentation, not a fake)."""
+    write = writer.write
+
+    def counted(data: bytes | bytearray | memoryview) -> None:
+        writes.append(len(data))
+        write(data)
+
+    writer.write = counted  # type: ignore[method-assign]
+
+
 def test_one_write_per_request_on_one_kept_alive_nodelay_connection(
     meili: LocalMeilisearch,
 ) -> None:
@@ -86,9 +97,7 @@ def test_one_write_per_request_on_one_kept_alive_nodelay_connection(
                 sock = connection.writer.get_extra_info("socket")
                 sockets.add(id(connection))
                 if not writes:
-                    # Counts the calls, then writes as before (instrumentation, not a fake).
-                    write = connection.writer.write
-                    connection.writer.write = lambda data: (writes.append(len(data)), write(data))  # type: ignore[method-assign]
+                    _count_writes(connection.writer, writes)
             nodelay = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         finally:
             await pool.aclose()
@@ -119,7 +128,7 @@ def test_engine_down_then_restarted_is_an_os_error_then_answers_again(
     try:
         uid, pool = loop.run_until_complete(before())
         meili.stop()  # a real outage: the idle connection is closed by the engine
-        with pytest.raises(OSError):
+        with pytest.raises(ConnectionRefusedError):
             loop.run_until_complete(search(pool, uid))
         with LocalMeilisearch(meili.data_dir, port=meili.port, master_key=meili.master_key):
             results = loop.run_until_complete(search(pool, uid))
