@@ -119,21 +119,41 @@ end
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn's workers), so far."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def wrk(base: str, requests: list[tuple[str, str, str | None]], headers: dict[str, str],
-        work: Path) -> dict[str, float]:  # fmt: skip
-    """p50/p99 in ms and req/s at CONNECTIONS connections over SECONDS (after a warm-up)."""
+        work: Path, pid: int | None = None) -> dict[str, float]:  # fmt: skip
+    """p50/p99 in ms and req/s at CONNECTIONS connections over SECONDS (after a warm-up);
+    with ``pid``, that process tree's CPU µs per answered request (its own cost, which
+    the other users of a shared machine inflate far less than wall-clock figures)."""
     script = work / f"wrk-{time.monotonic_ns()}.lua"
     script.write_text(_lua(requests, headers), encoding="utf-8")
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", "--timeout", "10s", "-s", str(script), base]
     subprocess.run([*command[:1], "-d1s", *command[1:]], capture_output=True, check=True)
+    cpu_before = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run([*command[:1], f"-d{SECONDS}s", *command[1:]],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    cpu = cpu_seconds(pid) - cpu_before if pid else float("nan")
     result = json.loads(out.strip().splitlines()[-1])
     return {
         "p50": result["p50_us"] / 1000,
         "p99": result["p99_us"] / 1000,
         "rate": result["requests"] / (result["duration_us"] / 1e6),
         "errors": result["errors"],
+        "cpu_us": cpu / max(result["requests"], 1) * 1e6,
     }
 
 
@@ -219,20 +239,29 @@ def measure_search(
 ) -> list[tuple[str, str, dict[str, float], float]]:
     mix = queries()
     key = {"Authorization": f"Bearer {meili.master_key}", "Content-Type": "application/json"}
-    rows = [(label, "raw Meilisearch", wrk(meili.url, raw(mix, uid), key, work),
+    engine_pid = meili.process.pid if meili.process else None
+    rows = [(label, "raw Meilisearch", wrk(meili.url, raw(mix, uid), key, work, engine_pid),
              curl_p50(meili.url, raw(mix, uid), key, work))]  # fmt: skip
+    _progress(rows[-1])
     variants = [("/api/v1/search", False, 1), ("/api/v1/search, 2 workers", False, 2)]
     variants += [("/api/v1/search, before", True, 1)] if BEFORE else []
     for name, before_fix, workers in variants:
         server, url = start_api(settings, meili, uid, work, before_fix=before_fix, workers=workers)
         try:
-            rows.append(
-                (label, name, wrk(url, ours(mix), {}, work), curl_p50(url, ours(mix), {}, work))
-            )
+            measured = wrk(url, ours(mix), {}, work, server.pid)
+            rows.append((label, name, measured, curl_p50(url, ours(mix), {}, work)))
+            _progress(rows[-1])
         finally:
             server.terminate()
             server.wait(timeout=10)
     return rows
+
+
+def _progress(row: tuple[str, str, dict[str, float], float]) -> None:
+    label, name, w, c = row
+    print(f"  measured {label} / {name}: p50 {w['p50']:.1f} ms, {w['rate']:.0f} req/s, "
+          f"{w['cpu_us']:.0f} µs CPU/request, curl p50 {c:.1f} ms, "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
 
 
 # -- reindex ---------------------------------------------------------------------------------
@@ -324,6 +353,9 @@ async def prepare(
 
 
 def main() -> None:
+    # Each figure as soon as it is measured (a long run cut off still leaves its lines).
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    print(f"load average at the start: {os.getloadavg()[0]:.2f}")
     for tool in ("wrk", "curl"):
         if shutil.which(tool) is None:
             sys.exit(
@@ -356,13 +388,13 @@ def main() -> None:
     print(f"\nwrk: {CONNECTIONS} connections, {SECONDS} s per run, {len(queries())} queries; "
           f"curl: median of {SEQUENTIAL} single requests in a row\n")  # fmt: skip
     print(f"{'corpus':<16} | {'target':<24} | {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} "
-          f"{'errors':>6} | curl p50 ms")  # fmt: skip
+          f"{'errors':>6} {'CPU µs/req':>10} | curl p50 ms")  # fmt: skip
     raw_of: dict[str, dict[str, float]] = {}
     for label, name, w, c in results:
         if name == "raw Meilisearch":
             raw_of[label] = w
         print(f"{label:<16} | {name:<24} | {w['p50']:7.1f} {w['p99']:7.1f} {w['rate']:7.0f} "
-              f"{w['errors']:6.0f} | {c:7.1f}")  # fmt: skip
+              f"{w['errors']:6.0f} {w['cpu_us']:10.0f} | {c:7.1f}")  # fmt: skip
     print("\nours/raw (goal: p50 ≤ 1.3, req/s ≥ 0.5):")
     for label, name, w, _ in results:
         if name != "raw Meilisearch":

@@ -48,16 +48,21 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
     if isinstance(updated, dt.date):
         updated = int(dt.datetime.combine(updated, dt.time(), dt.UTC).timestamp())
     body = plain_text(row["body_html"])
+    # Each distinct word once, in order of first appearance: extra_terms and stems give
+    # the same result as on the whole texts (both keep the first occurrence), at a
+    # fraction of the cost on long bodies (full reindex, docs/PERFORMANCE.md).
+    about = list(dict.fromkeys(words([row["title"], *row["tags"]])))
+    text = list(dict.fromkeys(words([row["summary"], body])))
     doc = {
         "slug": row["slug"],
         "title": row["title"],
-        "title_terms": extra_terms([row["title"], *row["tags"]]),
-        "title_stems": stems([row["title"], *row["tags"]]),
+        "title_terms": extra_terms(about),
+        "title_stems": stems(about),
         "tags": row["tags"],
         "summary": row["summary"],
         "body": body,
-        "text_terms": extra_terms([row["summary"], body]),
-        "text_stems": stems([row["summary"], body]),
+        "text_terms": extra_terms(text),
+        "text_stems": stems(text),
         "topics": row["topics"],
         "phases": row["phases"],
         "audiences": row["audiences"],
@@ -92,6 +97,10 @@ def index_settings(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
         # typed: "Tandem" arrives as "tand", and one typo on four letters made it "TAN"
         # (online banking). One typo from five letters, two from nine.
         "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9}},
+        # Indexing cost (a full reindex, docs/PERFORMANCE.md): no facet search (searching
+        # within a facet's values), nothing asks for it. (Word pairs by attribute instead of
+        # by distance cut indexing further but cost compound queries top-1: not taken.)
+        "facetSearch": False,
     }
 
 

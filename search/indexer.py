@@ -21,6 +21,9 @@ from core.db.tables import Entry, SearchOutbox
 from search.documents import Enrich, build_document, index_settings
 
 MAX_BACKOFF_SECONDS = 300
+# Changes pushed per round. The entries' rows and documents of a round are in memory at
+# once: 200 keeps the indexing worker near the RSS of a rebuild (search/rebuild.py).
+DRAIN_BATCH = 200
 
 
 class DrainResult(msgspec.Struct, kw_only=True):
@@ -95,7 +98,7 @@ async def wait_for(client: AsyncClient, task_uid: int, *, timeout_s: int = 60) -
 
 
 async def drain_outbox(
-    client: AsyncClient, uid: str, *, batch_size: int = 500, enrich: Enrich | None = None
+    client: AsyncClient, uid: str, *, batch_size: int = DRAIN_BATCH, enrich: Enrich | None = None
 ) -> DrainResult:
     """Push one batch of pending changes; return what happened."""
     now = dt.datetime.now(dt.UTC)

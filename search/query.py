@@ -18,6 +18,7 @@ from meilisearch_python_sdk import AsyncClient
 
 from core.content.facets import ENTRY_FIELD, EXCLUDE_SLUGS_KEY, FACET_ATTRIBUTES
 from core.content.markdown import entry_url
+from search.multisearch import MultiSearchPool
 from search.understanding import (
     entries_about,
     exact_words,
@@ -165,12 +166,14 @@ async def search_entries(
     page_size: int,
     facets: list[str],
     sort: list[tuple[str, bool]] | None = None,
+    pool: MultiSearchPool | None = None,
 ) -> dict[str, Any]:
     """One page of hits with highlights, pagination and disjunctive facet counts; by
     relevance, or by ``sort`` ((field, descending) pairs of the entries list) first.
 
     The query goes to the engine in stemmed form; words that find nothing on their own
-    are split into live compound parts or dropped (search/understanding.py).
+    are split into live compound parts or dropped (search/understanding.py). With
+    ``pool``, the page's multi-search goes over its lean connections (search/multisearch.py).
     """
     words = query_words(q)
     filter_expression = _filter_expression(filters)
@@ -183,7 +186,7 @@ async def search_entries(
         + _reranked(" ".join(words), page, page_size, sort)
         + sum(name in filters for name in facets)
     )
-    results = await _multi_search(client, body["queries"])
+    results = await _multi_search(client, body["queries"], pool)
     if words:
         counts = [_count(r) for r in results[n_queries:]] or [_count(results[0])]
         counts += [1] * (len(words) - len(counts))
@@ -204,7 +207,7 @@ async def search_entries(
             # ends prefix matching), or "Apfelkuchen backen" would find "Backstube".
             text = " ".join(words) + " "
             results = await _multi_search(
-                client, _queries(uid, text, filters, page, page_size, facets, sort)
+                client, _queries(uid, text, filters, page, page_size, facets, sort), pool
             )
     first = results[0]
     hits = first["hits"]
@@ -230,7 +233,11 @@ async def search_entries(
     }
 
 
-async def _multi_search(client: AsyncClient, queries: list[dict[str, Any]]) -> list[Any]:
+async def _multi_search(
+    client: AsyncClient, queries: list[dict[str, Any]], pool: MultiSearchPool | None
+) -> list[Any]:
+    if pool is not None:
+        return await pool.search(queries)
     response = await client.http_client.post("multi-search", json={"queries": queries})
     response.raise_for_status()
     # msgspec decodes the engine's answer several times faster than the client's json().

@@ -20,6 +20,7 @@ from core.settings import Settings
 from search.client import meilisearch_client
 from search.config import search_setup
 from search.indexer import drain_outbox, ensure_index, reconcile
+from search.multisearch import MultiSearchPool
 
 log = logging.getLogger("mentoring40.search")
 
@@ -39,9 +40,10 @@ class SearchService:
         self.index_settings, self.enrich = search_setup(registry, settings)
         self.uid = settings.meili_index
         self.admin = meilisearch_client(settings.meili_url, settings.meili_admin_key, timeout=10)
-        self.searcher = meilisearch_client(
-            settings.meili_url, settings.meili_search_key or settings.meili_admin_key, timeout=5
-        )
+        search_key = settings.meili_search_key or settings.meili_admin_key
+        self.searcher = meilisearch_client(settings.meili_url, search_key, timeout=5)
+        # The search request's own multi-search (the hot call), same key and timeout.
+        self.multi_search = MultiSearchPool(settings.meili_url, search_key, timeout=5)
         self._tasks: list[asyncio.Task[None]] = []
         self._index_ready = False
         self.holder = lease.holder_id()
@@ -122,6 +124,7 @@ class SearchService:
             self._indexer = False
         await self.admin.aclose()
         await self.searcher.aclose()
+        await self.multi_search.aclose()
 
     async def _run(self) -> None:
         while True:

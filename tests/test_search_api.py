@@ -203,3 +203,13 @@ def test_synonyms_from_content_and_plugin_hooks_shape_the_index(
 
 def slugs(client: Client, q: str) -> list[str]:
     return [hit["slug"] for hit in client.get("/api/v1/search", params={"q": q}).json()["data"]]
+
+
+def test_searches_go_over_the_lean_kept_alive_connection(search_client: Client) -> None:
+    """The page's multi-search uses search/multisearch.py (one write per request, no SDK
+    stack): after searches, its pool holds the one kept-alive connection they shared."""
+    pool = search_client.app.state.search.multi_search
+    for q in ("Liste", "Aufgabe", "Liste"):
+        body = search_client.get("/api/v1/search", params={"q": q}).json()
+        assert body["meta"]["search"]["engine"] == "meilisearch"
+    assert len(pool._idle) == 1

@@ -143,7 +143,9 @@ async def search(
         try:
             async with timed_search("api"):
                 if await service.serves_queries():
-                    result = await search_entries(service.searcher, service.uid, **args)
+                    result = await search_entries(
+                        service.searcher, service.uid, **args, pool=service.multi_search
+                    )
                 else:
                     engine = SearchEngine(engine="database", reason=INDEX_NOT_READY)
         except Exception as exc:

@@ -1,0 +1,115 @@
+"""CPU per search request in one process: the SDK's client vs the lean multi-search pool.
+
+Not a test: it prints figures. The app (shipped content, a throwaway SQLite file and
+Meilisearch) is called through its ASGI interface, without a server or a network client
+on our side, one request after another; the two ways of sending the page's multi-search
+(``search_entries(..., pool=None)``: the SDK's httpx stack, as before; ``pool=``: lean
+kept-alive connections, search/multisearch.py) alternate in rounds within the same
+process, and each is charged the process's CPU time (``time.process_time``), which a busy
+machine inflates far less than wall-clock time.
+
+    .venv/bin/python benchmarks/search_cpu.py [--rounds 5] [--requests 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+async def call(app: Any, query: str) -> int:
+    """One GET /api/v1/search through the ASGI interface; its status."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/api/v1/search", "raw_path": b"/api/v1/search",
+        "query_string": urllib.parse.urlencode({"q": query}).encode(), "root_path": "",
+        "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+def main() -> None:
+    from benchmarks.search_bench import queries
+    from core.app import create_app
+    from core.plugins import build_registry
+    from core.settings import Settings
+    from search.local_server import LocalMeilisearch
+    from tests.conftest import SHIPPED_CONTENT, sync
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)  # the access log's cost is not what is compared
+    mix = queries()
+    with tempfile.TemporaryDirectory() as folder, LocalMeilisearch(Path(folder) / "m") as meili:
+        settings = Settings(
+            database_url=f"sqlite:///{Path(folder) / 'db.sqlite'}",
+            content_dir=SHIPPED_CONTENT,
+            meili_url=meili.url,
+            meili_admin_key=meili.master_key,
+            meili_index=f"cpu_{uuid.uuid4().hex[:8]}",
+            rate_limit_search=None,
+        )
+        registry = build_registry(settings)
+        sync(settings, registry)
+        app = create_app(settings, registry)
+
+        async def measure() -> dict[str, list[float]]:
+            async with app.lifespan():
+                service = app.state.search
+                deadline = time.monotonic() + 120
+                while not await service.serves_queries():
+                    assert time.monotonic() < deadline, "index not filled"
+                    await asyncio.sleep(0.2)
+                pool = service.multi_search
+                figures: dict[str, list[float]] = {"SDK client (before)": [], "pool (after)": []}
+                for _ in range(args.rounds):
+                    for name, arm in (("SDK client (before)", None), ("pool (after)", pool)):
+                        service.multi_search = arm
+                        for query in mix[:20]:  # warm both connections
+                            assert await call(app, query) == 200
+                        started = time.process_time()
+                        for n in range(args.requests):
+                            assert await call(app, mix[n % len(mix)]) == 200
+                        spent = time.process_time() - started
+                        figures[name].append(spent / args.requests * 1e6)
+                service.multi_search = pool
+                return figures
+
+        figures = asyncio.run(measure())
+    print(f"CPU µs per /api/v1/search request, in process, {args.requests} requests per round, "
+          f"{args.rounds} rounds, {len(mix)} queries (relevance set):")  # fmt: skip
+    for name, values in figures.items():
+        print(f"  {name:<20} median {statistics.median(values):6.0f}  "
+              f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")  # fmt: skip
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
