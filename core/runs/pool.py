@@ -151,14 +151,14 @@ async def members(run_id: int, *, answers: bool = True) -> list[Member]:
             profiles[p["id"]] = p
     out = []
     for r in rows:
-        p = profiles.get(r["response"]) if r["response"] is not None else None
+        profile = profiles.get(r["response"]) if r["response"] is not None else None
         out.append(
             Member(
                 pseudonym=r["pseudonym"],
                 role=r["role"],
                 capacity=r["capacity"],
-                version=p["version"] if p else None,
-                answers=_decoded(p.get("answers")) if p and answers else {},
+                version=profile["version"] if profile else None,
+                answers=_decoded(profile.get("answers")) if profile and answers else {},
             )
         )
     return out

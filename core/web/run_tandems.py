@@ -108,7 +108,8 @@ async def _act(run: RunInfo, action: str, form: dict[str, str]) -> str:
             form.get("threshold", ""), "threshold",
             "Die Mindestpassung ist eine Zahl von 0 bis 100.", empty=pool.DEFAULT_THRESHOLD,
         )  # fmt: skip
-        assert capacity is not None and threshold is not None
+        assert capacity is not None
+        assert threshold is not None
         await pool.save_settings(run.id, capacity, threshold)
         return "einstellungen"
     if action == "markieren":
