@@ -28,7 +28,9 @@ LOTSE = {"roles": ("lotse", "admin")}
 NO_STORE = {"Cache-Control": "no-store"}
 RUN_404 = (404, "There is no run with this id, or it is not yours.")
 SIGNED_IN = problem_responses(401, 403, RUN_404)
-CHANGES = problem_responses(400, 401, 403, RUN_404, 409, 415, 422)
+CHANGES = problem_responses(
+    400, 401, 403, RUN_404, (409, "The pseudonym is taken in this pool."), 415, 422
+)
 SESSION = (
     " For the run's Lotse (or an admin) signed in with a session; POST and DELETE send "
     "the session's CSRF token as X-CSRF-Token."
