@@ -125,10 +125,12 @@ def test_profiles_matrix_proposal_pins_and_handout(
     assert matrix["mentors"] == ["Lernfuchs", "Team Blau 2"]
     assert matrix["mentees"] == ["Eule", "Dachs", "Igel"]
     cell = matrix["cells"][1][1]
-    assert cell["blocked"] and cell["score"] is None
+    assert cell["blocked"]
+    assert cell["score"] is None
     assert "direkte Vorgesetzten-Beziehung" in " ".join(cell["blocked_because"])
     first = matrix["cells"][0][0]
-    assert first["score"] > 0 and first["ampel"] in {"rot", "gelb", "gruen"}
+    assert first["score"] > 0
+    assert first["ampel"] in {"rot", "gelb", "gruen"}
     themen = next(c for c in first["criteria"] if c["id"] == "themen")
     assert themen["explanation"] == "Themen passen: Videokonferenzen."
 
@@ -167,7 +169,8 @@ def test_profiles_matrix_proposal_pins_and_handout(
     assert other in {(p["mentor"], p["mentee"]) for p in after["proposal"]["pairs"]}
     assert after["change"]["total_before"] == proposal["total"]
     assert after["proposal"]["total"] <= proposal["total"]
-    assert f"{other[0]} – {other[1]}" in rerun.text and "Neu:" in rerun.text
+    assert f"{other[0]} – {other[1]}" in rerun.text
+    assert "Neu:" in rerun.text
     assert "Vorher: Summe" in rerun.text
 
     # The most balanced alternative: as many tandems, weakest pair at least as strong.
@@ -183,7 +186,8 @@ def test_profiles_matrix_proposal_pins_and_handout(
     assert "Die Tandems sind vereinbart" in agreed.text
     sheet = client.get(f"/durchlaeufe/{run_id}/tandems/ausgabe")
     assert sheet.status_code == 200
-    assert "Tandem-Steckbrief" in sheet.text and "Ziele im Tandem vereinbaren" in sheet.text
+    assert "Tandem-Steckbrief" in sheet.text
+    assert "Ziele im Tandem vereinbaren" in sheet.text
     pdf = client.get(f"/durchlaeufe/{run_id}/tandems/ausgabe.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(pdf.content))
@@ -191,7 +195,8 @@ def test_profiles_matrix_proposal_pins_and_handout(
     assert len(reader.pages) == len(balanced["pairs"])
     for p in balanced["pairs"]:
         assert f"Tandem: {p['mentor']} und {p['mentee']}" in text
-    assert "Themen" in text and "Ablauf eines Tandem-Treffens" in text
+    assert "Themen" in text
+    assert "Ablauf eines Tandem-Treffens" in text
 
     # Another Lotse: 404 on the pages and the API, nothing of the pool leaks.
     bert = signed_in(client, "lotse")
@@ -232,16 +237,32 @@ def test_bad_pseudonyms_and_duplicates_store_nothing(
     # The form says it in German and keeps the answers.
     form = client.get(f"/quickcheck/{PROFILE}?run={codes['mentee']}")
     assert "Ihr Pseudonym für die Tandembildung" in form.text
+    fields = {
+        "themen": "teamchat",
+        "zeitfenster": "flexibel",
+        "treffen-form": "beides",
+        "berichtslinie": "nein",
+        **dict.fromkeys((*LIKERT, "fester-plan"), "voll"),
+    }
     sent = client.post(
         f"/quickcheck/{PROFILE}",
         data={"run": codes["mentee"], "version": "1", "pseudonym": "ich@firma.de",
-              "themen": "teamchat", "zeitfenster": "flexibel", "treffen-form": "beides",
-              "berichtslinie": "nein", **{i: "voll" for i in (*LIKERT, "fester-plan")}},
+              **{f"a.{k}": v for k, v in fields.items()}},
         follow_redirects=False,
     )  # fmt: skip
     assert sent.status_code == 422
     assert "Dieses Pseudonym geht nicht." in sent.text
+    assert 'value="ich@firma.de"' in sent.text  # kept for correcting, like the answers
     assert count_rows(settings.database_url, "questionnaire_response") == before + 1
+    # With a good pseudonym the same form goes through to the result.
+    sent = client.post(
+        f"/quickcheck/{PROFILE}",
+        data={"run": codes["mentee"], "version": "1", "pseudonym": "Azubi 3",
+              **{f"a.{k}": v for k, v in fields.items()}},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text[:2000]
+    assert count_rows(settings.database_url, "questionnaire_response") == before + 2
 
     # The Lotse adds a pseudonym; the person's profile under it joins that member.
     use(lotse)
@@ -256,18 +277,20 @@ def test_bad_pseudonyms_and_duplicates_store_nothing(
         data={"aktion": "hinzufuegen", "role": "mentee", "pseudonym": "max.mustermann@web.de",
               **lotse.form},
     )  # fmt: skip
-    assert bad.status_code == 422 and "Dieses Pseudonym geht nicht." in bad.text
+    assert bad.status_code == 422
+    assert "Dieses Pseudonym geht nicht." in bad.text
     assert give_profile(client, codes["mentee"], "Eule", profile(["teamchat"])).status_code == 201
     use(lotse)
     members = client.get(f"/api/v1/runs/{run_id}/pool").json()["data"]["members"]
     assert [(m["pseudonym"], m["profile_version"] is not None) for m in members] == [
         ("Lernfuchs", True),
+        ("Azubi 3", True),
         ("Eule", True),
     ]
     # Removing a member deletes its profile answers too.
     gone = client.delete(f"/api/v1/runs/{run_id}/pool/Eule", headers=lotse.headers)
     assert gone.status_code == 204
-    assert count_rows(settings.database_url, "questionnaire_response") == before + 1
+    assert count_rows(settings.database_url, "questionnaire_response") == before + 2
     missing = client.delete(f"/api/v1/runs/{run_id}/pool/Niemand", headers=lotse.headers)
     assert missing.status_code == 404
 
@@ -360,9 +383,9 @@ def test_mixed_profile_versions_are_not_compared(
 
 def set_version(url: str, run_id: int, pseudonym: str, version: int) -> None:
     sql = (
-        "UPDATE questionnaire_response SET version = {v} WHERE id = "
-        "(SELECT response FROM run_pool_member WHERE run = {r} AND pseudonym = '{p}')"
-    ).format(v=version, r=run_id, p=pseudonym)
+        f"UPDATE questionnaire_response SET version = {version} WHERE id = "
+        f"(SELECT response FROM run_pool_member WHERE run = {run_id} AND pseudonym = '{pseudonym}')"
+    )
     if url.startswith("sqlite"):
         import contextlib
         import sqlite3

@@ -28,7 +28,7 @@ from core.quickcheck.service import (
     find_version,
     submit_answers,
 )
-from core.runs.pool import PSEUDONYM_RULE, PoolError
+from core.runs.pool import PSEUDONYM_RULE, PoolError, checked_pseudonym
 from core.runs.service import CodeRefused, resolve_code, submit_for_run
 from core.web.base import Req, log, not_found, on_site, render, workspace
 from core.web.forms import FormState, german_reason, parse_form, posted_from_elsewhere
@@ -221,12 +221,18 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     trial = (fields.get("mode") or [""])[0] == "test"
     run_code = (fields.get("run") or [""])[0] or None
     pseudonym = (fields.get("pseudonym") or [""])[0][:200]
+    pseudonym_error = None
     if run_code is not None:
         try:
             info = await resolve_code(run_code)
         except CodeRefused as exc:
             return _refused_link(page, exc)
         perspective = info.perspective
+        if info.phase == "profil":  # checked with the answers: every problem at once
+            try:
+                checked_pseudonym(pseudonym)
+            except PoolError as exc:
+                pseudonym_error = exc.german
     try:
         found = await find_version(questionnaire_id, None)
     except QuestionnaireNotFound:  # withdrawn since the list above was read
@@ -253,6 +259,13 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
         return await _quickcheck_form(
             request, page, questionnaire_id, state=state, perspective=perspective, status=422,
             trial=trial, run_code=run_code, message=CHECK_ANSWERS, pseudonym=pseudonym,
+            pseudonym_error=pseudonym_error,
+        )  # fmt: skip
+    if pseudonym_error is not None:
+        return await _quickcheck_form(
+            request, page, questionnaire_id, state=state, perspective=perspective, status=422,
+            trial=trial, run_code=run_code, message=pseudonym_error, pseudonym=pseudonym,
+            pseudonym_error=pseudonym_error,
         )  # fmt: skip
     mode = "test" if trial else "real"
     try:
