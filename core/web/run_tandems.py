@@ -26,6 +26,7 @@ from core.web.qr import qr_svg
 from core.web.runs import LOTSE, _audit, _link, _missing, _own_run
 
 OK = {
+    "profil": "Die Profil-Links sind geöffnet. Geben Sie jeder Gruppe ihren Link oder QR-Code.",
     "hinzu": "Die Person ist im Pool.",
     "entfernt": "Die Person und ihr Profil sind aus dem Pool entfernt.",
     "kapazitaet": "Die Kapazität ist gespeichert.",

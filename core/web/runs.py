@@ -221,7 +221,9 @@ async def run_open_phase(request: Req, run_id: FromPath[int]) -> Response[str]:
                       message="Der Durchlauf ist abgeschlossen; es lässt sich nichts mehr "
                       "öffnen.")  # fmt: skip
     await _audit(request, "run.open_phase", run.id, {"phase": phase})
-    return Response("", status_code=303, headers={"Location": f"/durchlaeufe/{run.id}?ok={phase}"})
+    # The profile links belong to the tandem page, where the pool they fill is shown.
+    where = f"/durchlaeufe/{run.id}/tandems" if phase == "profil" else f"/durchlaeufe/{run.id}"
+    return Response("", status_code=303, headers={"Location": f"{where}?ok={phase}"})
 
 
 @post(
