@@ -14,7 +14,13 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import Stack
-from tests.browser.test_runs import account, axe_context, check, sign_in  # noqa: F401
+from tests.browser.test_runs import (  # noqa: F401
+    account,
+    axe_context,
+    check,
+    send_through_parts,
+    sign_in,
+)
 
 
 def shoot(page: Any, name: str) -> None:
@@ -51,13 +57,7 @@ def profile_through(browser: Any, link: str, pseudonym: str, themen: list[str]) 
             }""",
             themen,
         )
-        submit = page.get_by_role("button", name="Auswerten")
-        for _part in range(10):
-            if submit.is_visible():
-                break
-            page.get_by_role("button", name="Weiter").click()
-        submit.click()
-        page.wait_for_url("**/results/**")
+        send_through_parts(page)
     finally:
         context.close()
 
