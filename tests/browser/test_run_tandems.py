@@ -8,6 +8,10 @@ pages are kept as screenshots in var/screenshots/runs/tandems-*.png."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -144,3 +148,20 @@ def test_tandems_from_profile_links_to_handout(
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto(tandem_url)
     shoot(page, "matrix-schmal")
+
+    # Leave no run behind: the run test (same stack) counts the runs of the dashboard.
+    # Deleting a run takes an API key with runs:write, made as an operator would.
+    made = subprocess.run(
+        [str(Path(sys.executable).parent / "mentoring40"), "keys", "create",
+         f"aufraeumen-{uuid.uuid4().hex[:6]}", "--scope", "runs:write"],
+        env=stack.base_env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    run_id = tandem_url.rstrip("/").split("/")[-2]
+    gone = page.request.delete(
+        f"{base}/api/v1/runs/{run_id}",
+        headers={"Authorization": f"Bearer {made.stdout.strip()}"},
+    )
+    assert gone.status == 204
+    # With the run, its pool and every profile response are gone.
+    assert page.request.get(tandem_url).status == 404
