@@ -153,7 +153,7 @@ def test_tandems_from_profile_links_to_handout(
     # Deleting a run takes an API key with runs:write, made as an operator would.
     made = subprocess.run(
         [str(Path(sys.executable).parent / "mentoring40"), "keys", "create",
-         f"aufraeumen-{uuid.uuid4().hex[:6]}", "--scope", "runs:write"],
+         "--name", f"aufraeumen-{uuid.uuid4().hex[:6]}", "--scope", "runs:write"],
         env=stack.base_env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
