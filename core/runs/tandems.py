@@ -28,7 +28,7 @@ from core.runs.pool import BLOCKING, MARK_LABEL, Member, PoolError
 
 # The toolbox entries for the first tandem meetings, in the order they are used.
 FIRST_MEETINGS = ("tandem-steckbrief", "tandem-ziele-vereinbaren", "ablauf-tandem-treffen")
-OBJECTIVE_LABEL = {"total": "beste Gesamtpassung", "balanced": "ausgewogenste Zuordnung"}
+OBJECTIVE_LABEL = {"total": "Beste Gesamtpassung", "balanced": "Ausgewogenste Zuordnung"}
 
 
 class MatchingRefused(PoolError):
