@@ -292,9 +292,8 @@ class Comparer:
     def _notes(self, c: Criterion, mentor: dict[str, Any], mentee: dict[str, Any]) -> list[str]:
         """The sentences a rated criterion adds: rotating shifts, the definition's notes."""
         found: list[str] = []
-        if c.rule == "windows" and c.texts.rotating is not None:
-            if mentor.get(c.item or "") in c.rotating or mentee.get(c.item or "") in c.rotating:
-                found.append(text_in(c.texts.rotating, self.lang))
+        if c.texts.rotating is not None and _rotates(c, mentor, mentee):
+            found.append(text_in(c.texts.rotating, self.lang))
         for note in c.notes:
             if _names_any(mentor.get(note.item), note.codes) or _names_any(
                 mentee.get(note.item), note.codes
@@ -390,7 +389,7 @@ class Comparer:
         value = min(1.0, len(slots) / ENOUGH)
         if c.days_item is not None:
             value *= min(1.0, len(days) / ENOUGH)
-        if mentor.get(c.item or "") in c.rotating or mentee.get(c.item or "") in c.rotating:
+        if _rotates(c, mentor, mentee):
             value *= 0.5
         return value
 
@@ -491,3 +490,11 @@ def _names_any(answer: Any, codes: list[str]) -> bool:
     if isinstance(answer, list):
         return any(code in codes for code in answer)
     return answer in codes
+
+
+def _rotates(c: Criterion, mentor: dict[str, Any], mentee: dict[str, Any]) -> bool:
+    """Rule windows: whether either person works in a rotating pattern (``c.rotating``)."""
+    item = c.item or ""
+    return c.rule == "windows" and (
+        mentor.get(item) in c.rotating or mentee.get(item) in c.rotating
+    )
