@@ -344,8 +344,8 @@ class Checker:
         if not slot_codes:
             self.problem([*where, "slots"], "name the time slots of the day")
         self.unique(slot_codes, "slots", "slot code")
-        for index, slot in enumerate(c.slots):
-            self.text([*where, "slots", index, "label"], slot.label)
+        for index, option in enumerate(c.slots):
+            self.text([*where, "slots", index, "label"], option.label)
         target = self.items.get(c.item or "")
         answers = {o.code for o in self.choice_options(target)} if target else set()
         for code, slots in c.windows.items():

@@ -322,10 +322,10 @@ class Comparer:
         if c.rule == "different":
             if c.marking is not None and c.marking in marks:
                 return 0.0
-            a, b = mentor.get(c.item or ""), mentee.get(c.item or "")
-            if not is_answered(a) or not is_answered(b):
+            mine, theirs = mentor.get(c.item or ""), mentee.get(c.item or "")
+            if not is_answered(mine) or not is_answered(theirs):
                 return None
-            return 1.0 if a != b else 0.5
+            return 1.0 if mine != theirs else 0.5
         if c.rule == "overlap":
             a: Any = mentor.get(c.mentor_item or "")
             b: Any = mentee.get(c.mentee_item or "")
@@ -431,11 +431,11 @@ class Comparer:
             return words
         if c.rule == "different":
             item = c.item or ""
-            a, b = mentor.get(item), mentee.get(item)
+            mine, theirs = mentor.get(item), mentee.get(item)
             return {
-                "gemeinsam": self.labels(item, [a]) if a == b else "",
-                "mentor": self.labels(item, [a]),
-                "mentee": self.labels(item, [b]),
+                "gemeinsam": self.labels(item, [mine]) if mine == theirs else "",
+                "mentor": self.labels(item, [mine]),
+                "mentee": self.labels(item, [theirs]),
             }
         if c.rule == "overlap":
             mentor_item, mentee_item = c.mentor_item or "", c.mentee_item or ""
