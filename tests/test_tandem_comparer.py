@@ -133,7 +133,8 @@ def test_shifts_that_never_meet_score_nothing_and_say_so(
     assert value == 0.0
     assert text.startswith("Keine gemeinsame Zeit im Betrieb")
     assert "Schichtwechsel" in text
-    assert result.score is not None and result.score < 100
+    assert result.score is not None
+    assert result.score < 100
 
 
 def test_alternating_shifts_fit_only_some_weeks() -> None:
@@ -357,7 +358,8 @@ def test_any_two_valid_profiles_and_markings_compare_and_explain_themselves(
         None if blocked else (result.score if result.score is not None else 0.0)
     )
     for c in result.criteria:
-        assert c.explanation and "{" not in c.explanation, c
+        assert c.explanation, c
+        assert "{" not in c.explanation, c
         assert c.score is None or 0 <= c.score <= 100
     if "gleiches-team" in marks:
         assert criterion(result, "bereich")[0] == 0.0
