@@ -366,3 +366,53 @@ def test_any_two_valid_profiles_and_markings_compare_and_explain_themselves(
     # Time in the company does not depend on who is the mentor.
     swapped = comparer.fit(mentee, mentor, marks)
     assert criterion(swapped, "zeitfenster")[0] == criterion(result, "zeitfenster")[0]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "        nachtschicht: [nachts]\n",
+            "",
+            "option 'nachtschicht' of 'arbeitszeit' has no time slots",
+        ),
+        (
+            "teilzeit-nachmittags: [nachmittags]",
+            "teilzeit-nachmittags: [spaet]",
+            "'spaet' is not one of the slots",
+        ),
+        ("rotating: [wechselschicht]", "rotating: [schicht]", "'schicht' is not a key of windows"),
+        (
+            "codes: [blockunterricht]",
+            "codes: [block]",
+            "'block' is not an option code of 'abwesenheit'",
+        ),
+        (
+            "days_item: abwesenheitstage",
+            "days_item: abwesenheit",
+            "this rule needs multiple_choice",
+        ),
+        (
+            "      item: treffen-form\n",
+            "      item: treffen-form\n      marking: gleiches-team\n",
+            "only a criterion with rule: different uses a marking",
+        ),
+        ("rule: reverse_overlap", "rule: reverse_overlap\n      item: bereich", None),
+    ],
+)
+def test_a_broken_matching_section_is_reported(
+    tmp_path: Any, old: str, new: str, message: str | None
+) -> None:
+    """What the checker says to a content author who gets the new rules wrong."""
+    text = (FOLDER / "tandem-profil.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "tandem-profil.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    data = yaml.safe_load(text)
+    loaded, problems = load_questionnaires([("core", path)], set(_slugs(data)))
+    found = [str(p) for p in problems]
+    if message is None:  # an item a rule does not use is harmless
+        assert found == []
+        return
+    assert loaded == []
+    assert any(message in p for p in found), found

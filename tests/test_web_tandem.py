@@ -198,3 +198,36 @@ def test_a_version_1_and_a_version_2_profile_are_refused_with_the_versions_named
     # Both links stay in the form.
     assert f'value="{old}"' in page.text
     assert f'value="{new}"' in page.text
+
+
+def form_profile(client: Client, perspective: str, **answers: str | list[str]) -> str:
+    """The version 2 profile filled in through the form page, without JavaScript (every
+    question shows; an answer to one that the earlier answers hide is dropped)."""
+    fields: dict[str, list[str]] = {"perspective": [perspective], "version": ["2"]}
+    for key, value in {**V2, **answers}.items():
+        fields[f"a.{key}"] = value if isinstance(value, list) else [value]
+    response = client.post("/quickcheck/tandem-profil", data=fields, follow_redirects=False)
+    assert response.status_code == 303, response.text[:3000]
+    return str(response.headers["location"])
+
+
+def test_profiles_from_the_form_go_straight_into_the_fit_check(shipped_client: Client) -> None:
+    form = shipped_client.get("/quickcheck/tandem-profil?perspective=mentee")
+    text = text_of(form.text)
+    assert "Um welche Erfahrung aus Beruf und Betrieb" not in text  # worded for the mentee
+    assert "Was können Sie weitergeben?" in text
+    assert "Spätschicht (etwa 14 bis 22 Uhr)" in text
+    assert "An welchen Tagen sind Sie regelmäßig nicht im Betrieb?" in text
+    mentor = form_profile(shipped_client, "mentor")
+    # Ticks days away but says there are none: the days are dropped with the hidden question.
+    mentee = form_profile(shipped_client, "mentee", arbeitszeit="fruehschicht", abwesenheit="nein")
+    token = mentee.rsplit("/", 1)[1]
+    stored = shipped_client.get(f"/api/v1/results/{token}").json()["data"]
+    assert "abwesenheitstage" not in stored["answers"]
+    page = shipped_client.get("/tandem-check", params={"mentor": mentor, "mentee": mentee})
+    assert page.status_code == 200, page.text
+    text = text_of(page.text)
+    assert (
+        "Beide sind zur selben Zeit im Betrieb: vormittags (8 bis 12 Uhr), mittags "
+        "(12 bis 14 Uhr); dienstags, mittwochs, freitags." in text
+    )
