@@ -180,6 +180,14 @@ class Comparer:
             {o.code: text_in(o.label, lang) for o in c.slots} for c in self.matching.criteria
         ]
         self._weighed = {c.marking for c in self.matching.criteria if c.marking}
+        # rule windows, for the fast path: each code's slots as a set, the number of days.
+        self._window_sets = [
+            {code: frozenset(slots) for code, slots in c.windows.items()}
+            for c in self.matching.criteria
+        ]
+        self._day_count = [
+            len(self._labels[c.days_item]) if c.days_item else 0 for c in self.matching.criteria
+        ]
 
     def require(self, questionnaire_id: str, version: int) -> None:
         """Raise ``ProfileMismatch`` unless a profile of this id and version can be compared
@@ -357,8 +365,7 @@ class Comparer:
         """(the weekdays the person is in the company, the weekdays she is away)."""
         if c.days_item is None:
             return [], []
-        away: Any = answers.get(c.days_item)
-        away = set(away) if is_answered(away) and isinstance(away, list) else set()
+        away = set(_away(answers.get(c.days_item)))
         days = list(self._labels[c.days_item])
         return [d for d in days if d not in away], [d for d in days if d in away]
 
@@ -382,14 +389,17 @@ class Comparer:
     def _windows(
         self, n: int, c: Criterion, mentor: dict[str, Any], mentee: dict[str, Any]
     ) -> float | None:
-        common = self._common_time(n, c, mentor, mentee)
-        if common is None:
+        """Counts only (this runs for every pair of a pool); ``_common_time`` names them."""
+        a: Any = mentor.get(c.item or "")
+        b: Any = mentee.get(c.item or "")
+        sets = self._window_sets[n]
+        if a not in sets or b not in sets:  # unanswered or "keine Angabe"
             return None
-        slots, days = common
-        value = min(1.0, len(slots) / ENOUGH)
+        value = min(1.0, len(sets[a] & sets[b]) / ENOUGH)
         if c.days_item is not None:
-            value *= min(1.0, len(days) / ENOUGH)
-        if _rotates(c, mentor, mentee):
+            away = set(_away(mentor.get(c.days_item))) | set(_away(mentee.get(c.days_item)))
+            value *= min(1.0, (self._day_count[n] - len(away)) / ENOUGH)
+        if a in c.rotating or b in c.rotating:
             value *= 0.5
         return value
 
@@ -498,3 +508,8 @@ def _rotates(c: Criterion, mentor: dict[str, Any], mentee: dict[str, Any]) -> bo
     return c.rule == "windows" and (
         mentor.get(item) in c.rotating or mentee.get(item) in c.rotating
     )
+
+
+def _away(answer: Any) -> list[str]:
+    """Rule windows: the days a person is away (none when the question was hidden/open)."""
+    return answer if isinstance(answer, list) and is_answered(answer) else []
