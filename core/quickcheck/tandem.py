@@ -93,8 +93,8 @@ class ProfileMismatch(ValueError):
         self.mentee = mentee
         if mentor[0] != mentee[0]:
             message = (
-                f"Die beiden Profile stammen aus verschiedenen Fragebögen ({mentor[0]} und "
-                f"{mentee[0]}); verglichen werden nur zwei Tandem-Profile."
+                "Die beiden Ergebnisse stammen aus verschiedenen Fragebögen; verglichen "
+                "werden nur zwei Profile desselben Tandem-Profils."
             )
         else:
             message = (
