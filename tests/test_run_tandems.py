@@ -31,15 +31,34 @@ def app(
     yield from app_on(request, tmp_path_factory.mktemp("tandems"))
 
 
+ZEIT = {"flexibel": "gleitzeit", "vormittags": "teilzeit-vormittags"}
+
+
 def profile(themen: list[str], zeit: str = "flexibel", form: str = "beides", **more: str) -> Any:
+    """Answers to the tandem profile's current version (2)."""
     answers: dict[str, Any] = {
         "themen": themen,
-        "zeitfenster": zeit,
+        "erfahrung": ["kundenkontakt", "ablaeufe"],
+        "arbeitszeit": ZEIT.get(zeit, zeit),
+        "abwesenheit": "nein",
         "treffen-form": form,
-        "berichtslinie": "nein",
+        "bereich": more.get("bereich", "verwaltung"),
         "fester-plan": "eher",
     }
     answers.update({item: more.get(item.replace("-", "_"), "voll") for item in LIKERT})
+    return answers
+
+
+def profile_v1(themen: list[str]) -> Any:
+    """Answers to version 1 (kept published: pools that began with it still match)."""
+    answers: dict[str, Any] = {
+        "themen": themen,
+        "zeitfenster": "flexibel",
+        "treffen-form": "beides",
+        "berichtslinie": "nein",
+        "fester-plan": "eher",
+    }
+    answers.update(dict.fromkeys(LIKERT, "voll"))
     return answers
 
 
@@ -60,9 +79,11 @@ def new_run(client: Client, lotse: SignedIn, keys: dict[str, str]) -> tuple[int,
     return run_id, codes
 
 
-def give_profile(client: Client, code: str, pseudonym: str, answers: Any) -> Any:
+def give_profile(
+    client: Client, code: str, pseudonym: str, answers: Any, version: int | None = None
+) -> Any:
     body = {
-        "version": current_version(client, PROFILE),
+        "version": version or current_version(client, PROFILE),
         "run": code,
         "pseudonym": pseudonym,
         "answers": answers,
@@ -127,12 +148,15 @@ def test_profiles_matrix_proposal_pins_and_handout(
     cell = matrix["cells"][1][1]
     assert cell["blocked"]
     assert cell["score"] is None
-    assert "direkte Vorgesetzten-Beziehung" in " ".join(cell["blocked_because"])
+    # The comparer's own German sentence explains the Lotse's marking.
+    assert "Direkte Vorgesetzten-Beziehung: Die Lotsin oder der Lotse hat vermerkt" in " ".join(
+        cell["blocked_because"]
+    )
     first = matrix["cells"][0][0]
     assert first["score"] > 0
     assert first["ampel"] in {"rot", "gelb", "gruen"}
     themen = next(c for c in first["criteria"] if c["id"] == "themen")
-    assert themen["explanation"] == "Themen passen: Videokonferenzen."
+    assert themen["explanation"] == "Digitale Themen passen: Videokonferenzen."
 
     # Capacity 2 for everybody, threshold 0: the proposal equals the brute-force optimum.
     proposed = client.post(
@@ -239,14 +263,16 @@ def test_bad_pseudonyms_and_duplicates_store_nothing(
     assert "Ihr Pseudonym für die Tandembildung" in form.text
     fields = {
         "themen": "teamchat",
-        "zeitfenster": "flexibel",
+        "erfahrung": "kundenkontakt",
+        "arbeitszeit": "gleitzeit",
+        "abwesenheit": "nein",
         "treffen-form": "beides",
-        "berichtslinie": "nein",
+        "bereich": "verwaltung",
         **dict.fromkeys((*LIKERT, "fester-plan"), "voll"),
     }
     sent = client.post(
         f"/quickcheck/{PROFILE}",
-        data={"run": codes["mentee"], "version": "1", "pseudonym": "ich@firma.de",
+        data={"run": codes["mentee"], "version": "2", "pseudonym": "ich@firma.de",
               **{f"a.{k}": v for k, v in fields.items()}},
         follow_redirects=False,
     )  # fmt: skip
@@ -257,7 +283,7 @@ def test_bad_pseudonyms_and_duplicates_store_nothing(
     # With a good pseudonym the same form goes through to the result.
     sent = client.post(
         f"/quickcheck/{PROFILE}",
-        data={"run": codes["mentee"], "version": "1", "pseudonym": "Azubi 3",
+        data={"run": codes["mentee"], "version": "2", "pseudonym": "Azubi 3",
               **{f"a.{k}": v for k, v in fields.items()}},
         follow_redirects=False,
     )  # fmt: skip
@@ -361,48 +387,80 @@ def test_pools_that_cannot_be_matched_say_why_in_german(
 def test_mixed_profile_versions_are_not_compared(
     app: tuple[Client, dict[str, str], Settings],
 ) -> None:
-    """A profile of another version (here: written into the pool as version 2 would be)
-    is left out and named."""
-    client, keys, settings = app
+    """A profile of version 1 in a pool of version 2 profiles is left out and named; a
+    pool that began with version 1 is still matched (with version 1's rules)."""
+    client, keys, _settings = app
     lotse = signed_in(client, "lotse")
     run_id, codes = new_run(client, lotse, keys)
     give_profile(client, codes["mentor"], "Lernfuchs", profile(["teamchat"]))
     give_profile(client, codes["mentee"], "Eule", profile(["teamchat"]))
-    give_profile(client, codes["mentee"], "Dachs", profile(["teamchat"]))
-    # No second version of the profile is shipped yet (issue 18, branch s18a): mark one
-    # stored response as version 2 in the database itself.
-    set_version(settings.database_url, run_id, "Dachs", 2)
+    old = give_profile(client, codes["mentee"], "Dachs", profile_v1(["teamchat"]), version=1)
+    assert old.status_code == 201, old.text
     use(lotse)
     matrix = client.get(f"/api/v1/runs/{run_id}/matrix").json()["data"]
+    assert matrix["version"] == 2
     assert matrix["mentees"] == ["Eule"]
-    assert "Fassung 2" in matrix["left_out"]["Dachs"]
-    assert any("Nicht verglichen: „Dachs“ (Fassung 2)" in n for n in matrix["notes"])
+    assert "Fassung 1" in matrix["left_out"]["Dachs"]
+    assert any("Nicht verglichen: „Dachs“ (Fassung 1)" in n for n in matrix["notes"])
     page = client.get(f"/durchlaeufe/{run_id}/tandems")
-    assert "Nicht verglichen: „Dachs“ (Fassung 2)" in page.text
+    assert "Nicht verglichen: „Dachs“ (Fassung 1)" in page.text
 
-
-def set_version(url: str, run_id: int, pseudonym: str, version: int) -> None:
-    sql = (
-        f"UPDATE questionnaire_response SET version = {version} WHERE id = "
-        f"(SELECT response FROM run_pool_member WHERE run = {run_id} AND pseudonym = '{pseudonym}')"
+    # A pool of version 1 profiles: matched, "same team" is noted as not weighed there.
+    run_v1, codes_v1 = new_run(client, lotse, keys)
+    for role, name in (("mentor", "Uhu"), ("mentee", "Luchs")):
+        got = give_profile(client, codes_v1[role], name, profile_v1(["teamchat"]), version=1)
+        assert got.status_code == 201, got.text
+    use(lotse)
+    client.post(
+        f"/api/v1/runs/{run_v1}/pair-marks",
+        json={"mentor": "Uhu", "mentee": "Luchs", "kind": "same_team"},
+        headers=lotse.headers,
     )
-    if url.startswith("sqlite"):
-        import contextlib
-        import sqlite3
+    old_matrix = client.get(f"/api/v1/runs/{run_v1}/matrix").json()["data"]
+    assert old_matrix["version"] == 1
+    (cell,) = old_matrix["cells"][0]
+    assert not cell["blocked"]
+    assert "bezieht das nicht in die Passung ein" in cell["notes"][0]
+    proposed = client.post(
+        f"/api/v1/runs/{run_v1}/assignment", json={"threshold": 0}, headers=lotse.headers
+    )
+    assert proposed.status_code == 200, proposed.text
+    assert [(p["mentor"], p["mentee"]) for p in proposed.json()["data"]["proposal"]["pairs"]] == [
+        ("Uhu", "Luchs")
+    ]
 
-        with contextlib.closing(sqlite3.connect(url[len("sqlite:///") :])) as db:
-            db.execute(sql)
-            db.commit()
-        return
-    import asyncpg
 
-    from tests.conftest import run
+def test_same_team_lowers_the_fit_through_the_department_criterion(
+    app: tuple[Client, dict[str, str], Settings],
+) -> None:
+    """The Lotse's "same team" marking reaches the comparer: the department criterion
+    (different departments widen the view) scores 0 and the cell's fit drops; removing
+    the marking restores it."""
+    client, keys, _settings = app
+    lotse = signed_in(client, "lotse")
+    run_id, codes = new_run(client, lotse, keys)
+    give_profile(client, codes["mentor"], "Lernfuchs", profile(["teamchat"], bereich="technik"))
+    give_profile(client, codes["mentee"], "Eule", profile(["teamchat"], bereich="vertrieb"))
+    use(lotse)
 
-    async def go() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
+    def cell() -> dict[str, Any]:
+        return client.get(f"/api/v1/runs/{run_id}/matrix").json()["data"]["cells"][0][0]
 
-    run(go())
+    before = cell()
+    bereich = next(c for c in before["criteria"] if c["id"] == "bereich")
+    assert bereich["score"] == 100
+    marked = client.post(
+        f"/api/v1/runs/{run_id}/pair-marks",
+        json={"mentor": "Lernfuchs", "mentee": "Eule", "kind": "same_team"},
+        headers=lotse.headers,
+    )
+    assert marked.status_code == 201, marked.text
+    after = cell()
+    assert not after["blocked"]
+    assert after["marks"] == ["same_team"]
+    assert next(c for c in after["criteria"] if c["id"] == "bereich")["score"] == 0
+    assert after["score"] < before["score"]
+    proposal = client.post(
+        f"/api/v1/runs/{run_id}/assignment", json={"threshold": 0}, headers=lotse.headers
+    ).json()["data"]["proposal"]
+    assert proposal["pairs"][0]["fit"] == after["score"]

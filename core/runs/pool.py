@@ -19,6 +19,7 @@ import msgspec
 
 from core.db.engine import write_transaction
 from core.db.tables import QuestionnaireResponse, RunMatching, RunPairMark, RunPoolMember
+from core.quickcheck.model import MarkingKind
 
 ROLES = ("mentor", "mentee")
 ROLE_LABEL = {"mentor": "Mentorin/Mentor", "mentee": "Mentee"}
@@ -32,7 +33,14 @@ MARK_LABEL = {
     "pin": "festgelegt",
     "forbid": "ausgeschlossen",
 }
-BLOCKING = frozenset({"reports_to", "not_with"})  # hard exclusions, like the profile's own
+# The one place where the stored and API kinds (English, like every API field) meet the
+# fit check's vocabulary (core.quickcheck.model.MarkingKind): the comparer excludes
+# reports_to/not_with pairs and weighs same_team itself; pin/forbid stay with the matching.
+COMPARER_KIND: dict[str, MarkingKind] = {
+    "same_team": "gleiches-team",
+    "reports_to": "berichtslinie",
+    "not_with": "nicht-mit",
+}
 PSEUDONYM_MIN, PSEUDONYM_MAX = 2, 30
 MAX_DIGITS = 3  # "Team 4", "Azubi 12" — not a phone or personnel number
 MAX_MEMBERS = 500  # per role, as core.quickcheck.matching.MAX_PEOPLE

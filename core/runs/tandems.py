@@ -19,16 +19,31 @@ import msgspec
 from core.quickcheck import store as quickcheck_store
 from core.quickcheck.engine import band_index
 from core.quickcheck.matching import Assignment, MatchingError, Objective, assign
-from core.quickcheck.model import AMPEL_LABEL, Questionnaire
+from core.quickcheck.model import AMPEL_LABEL, MarkingKind, Questionnaire
 from core.quickcheck.present import Recommendation, entry_refs
-from core.quickcheck.tandem import Comparer, CriterionResult
+from core.quickcheck.tandem import (
+    Comparer,
+    CriterionResult,
+    PairMarking,
+    ProfileMismatch,
+    marks_by_pair,
+    require_comparable,
+)
 from core.runs import pool
 from core.runs.model import PROFILE_ID
-from core.runs.pool import BLOCKING, MARK_LABEL, Member, PoolError
+from core.runs.pool import COMPARER_KIND, Member, PoolError
 
 # The toolbox entries for the first tandem meetings, in the order they are used.
 FIRST_MEETINGS = ("tandem-steckbrief", "tandem-ziele-vereinbaren", "ablauf-tandem-treffen")
 OBJECTIVE_LABEL = {"total": "Beste Gesamtpassung", "balanced": "Ausgewogenste Zuordnung"}
+REMOVED = (
+    "Ein Profil dieses Tandems wurde inzwischen entfernt oder geändert; die Erklärung fehlt "
+    "deshalb."
+)
+FORBIDDEN = (
+    "Von Ihnen für die Zuordnung ausgeschlossen: Dieses Tandem wird nicht vorgeschlagen, "
+    "solange Sie den Ausschluss nicht aufheben."
+)
 
 
 class MatchingRefused(PoolError):
@@ -48,6 +63,7 @@ class Cell(msgspec.Struct, frozen=True, kw_only=True):
     blocked_because: list[str]  # German: the profile's exclusions and the Lotse's markings
     marks: list[str]  # every marking and decision of the pair (pool.MARKS, DECISIONS)
     criteria: list[CriterionResult]  # per criterion: score and German explanation
+    notes: list[str] = []  # German: e.g. a "same team" marking this version does not weigh
 
 
 class Matrix(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,9 +128,30 @@ def _chosen_version(members: list[Member]) -> int | None:
     return max(counts, key=lambda v: (counts[v], v))
 
 
-async def matrix(run_id: int, *, explain: bool = True) -> Matrix:
-    """Every mentor × mentee of the pool with fit, Ampel, blocked cells and (``explain``)
-    the per-criterion explanations."""
+def markings(marks: list[pool.Mark]) -> list[PairMarking]:
+    """The Lotse's stored pair markings (English kinds, as the API names them) in the fit
+    check's words (``pool.COMPARER_KIND``); pins and forbidden pairs are decisions for the
+    matching and not markings of the comparer."""
+    return [
+        PairMarking(mentor=m.mentor, mentee=m.mentee, kind=COMPARER_KIND[m.kind])
+        for m in marks
+        if m.kind in COMPARER_KIND
+    ]
+
+
+class _Pool(msgspec.Struct, kw_only=True):
+    """What the matrix and the proposal both start from."""
+
+    version: int | None
+    mentors: list[Member]
+    mentees: list[Member]
+    capacities: dict[str, int]
+    left_out: dict[str, str]
+    notes: list[str]
+    marks: list[pool.Mark]
+
+
+async def _pool(run_id: int) -> _Pool:
     members = await pool.members(run_id)
     settings = await pool.settings(run_id)
     version = _chosen_version(members)
@@ -133,62 +170,89 @@ async def matrix(run_id: int, *, explain: bool = True) -> Matrix:
     capacities = {
         m.pseudonym: settings.capacity if m.capacity is None else m.capacity for m in mentors
     }
-    notes = _pool_notes(members, mentors, mentees, left_out, version, capacities)
-    if version is None:
+    return _Pool(
+        version=version,
+        mentors=mentors,
+        mentees=mentees,
+        capacities=capacities,
+        left_out=left_out,
+        notes=_pool_notes(members, mentors, mentees, left_out, version, capacities),
+        marks=await pool.marks(run_id),
+    )
+
+
+async def _comparer(version: int, mentors: list[Member], mentees: list[Member]) -> Comparer:
+    comparer = Comparer(await _definition(version))
+    for m in (*mentors, *mentees):
+        assert m.version is not None
+        comparer.require(PROFILE_ID, m.version)  # the pool above compares one version
+    return comparer
+
+
+ALL_BLOCKED = (
+    "Jedes mögliche Tandem ist ausgeschlossen (durch das Tandem-Profil oder Ihre "
+    "Markierungen); so lässt sich kein Tandem bilden. Prüfen Sie die Markierungen."
+)
+
+
+async def matrix(run_id: int) -> Matrix:
+    """Every mentor × mentee of the pool with fit, Ampel, blocked cells and the
+    per-criterion explanations. The comparer weighs the Lotse's pair markings (it blocks
+    reporting lines and "not with", and scores "same team" in its criterion); a pair the
+    Lotse forbade for the assignment is shown blocked as well."""
+    p = await _pool(run_id)
+    if p.version is None:
         return Matrix(
-            version=None, mentors=[], mentees=[], cells=[], capacities={}, left_out=left_out,
-            notes=notes,
+            version=None, mentors=[], mentees=[], cells=[], capacities={}, left_out=p.left_out,
+            notes=p.notes,
         )  # fmt: skip
-    d = await _definition(version)
+    d = await _definition(p.version)
     assert d.matching is not None
-    comparer = Comparer(d)
-    marked: dict[tuple[str, str], list[str]] = {}
-    for mark in await pool.marks(run_id):
-        marked.setdefault((mark.mentor, mark.mentee), []).append(mark.kind)
+    comparer = await _comparer(p.version, p.mentors, p.mentees)
+    by_pair = marks_by_pair(markings(p.marks))
+    kinds_of: dict[tuple[str, str], list[str]] = {}
+    for mark in p.marks:
+        kinds_of.setdefault((mark.mentor, mark.mentee), []).append(mark.kind)
+    none: frozenset[MarkingKind] = frozenset()
     cells = []
-    for mentee in mentees:
+    for mentee in p.mentees:
         row = []
-        for mentor in mentors:
-            kinds = marked.get((mentor.pseudonym, mentee.pseudonym), [])
-            fit = comparer.fit(mentor.answers, mentee.answers) if explain else None
-            because = [x.title + ": " + x.text for x in fit.exclusions] if fit else []
-            score = comparer.score(mentor.answers, mentee.answers)
-            if score is None and not because:
-                because = ["Ausschluss laut Tandem-Profil"]
-            because += [
-                f"Markierung der Lotsin/des Lotsen: {MARK_LABEL[k]}"
-                for k in kinds
-                if k in BLOCKING or k == "forbid"
-            ]
+        for mentor in p.mentors:
+            pair = (mentor.pseudonym, mentee.pseudonym)
+            kinds = kinds_of.get(pair, [])
+            fit = comparer.fit(mentor.answers, mentee.answers, by_pair.get(pair, none))
+            because = [x.title + ": " + x.text for x in fit.exclusions]
+            if "forbid" in kinds:
+                because.append(FORBIDDEN)
             blocked = bool(because)
-            index = None if blocked else band_index(d.matching.bands, score)
+            score = None if blocked else (fit.score or 0.0)
+            index = None if score is None else band_index(d.matching.bands, score)
             ampel = d.matching.bands[index].ampel if index is not None else None
             row.append(
                 Cell(
                     mentor=mentor.pseudonym,
                     mentee=mentee.pseudonym,
-                    score=None if blocked else score,
+                    score=score,
                     ampel=ampel,
                     ampel_label=AMPEL_LABEL[ampel] if ampel else None,
                     blocked=blocked,
                     blocked_because=because,
                     marks=kinds,
-                    criteria=fit.criteria if fit else [],
+                    criteria=fit.criteria,
+                    notes=fit.notes,
                 )
             )
         cells.append(row)
-    if mentors and mentees and all(c.blocked for row in cells for c in row):
-        notes.append(
-            "Jedes mögliche Tandem ist ausgeschlossen (durch das Tandem-Profil oder Ihre "
-            "Markierungen); so lässt sich kein Tandem bilden. Prüfen Sie die Markierungen."
-        )
+    notes = list(p.notes)
+    if p.mentors and p.mentees and all(c.blocked for row in cells for c in row):
+        notes.append(ALL_BLOCKED)
     return Matrix(
-        version=version,
-        mentors=[m.pseudonym for m in mentors],
-        mentees=[m.pseudonym for m in mentees],
+        version=p.version,
+        mentors=[m.pseudonym for m in p.mentors],
+        mentees=[m.pseudonym for m in p.mentees],
         cells=cells,
-        capacities=capacities,
-        left_out=left_out,
+        capacities=p.capacities,
+        left_out=p.left_out,
         notes=notes,
     )
 
@@ -241,56 +305,69 @@ def _pool_notes(
 
 
 async def propose(run_id: int, objective: Objective = "total") -> tuple[Proposal, Change]:
-    """Compute the assignment (pins and forbidden pairs of the Lotse, exclusions, pair
-    markings, capacities, threshold), store it as the run's proposal and say what changed
-    against the proposal before."""
-    found = await matrix(run_id, explain=False)
+    """Compute the assignment (exclusions and pair markings through the comparer's scores,
+    the Lotse's pins and forbidden pairs, capacities, threshold), store it as the run's
+    proposal and say what changed against the proposal before. Needs only the scores
+    (``Comparer.matrix``), not the explanations."""
+    p = await _pool(run_id)
     settings = await pool.settings(run_id)
-    if found.version is None or not found.mentors or not found.mentees:
-        raise MatchingRefused("pool incomplete", " ".join(found.notes))
-    if all(c.blocked for row in found.cells for c in row):
-        raise MatchingRefused("every pair excluded", found.notes[-1])
-    if sum(found.capacities.values()) == 0:
+    if p.version is None or not p.mentors or not p.mentees:
+        raise MatchingRefused("pool incomplete", " ".join(p.notes))
+    comparer = await _comparer(p.version, p.mentors, p.mentees)
+    fits = comparer.matrix(
+        [(m.pseudonym, m.answers) for m in p.mentors],
+        [(m.pseudonym, m.answers) for m in p.mentees],
+        markings(p.marks),
+    )
+    mentors = [m.pseudonym for m in p.mentors]
+    mentees = [m.pseudonym for m in p.mentees]
+    mentor_at = {name: j for j, name in enumerate(mentors)}
+    mentee_at = {name: i for i, name in enumerate(mentees)}
+    decided: dict[str, set[tuple[int, int]]] = {"pin": set(), "forbid": set()}
+    for mark in p.marks:
+        if mark.kind in decided and mark.mentor in mentor_at and mark.mentee in mentee_at:
+            decided[mark.kind].add((mentee_at[mark.mentee], mentor_at[mark.mentor]))
+    if all(
+        fits[i][j] is None or (i, j) in decided["forbid"]
+        for i in range(len(mentees))
+        for j in range(len(mentors))
+    ):
+        raise MatchingRefused("every pair excluded", ALL_BLOCKED)
+    if sum(p.capacities.values()) == 0:
         raise MatchingRefused(
             "no capacity",
             "Keine Mentorin und kein Mentor kann ein Mentee begleiten (Kapazität 0); "
             "erhöhen Sie die Kapazität.",
             field="capacity",
         )
-    mentor_at = {p: j for j, p in enumerate(found.mentors)}
-    mentee_at = {p: i for i, p in enumerate(found.mentees)}
-    pins = set()
-    for mark in await pool.marks(run_id):
-        if mark.kind == "pin" and mark.mentor in mentor_at and mark.mentee in mentee_at:
-            pins.add((mentee_at[mark.mentee], mentor_at[mark.mentor]))
-    fits = [[c.score for c in row] for row in found.cells]
     try:
         result: Assignment = assign(
             fits,
-            [found.capacities[p] for p in found.mentors],
+            [p.capacities[name] for name in mentors],
             threshold=settings.threshold,
-            pins=pins,
+            pins=decided["pin"],
+            forbidden=decided["forbid"],
             objective=objective,
         )
     except MatchingError as exc:
         raise MatchingRefused("cannot be matched", exc.message, exc.field or "pool") from exc
     proposal = Proposal(
         objective=objective,
-        version=found.version,
+        version=p.version,
         threshold=settings.threshold,
         pairs=[
             PairDoc(
-                mentor=found.mentors[p.mentor],
-                mentee=found.mentees[p.mentee],
-                fit=p.fit,
-                pinned=p.pinned,
+                mentor=mentors[pair.mentor],
+                mentee=mentees[pair.mentee],
+                fit=pair.fit,
+                pinned=pair.pinned,
             )
-            for p in result.pairs
+            for pair in result.pairs
         ],
         total=result.total,
         minimum=result.minimum,
-        unmatched_mentees=[found.mentees[i] for i in result.unmatched_mentees],
-        unmatched_mentors=[found.mentors[j] for j in result.unmatched_mentors],
+        unmatched_mentees=[mentees[i] for i in result.unmatched_mentees],
+        unmatched_mentors=[mentors[j] for j in result.unmatched_mentors],
         made_at=dt.datetime.now(dt.UTC),
     )
     before = (await pool.stored_assignments(run_id))["proposal"]
@@ -380,11 +457,19 @@ async def handout(run_id: int) -> Handout:
     d = await _definition(current.agreed.version)
     assert d.matching is not None
     comparer = Comparer(d)
+    by_pair = marks_by_pair(markings(await pool.marks(run_id)))
     pairs = []
     for p in current.agreed.pairs:
         a, b = members.get(("mentor", p.mentor)), members.get(("mentee", p.mentee))
-        ok = a is not None and b is not None and a.version == b.version == d.version
-        fit = comparer.fit(a.answers, b.answers) if ok and a and b else None
+        fit, note = None, REMOVED
+        if a is not None and b is not None and a.version is not None and b.version is not None:
+            try:  # a profile given again in another version since the agreement
+                require_comparable((PROFILE_ID, a.version), (PROFILE_ID, b.version))
+            except ProfileMismatch as exc:
+                note = exc.message
+            if a.version == b.version == d.version:
+                pair = (p.mentor, p.mentee)
+                fit = comparer.fit(a.answers, b.answers, by_pair.get(pair, frozenset()))
         index = band_index(d.matching.bands, p.fit)
         ampel = d.matching.bands[index].ampel if index is not None else None
         pairs.append(
@@ -395,10 +480,7 @@ async def handout(run_id: int) -> Handout:
                 ampel=ampel,
                 ampel_label=AMPEL_LABEL[ampel] if ampel else None,
                 criteria=fit.criteria if fit else [],
-                note=None
-                if fit
-                else "Ein Profil dieses Tandems wurde inzwischen entfernt oder geändert; "
-                "die Erklärung fehlt deshalb.",
+                note=None if fit else note,
             )
         )
     return Handout(agreed_at=current.agreed_at, pairs=pairs, entries=entries)
