@@ -53,11 +53,13 @@ def _median_ms(run: Any, repeat: int = 5) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=200, help="mentors and mentees each")
-    people = parser.parse_args().people
+    parser.add_argument("--version", type=int, default=2, help="tandem profile version")
+    args = parser.parse_args()
+    people, version = args.people, args.version
 
     from core.quickcheck.loader import load_questionnaires
     from core.quickcheck.matching import assign
-    from core.quickcheck.tandem import Comparer
+    from core.quickcheck.tandem import Comparer, PairMarking, marks_by_pair
 
     slugs = {path.stem for path in (ROOT / "content" / "entries").glob("*.md")}
     loaded, problems = load_questionnaires(
@@ -65,29 +67,46 @@ def main() -> None:
     )
     if problems:
         sys.exit(f"the shipped questionnaires do not load: {problems}")
-    profile = next(q.definition for q in loaded if q.definition.id == "tandem-profil")
+    profile = next(
+        q.definition
+        for q in loaded
+        if (q.definition.id, q.definition.version) == ("tandem-profil", version)
+    )
     rng = random.Random(40)
     mentors = [_answers(profile, "mentor", rng) for _ in range(people)]
     mentees = [_answers(profile, "mentee", rng) for _ in range(people)]
+    # The Lotse's pair markings, as a pool passes them to the comparer: 1 % of the pairs.
+    markings = [
+        PairMarking(
+            mentor=f"m{rng.randrange(people)}",
+            mentee=f"e{rng.randrange(people)}",
+            kind=rng.choice(["gleiches-team", "berichtslinie", "nicht-mit"]),
+        )
+        for _ in range(people * people // 100)
+    ]
+    named_mentors = [(f"m{j}", a) for j, a in enumerate(mentors)]
+    named_mentees = [(f"e{i}", a) for i, a in enumerate(mentees)]
+    by_pair = marks_by_pair(markings)
 
     matrix: list[list[float | None]] = []
 
-    def build() -> None:
+    def build() -> None:  # what the proposal needs: the scores only (Comparer.matrix)
         matrix.clear()
-        comparer = Comparer(profile)
-        for mentee in mentees:
-            matrix.append([comparer.score(mentor, mentee) for mentor in mentors])
+        matrix.extend(Comparer(profile).matrix(named_mentors, named_mentees, markings))
 
     def explained() -> None:  # what the run's matrix page and API add: the explanations
         comparer = Comparer(profile)
-        for mentee in mentees:
-            for mentor in mentors:
-                comparer.fit(mentor, mentee)
+        for e, mentee in named_mentees:
+            for m, mentor in named_mentors:
+                comparer.fit(mentor, mentee, by_pair.get((m, e), frozenset()))
 
     build_ms, build_cpu = _median_ms(build, repeat=1)
     blocked = sum(value is None for row in matrix for value in row)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"pool: {people} mentors × {people} mentees, {blocked} blocked pairs")
+    print(
+        f"tandem profile version {version}; pool: {people} mentors × {people} mentees, "
+        f"{len(markings)} pair markings, {blocked} blocked pairs"
+    )
     print(
         f"fit matrix ({people * people} scores)            {build_ms:8.1f} ms wall "
         f"{build_cpu:8.1f} ms CPU"
