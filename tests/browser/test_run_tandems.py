@@ -44,7 +44,8 @@ def profile_through(browser: Any, link: str, pseudonym: str, themen: list[str]) 
             """(themen) => {
               const form = document.querySelector('form.quickcheck');
               for (const box of form.querySelectorAll('input[type=checkbox]')) {
-                box.checked = themen.includes(box.value);
+                // Version 2 asks for the mentee's experience too (reverse direction).
+                box.checked = themen.includes(box.value) || box.value === 'kundenkontakt';
                 box.dispatchEvent(new Event('change', {bubbles: true}));
               }
               const groups = {};
@@ -53,7 +54,7 @@ def profile_through(browser: Any, link: str, pseudonym: str, themen: list[str]) 
               for (const radios of Object.values(groups)) {
                 const pick = radios.find(r => r.value === 'voll')
                   || radios.find(r => r.value === 'nein')
-                  || radios.find(r => r.value === 'flexibel')
+                  || radios.find(r => r.value === 'gleitzeit')
                   || radios.find(r => r.value === 'beides') || radios[0];
                 pick.checked = true;
                 pick.dispatchEvent(new Event('change', {bubbles: true}));
@@ -105,7 +106,7 @@ def test_tandems_from_profile_links_to_handout(
     expect(matrix.locator("th[scope=col]")).to_have_count(3)
     cell = matrix.locator('[data-cell="Lernfuchs|Eule"]')
     cell.locator("summary").click()
-    expect(cell).to_contain_text("Themen passen: Videokonferenzen.")
+    expect(cell).to_contain_text("Digitale Themen passen: Videokonferenzen.")
     shoot(page, "matrix")
 
     page.get_by_role("button", name="Optimale Zuordnung vorschlagen").click()
