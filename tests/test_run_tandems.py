@@ -458,7 +458,9 @@ def test_same_team_lowers_the_fit_through_the_department_criterion(
     after = cell()
     assert not after["blocked"]
     assert after["marks"] == ["same_team"]
-    assert next(c for c in after["criteria"] if c["id"] == "bereich")["score"] == 0
+    bereich = next(c for c in after["criteria"] if c["id"] == "bereich")
+    assert bereich["score"] == 0
+    assert "dass beide im selben Team arbeiten" in bereich["explanation"]
     assert after["score"] < before["score"]
     proposal = client.post(
         f"/api/v1/runs/{run_id}/assignment", json={"threshold": 0}, headers=lotse.headers

@@ -190,8 +190,9 @@ async def remove_member(
     "/api/v1/runs/{run_id:int}/pair-marks",
     tags=["Runs: tandems"],
     summary="The Lotse's pair markings and decisions of the run",
-    description="`same_team`, `reports_to`, `not_with` (the last two rule the pair out), "
-    "`pin` (in every proposal) and `forbid` (never)." + SESSION,
+    description="`same_team` (the fit check scores the department criterion 0), "
+    "`reports_to`, `not_with` (the fit check rules the pair out), `pin` (in every "
+    "proposal) and `forbid` (never)." + SESSION,
     opt=LOTSE,
     responses=SIGNED_IN,
 )
