@@ -23,6 +23,7 @@ from core.api.health import health, ready
 from core.api.metrics import metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
 from core.api.redaktion import RedaktionController
+from core.api.run_tandems import ROUTES as RUN_TANDEM_ROUTES
 from core.api.runs import ROUTES as RUN_ROUTES
 from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
@@ -106,6 +107,7 @@ def create_app(
             search,
             *QUICKCHECK_ROUTES,
             *RUN_ROUTES,
+            *RUN_TANDEM_ROUTES,
             health,
             ready,
             metrics,

@@ -204,19 +204,29 @@ def test_every_pair_excluded_gives_an_empty_proposal_not_an_error() -> None:
 
 def test_the_pool_score_is_the_fit_checks_score(shipped_content_set: ContentSet) -> None:
     """The fit matrix's fast path gives exactly the number the explained fit check gives
-    (None for an excluded pair), over seeded random profiles of the shipped definition."""
+    (None for an excluded pair), over seeded random profiles and pair markings of each
+    shipped version of the tandem profile."""
     import random
 
-    from core.quickcheck.engine import asked_items, codes_of
     from core.quickcheck.loader import load_questionnaires
-    from core.quickcheck.tandem import Comparer, fit
     from tests.conftest import SHIPPED_CONTENT
 
     slugs = {e.slug for e in shipped_content_set.entries}
     loaded, problems = load_questionnaires([("core", SHIPPED_CONTENT / "questionnaires")], slugs)
     assert problems == []
-    profile = next(q.definition for q in loaded if q.definition.id == "tandem-profil")
     rng = random.Random(18)
+    for version in (1, 2):  # both shipped versions, each chosen explicitly
+        profile = next(
+            q.definition
+            for q in loaded
+            if (q.definition.id, q.definition.version) == ("tandem-profil", version)
+        )
+        _fast_path_equals_explained(profile, rng)
+
+
+def _fast_path_equals_explained(profile: Any, rng: Any) -> None:
+    from core.quickcheck.engine import asked_items, codes_of
+    from core.quickcheck.tandem import Comparer, fit
 
     def answers(perspective: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -232,8 +242,10 @@ def test_the_pool_score_is_the_fit_checks_score(shipped_content_set: ContentSet)
     excluded = 0
     for _ in range(300):
         mentor, mentee = answers("mentor"), answers("mentee")
-        explained = fit(profile, mentor, mentee)
+        # The Lotse's pair markings as a pool passes them (version 2 excludes only by them).
+        marks = rng.choice([(), (), ("gleiches-team",), ("berichtslinie",), ("nicht-mit",)])
+        explained = fit(profile, mentor, mentee, marks=marks)
         excluded += explained.excluded
         expected = None if explained.excluded else (explained.score or 0.0)
-        assert comparer.score(mentor, mentee) == expected
+        assert comparer.score(mentor, mentee, marks) == expected
     assert 0 < excluded < 300  # both kinds of pair were compared

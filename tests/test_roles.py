@@ -123,6 +123,7 @@ def walk(
             "account_id": str(accounts["redaktion"].id),
             "site_id": SITE,
             "slug": "ueberblick",
+            "pseudonym": "Lernfuchs",
         }
         yield Walk(client=client, cookies=cookies, known=known)
 

@@ -166,6 +166,7 @@ def served(
             "run_id": ["1"],
             "account_id": ["1"],
             "code": ["AAAAAAAAAAAAAAAAAAAAAA"],
+            "pseudonym": ["Lernfuchs"],
         }
         yield Served(client=client, known=known)
 
@@ -215,6 +216,10 @@ def answers_without_a_key(route: HTTPRoute) -> bool:
         route.path not in ONLY_404
         and route.path not in NEEDS_LOOPBACK_OR_TOKEN
         and not any("scope" in h.opt or "runs_access" in h.opt for h in route.route_handlers)
+        # JSON routes for signed-in accounts only (e.g. a run's tandems): 401 without one.
+        and not (
+            route.path.startswith("/api/") and any("roles" in h.opt for h in route.route_handlers)
+        )
     )
 
 

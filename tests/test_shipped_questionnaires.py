@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 from core.content.collect import load_all
 from core.plugins import build_registry
 from core.quickcheck.engine import asked_items, evaluate, options_of
-from core.quickcheck.model import SCORED_TYPES, Questionnaire, text_in
+from core.quickcheck.model import SCORED_TYPES, LoadedQuestionnaire, Questionnaire, text_in
 from core.settings import Settings
 from tests.conftest import SHIPPED_CONTENT
 
@@ -23,7 +23,19 @@ def shipped() -> dict[str, Questionnaire]:
     settings = Settings(content_dir=SHIPPED_CONTENT)
     loaded, problems = load_all(build_registry(settings), settings)
     assert problems == [], "\n".join(map(str, problems))
-    return {q.definition.id: q.definition for q in loaded.questionnaires}
+    latest: dict[str, Questionnaire] = {}
+    for q in loaded.questionnaires:
+        if q.definition.id not in latest or q.definition.version > latest[q.definition.id].version:
+            latest[q.definition.id] = q.definition
+    return latest
+
+
+@pytest.fixture(scope="module")
+def versions() -> dict[tuple[str, int], LoadedQuestionnaire]:
+    settings = Settings(content_dir=SHIPPED_CONTENT)
+    loaded, problems = load_all(build_registry(settings), settings)
+    assert problems == [], "\n".join(map(str, problems))
+    return {(q.definition.id, q.definition.version): q for q in loaded.questionnaires}
 
 
 def extreme_answers(d: Questionnaire, perspective: str, *, best: bool) -> dict[str, Any]:
@@ -114,10 +126,26 @@ def test_the_tandem_profile_never_asks_for_gender_age_or_origin(
     shipped: dict[str, Questionnaire],
 ) -> None:
     q = shipped["tandem-profil"]
+    assert q.version == 2
     assert q.purpose == "profile"
     assert q.matching is not None
-    assert {c.rule for c in q.matching.criteria} == {"overlap", "same", "similarity"}
-    assert [x.item for x in q.matching.exclusions] == ["berichtslinie"]
+    assert {c.rule for c in q.matching.criteria} == {
+        "overlap",
+        "reverse_overlap",
+        "windows",
+        "same",
+        "different",
+        "similarity",
+    }
+    # Pool-safe: no question about "the intended tandem person" (the Lotse marks pairs
+    # instead), no names; the department is a coarse choice.
+    assert q.matching.exclusions == []
+    assert "berichtslinie" not in {i.id for i in q.items}
+    for item in q.items:
+        assert "vorgesehenen Tandem-Person" not in text_in(item.text), item.id
+    bereich = next(i for i in q.items if i.id == "bereich")
+    assert bereich.type == "single_choice"
+    assert "keine Abteilungs- oder Teamnamen" in text_in(bereich.help)
     forbidden = re.compile(r"geschlecht|alter\b|lebensalter|jahrgang|herkunft|nationalit", re.I)
     for item in q.items:
         texts = [text_in(item.text), *(text_in(t) for t in item.wording.values())]
@@ -179,30 +207,85 @@ def test_feedback_with_a_barrier_ranking_is_accepted(
         assert result["overall"]["ampel"] == "gruen"
 
 
-def test_a_tandem_check_on_shipped_profiles_explains_itself_and_honours_the_exclusion(
+def test_a_tandem_check_on_shipped_profiles_explains_itself(
     shipped_client: Client, shipped: dict[str, Questionnaire]
 ) -> None:
     q = shipped["tandem-profil"]
     mentor_answers = extreme_answers(q, "mentor", best=True)
     mentee_answers = extreme_answers(q, "mentee", best=True)
-    for answers in (mentor_answers, mentee_answers):
-        answers["berichtslinie"] = "nein"
+    # Alike in everything but the department: another part of the company counts fully.
+    assert mentor_answers["bereich"] == "leitung"
+    mentee_answers["bereich"] = "produktion"
     mentor = submit(shipped_client, q.id, "mentor", mentor_answers)["token"]
     mentee = submit(shipped_client, q.id, "mentee", mentee_answers)["token"]
 
     fit = shipped_client.post("/api/v1/tandem-checks", json={"mentor": mentor, "mentee": mentee})
     assert fit.status_code == 200, fit.text
     doc = fit.json()["data"]
-    # Identical answers on both sides: every criterion matches fully.
+    assert doc["version"] == 2
     assert doc["score"] == 100.0
     assert doc["excluded"] is False
     assert doc["ampel"] == "gruen"
-    themes = next(c for c in doc["criteria"] if c["id"] == "themen")
+    criteria = {c["id"]: c for c in doc["criteria"]}
     first_topic = text_in(next(i for i in q.items if i.id == "themen").options[0].label)
-    assert first_topic in themes["explanation"]
+    assert first_topic in criteria["themen"]["explanation"]
+    first_experience = text_in(next(i for i in q.items if i.id == "erfahrung").options[0].label)
+    assert criteria["erfahrung"]["explanation"] == (
+        "Der Mentee kann weitergeben, was die Mentorin oder der Mentor lernen möchte: "
+        f"{first_experience}."
+    )
+    assert criteria["zeitfenster"]["explanation"].startswith(
+        "Beide sind zur selben Zeit im Betrieb: vormittags (8 bis 12 Uhr)"
+    )
 
-    mentee_answers["berichtslinie"] = "ja"
-    boss = submit(shipped_client, q.id, "mentee", mentee_answers)["token"]
+
+def v1_profile(client: Client, perspective: str, **answers: Any) -> str:
+    """A profile of version 1, which stays published next to version 2."""
+    base = {
+        "themen": ["videokonferenzen"],
+        "zeitfenster": "vormittags",
+        "treffen-form": "vor-ort",
+        "ausprobieren": "voll",
+        "fehler-lernchance": "voll",
+        "termine-verlaesslich": "eher",
+        "direkte-rueckmeldung": "eher",
+        "fester-plan": "kaum",
+        "berichtslinie": "nein",
+    }
+    response = client.post(
+        "/api/v1/questionnaires/tandem-profil/responses",
+        json={"version": 1, "perspective": perspective, "answers": {**base, **answers}},
+    )
+    assert response.status_code == 201, response.text
+    token: str = response.json()["data"]["token"]
+    return token
+
+
+def test_version_1_stays_as_published_and_its_profiles_compare_with_version_1(
+    shipped_client: Client,
+    shipped: dict[str, Questionnaire],
+    versions: dict[tuple[str, int], LoadedQuestionnaire],
+) -> None:
+    # The same definition as before version 2 (its stored hash), still published.
+    v1 = versions[("tandem-profil", 1)]
+    assert v1.hash == "5bd63b8e9d9ff338b96afcd522d016d9801e0e37047cf0eac90fa16017c0c7cb"
+    assert v1.definition.status == "published"
+    served = shipped_client.get("/api/v1/questionnaires/tandem-profil").json()["data"]
+    assert served["version"] == 2  # new forms get version 2
+
+    mentor = v1_profile(shipped_client, "mentor")
+    mentee = v1_profile(shipped_client, "mentee")
+    boss = v1_profile(shipped_client, "mentee", berichtslinie="ja")
+    fit = shipped_client.post("/api/v1/tandem-checks", json={"mentor": mentor, "mentee": mentee})
+    assert fit.status_code == 200, fit.text
+    doc = fit.json()["data"]
+    assert (doc["version"], doc["score"], doc["excluded"]) == (1, 100.0, False)
+    assert [c["id"] for c in doc["criteria"]] == [
+        "themen",
+        "zeitfenster",
+        "treffen-form",
+        "haltung",
+    ]
     ruled_out = shipped_client.post(
         "/api/v1/tandem-checks", json={"mentor": mentor, "mentee": boss}
     ).json()["data"]
@@ -210,3 +293,16 @@ def test_a_tandem_check_on_shipped_profiles_explains_itself_and_honours_the_excl
     assert ruled_out["excluded"] is True
     assert ruled_out["ampel"] == "rot"
     assert [x["id"] for x in ruled_out["exclusions"]] == ["berichtslinie"]
+
+    # A version 1 and a version 2 profile: refused, saying which versions met.
+    q = shipped["tandem-profil"]
+    new = submit(shipped_client, q.id, "mentee", extreme_answers(q, "mentee", best=True))
+    refused = shipped_client.post(
+        "/api/v1/tandem-checks", json={"mentor": mentor, "mentee": new["token"]}
+    )
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert "(tandem-profil v1, tandem-profil v2)" in problem["detail"]
+    assert problem["invalid_params"] == [
+        {"name": "mentee", "reason": "different questionnaire or version"}
+    ]

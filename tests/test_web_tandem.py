@@ -116,3 +116,118 @@ def test_wrong_links_are_explained_per_field_and_kept(shipped_client: Client) ->
     assert refused.status_code == 404
     assert "bietet den Passungs-Check nicht an" in text_of(refused.text)
     assert shipped_client.get("/embed/gibt-es-nicht/tandem-check").status_code == 404
+
+
+V2: dict[str, Any] = {
+    "themen": ["videokonferenzen", "cloud-ablage"],
+    "erfahrung": ["kundenkontakt", "ablaeufe"],
+    "arbeitszeit": "tagsueber",
+    "abwesenheit": "feste-tage",
+    "abwesenheitstage": ["montag", "donnerstag"],
+    "treffen-form": "vor-ort",
+    "bereich": "verwaltung",
+    "ausprobieren": "voll",
+    "fehler-lernchance": "voll",
+    "termine-verlaesslich": "eher",
+    "direkte-rueckmeldung": "eher",
+    "fester-plan": "kaum",
+}
+
+
+def profile_v2(client: Client, perspective: str, **answers: Any) -> str:
+    given = {**V2, **answers}
+    if given["abwesenheit"] != "feste-tage":
+        del given["abwesenheitstage"]  # asked only for fixed days away
+    response = client.post(
+        "/api/v1/questionnaires/tandem-profil/responses",
+        json={"version": 2, "perspective": perspective, "answers": given},
+    )
+    assert response.status_code == 201, response.text
+    token: str = response.json()["data"]["token"]
+    return token
+
+
+def test_version_2_profiles_explain_shift_school_days_and_experience(
+    shipped_client: Client,
+) -> None:
+    # An apprentice at school on Monday and Thursday; a mentee on late shifts who can pass
+    # on how to deal with customers.
+    mentor = profile_v2(shipped_client, "mentor")
+    mentee = profile_v2(
+        shipped_client,
+        "mentee",
+        arbeitszeit="spaetschicht",
+        abwesenheit="nein",
+        erfahrung=["kundenkontakt", "fachwissen"],
+        bereich="produktion",
+    )
+    page = shipped_client.get("/tandem-check", params={"mentor": mentor, "mentee": mentee})
+    assert page.status_code == 200, page.text
+    text = text_of(page.text)
+    assert (
+        "Gemeinsame Zeit im Betrieb (50 von 100): Nur begrenzt gemeinsame Zeit im Betrieb: "
+        "nachmittags (14 bis 17 Uhr); dienstags, mittwochs, freitags" in text
+    )
+    assert (
+        "Erfahrung aus dem Betrieb (50 von 100): Der Mentee kann einen Teil dessen "
+        "weitergeben, was die Mentorin oder der Mentor lernen möchte: Umgang mit Kundinnen "
+        "und Kunden." in text
+    )
+    api = shipped_client.post("/api/v1/tandem-checks", json={"mentor": mentor, "mentee": mentee})
+    fit = api.json()["data"]
+    assert fit["version"] == 2
+    for criterion in fit["criteria"]:
+        assert criterion["explanation"] in text
+
+
+def test_a_version_1_and_a_version_2_profile_are_refused_with_the_versions_named(
+    shipped_client: Client,
+) -> None:
+    old = profile(shipped_client, "mentor")
+    new = profile_v2(shipped_client, "mentee", abwesenheit="nein")
+    page = shipped_client.get("/tandem-check", params={"mentor": old, "mentee": new})
+    assert page.status_code == 400
+    text = text_of(page.text)
+    assert "Der Vergleich ist so nicht möglich." in text
+    assert (
+        "Die beiden Profile stammen aus verschiedenen Fassungen des Tandem-Profils "
+        "(Mentorin/Mentor: Fassung 1, Mentee: Fassung 2)." in text
+    )
+    assert "das Tandem-Profil in Fassung 2 neu ausfüllen" in text
+    assert 'aria-invalid="true"' in page.text
+    # Both links stay in the form.
+    assert f'value="{old}"' in page.text
+    assert f'value="{new}"' in page.text
+
+
+def form_profile(client: Client, perspective: str, **answers: str | list[str]) -> str:
+    """The version 2 profile filled in through the form page, without JavaScript (every
+    question shows; an answer to one that the earlier answers hide is dropped)."""
+    fields: dict[str, list[str]] = {"perspective": [perspective], "version": ["2"]}
+    for key, value in {**V2, **answers}.items():
+        fields[f"a.{key}"] = value if isinstance(value, list) else [value]
+    response = client.post("/quickcheck/tandem-profil", data=fields, follow_redirects=False)
+    assert response.status_code == 303, response.text[:3000]
+    return str(response.headers["location"])
+
+
+def test_profiles_from_the_form_go_straight_into_the_fit_check(shipped_client: Client) -> None:
+    form = shipped_client.get("/quickcheck/tandem-profil?perspective=mentee")
+    text = text_of(form.text)
+    assert "Um welche Erfahrung aus Beruf und Betrieb" not in text  # worded for the mentee
+    assert "Was können Sie weitergeben?" in text
+    assert "Spätschicht (etwa 14 bis 22 Uhr)" in text
+    assert "An welchen Tagen sind Sie regelmäßig nicht im Betrieb?" in text
+    mentor = form_profile(shipped_client, "mentor")
+    # Ticks days away but says there are none: the days are dropped with the hidden question.
+    mentee = form_profile(shipped_client, "mentee", arbeitszeit="fruehschicht", abwesenheit="nein")
+    token = mentee.rsplit("/", 1)[1]
+    stored = shipped_client.get(f"/api/v1/results/{token}").json()["data"]
+    assert "abwesenheitstage" not in stored["answers"]
+    page = shipped_client.get("/tandem-check", params={"mentor": mentor, "mentee": mentee})
+    assert page.status_code == 200, page.text
+    text = text_of(page.text)
+    assert (
+        "Beide sind zur selben Zeit im Betrieb: vormittags (8 bis 12 Uhr), mittags "
+        "(12 bis 14 Uhr); dienstags, mittwochs, freitags." in text
+    )

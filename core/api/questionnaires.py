@@ -39,6 +39,7 @@ from core.quickcheck.service import (
 )
 from core.quickcheck.stats import StatsDoc, compute_stats
 from core.runs import service as runs
+from core.runs.pool import PoolError
 from core.settings import Settings
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -91,6 +92,9 @@ class ResponseIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     # The code of a run's invitation link: the response then counts for that run (and the
     # code decides the perspective). Without it, the anonymous Quickcheck as before.
     run: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    # A tandem profile through a run's profile link joins the run's matching pool under
+    # this pseudonym (core.runs.pool: 2-30 characters, nothing like an e-mail or phone).
+    pseudonym: Annotated[str, msgspec.Meta(max_length=100)] | None = None
 
 
 class ResultOne(msgspec.Struct, frozen=True):
@@ -295,11 +299,18 @@ class QuestionnaireController(Controller):
                     mode=data.mode,
                     answers=data.answers,
                     lang=lang_,
+                    pseudonym=data.pseudonym,
                 )
         except QuickcheckError as exc:
             raise problem(exc) from exc
         except runs.CodeRefused as exc:
             raise code_problem(exc) from exc
+        except PoolError as exc:
+            raise ProblemError(
+                exc.status,
+                f"{exc.field}: {exc.reason}. Nothing was stored.",
+                invalid_params=[InvalidParam(exc.field, exc.reason)],
+            ) from exc
         QUICKCHECK_SUBMISSIONS.labels(doc.questionnaire.id, data.mode).inc()
         return Response(
             ResultOne(data=doc),

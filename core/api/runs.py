@@ -222,7 +222,7 @@ class OptionsOne(msgspec.Struct, frozen=True):
 
 
 class PhaseIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    phase: Literal["ende", "feedback"]
+    phase: Literal["ende", "feedback", "profil"]
 
 
 def _date(name: str, value: str | None) -> dt.date | None:
@@ -470,7 +470,8 @@ async def get_report_pdf(
 @post(
     "/api/v1/runs/{run_id:int}/phases",
     tags=["Runs"],
-    summary="Open the repeat measurement ('ende') or the feedback ('feedback')",
+    summary="Open the repeat measurement ('ende'), the feedback ('feedback') or the tandem "
+    "profile links of the matching pool ('profil')",
     description="Opening 'ende' closes the start links and creates new ones; opening an "
     "open phase again changes nothing.",
     status_code=200,

@@ -253,6 +253,49 @@ class RunResponse(Table, tablename="run_response"):
     perspective = Varchar(length=80)
 
 
+class RunPoolMember(Table, tablename="run_pool_member"):
+    """A mentor or mentee of a run's matching pool (core.runs.pool): only a pseudonym the
+    person or the Lotse entered, the role, an optional capacity (mentors) and the tandem
+    profile given through the run's profile link (none while the Lotse only added the
+    pseudonym)."""
+
+    id: Serial
+    run = ForeignKey(Run, on_delete=OnDelete.cascade, index=True)
+    role = Varchar(length=10)  # "mentor" or "mentee"
+    pseudonym = Varchar(length=40)
+    capacity = Integer(null=True, default=None)  # mentors: None = the run's setting
+    response = ForeignKey(
+        QuestionnaireResponse, on_delete=OnDelete.set_null, null=True, default=None
+    )
+    added_at = Timestamptz()
+
+
+class RunPairMark(Table, tablename="run_pair_mark"):
+    """A pair of a run's pool marked by the Lotse: ``same_team``, ``reports_to`` or
+    ``not_with`` (pair markings; the last two rule the pair out) and her decisions
+    ``pin`` and ``forbid`` for the assignment. Pseudonyms only."""
+
+    id: Serial
+    run = ForeignKey(Run, on_delete=OnDelete.cascade, index=True)
+    mentor = Varchar(length=40)
+    mentee = Varchar(length=40)
+    kind = Varchar(length=20)
+
+
+class RunMatching(Table, tablename="run_matching"):
+    """A run's matching settings, the last proposal (and the one before, to show what
+    changed) and the agreed tandems, as JSON lists of pseudonym pairs with their fit."""
+
+    id: Serial
+    run = ForeignKey(Run, on_delete=OnDelete.cascade, unique=True)
+    capacity = Integer(default=1)  # mentees per mentor unless the mentor has her own
+    threshold = Integer(default=50)  # fit below which no pair is proposed
+    proposal = JSON(null=True, default=None)
+    previous = JSON(null=True, default=None)
+    agreed = JSON(null=True, default=None)
+    agreed_at = Timestamptz(null=True, default=None)
+
+
 # -- the editors' side (core.accounts): accounts, sessions, audit log, partner sites -------
 
 
@@ -362,6 +405,9 @@ TABLES: tuple[type[Table], ...] = (
     Run,
     RunCode,
     RunResponse,
+    RunPoolMember,
+    RunPairMark,
+    RunMatching,
     Account,
     AccountSession,
     AuditEvent,

@@ -18,6 +18,7 @@ from core.quickcheck.model import (
     SINGLE_CODE_TYPES,
     UNKNOWN_CODE,
     Band,
+    Criterion,
     Item,
     Matching,
     Questionnaire,
@@ -291,14 +292,20 @@ class Checker:
         for index, c in enumerate(m.criteria):
             where: Path_ = [*path, "criteria", index]
             self.text([*where, "title"], c.title)
-            if c.rule == "overlap":
+            if c.marking is not None and c.rule != "different":
+                self.problem(
+                    [*where, "marking"], "only a criterion with rule: different uses a marking"
+                )
+            if c.rule in ("overlap", "reverse_overlap"):
                 for key in ("mentor_item", "mentee_item"):
                     self.criterion_item([*where, key], getattr(c, key), {"multiple_choice"})
                 mentor = self.items.get(c.mentor_item or "")
                 mentee = self.items.get(c.mentee_item or "")
                 if mentor and mentee and not self.codes(mentor) & self.codes(mentee):
                     self.problem(where, "the two items share no option code to overlap on")
-            elif c.rule == "same":
+            elif c.rule == "windows":
+                self.windows(where, c)
+            elif c.rule in ("same", "different"):
                 self.criterion_item([*where, "item"], c.item, {"single_choice", "yes_no"})
                 target = self.items.get(c.item or "")
                 for p, pair in enumerate(c.compatible):
@@ -329,6 +336,45 @@ class Checker:
         if not m.bands:
             self.problem([*path, "bands"], "the fit score needs bands covering 0–100")
         self.bands([*path, "bands"], m.bands)
+
+    def windows(self, where: Path_, c: Criterion) -> None:
+        """Every answer of ``item`` maps to known slots; the days and notes name real codes."""
+        self.criterion_item([*where, "item"], c.item, {"single_choice"})
+        slot_codes = [s.code for s in c.slots]
+        if not slot_codes:
+            self.problem([*where, "slots"], "name the time slots of the day")
+        self.unique(slot_codes, "slots", "slot code")
+        for index, option in enumerate(c.slots):
+            self.text([*where, "slots", index, "label"], option.label)
+        target = self.items.get(c.item or "")
+        answers = {o.code for o in self.choice_options(target)} if target else set()
+        for code, slots in c.windows.items():
+            if target and code not in answers:
+                self.problem(
+                    [*where, "windows", code], f"{code!r} is not an option code of {target.id!r}"
+                )
+            for slot in slots:
+                if slot not in slot_codes:
+                    self.problem([*where, "windows", code], f"{slot!r} is not one of the slots")
+        for code in sorted(answers - set(c.windows)):
+            self.problem([*where, "windows"], f"option {code!r} of {c.item!r} has no time slots")
+        for index, code in enumerate(c.rotating):
+            if code not in c.windows:
+                self.problem([*where, "rotating", index], f"{code!r} is not a key of windows")
+        if c.days_item is not None:
+            self.criterion_item([*where, "days_item"], c.days_item, {"multiple_choice"})
+        for index, note in enumerate(c.notes):
+            self.text([*where, "notes", index, "text"], note.text)
+            noted = self.items.get(note.item)
+            if noted is None:
+                self.problem([*where, "notes", index, "item"], f"unknown item {note.item!r}")
+                continue
+            for code in note.codes:
+                if code not in self.codes(noted):
+                    self.problem(
+                        [*where, "notes", index, "codes"],
+                        f"{code!r} is not an option code of {note.item!r}",
+                    )
 
     def criterion_item(self, path: Path_, item_id: str | None, types: set[str]) -> None:
         if item_id is None:

@@ -187,14 +187,33 @@ class Perspective(
     intro: Text | None = None
 
 
+# What the Lotse notes about a pair in a pool (never asked in a profile): the two work in
+# the same team, one is the other's direct supervisor, or they should not form a tandem.
+MarkingKind = Literal["gleiches-team", "berichtslinie", "nicht-mit"]
+
+
 class CriterionTexts(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True
 ):
-    """Explanations of a fit criterion. Placeholders: {gemeinsam}, {mentor}, {mentee}."""
+    """Explanations of a fit criterion. Placeholders: {gemeinsam}, {mentor}, {mentee}; rule
+    ``windows`` also {tage}, {mentor_tage}, {mentee_tage}."""
 
     match: Text
     partial: Text | None = None
     none: Text
+    # rule windows: added when either person works in a rotating pattern (``rotating``).
+    rotating: Text | None = None
+
+
+class CriterionNote(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True
+):
+    """A sentence added to a criterion's explanation when either profile's answer to
+    ``item`` names one of ``codes`` (e.g. block release at the vocational school)."""
+
+    item: Code
+    codes: Annotated[list[Code], msgspec.Meta(min_length=1)]
+    text: Text
 
 
 class Criterion(
@@ -206,17 +225,34 @@ class Criterion(
     chose in ``mentee_item`` (share of the mentee's codes the mentor covers).
     rule ``same``: both chose the same code in ``item``; ``compatible`` pairs count half.
     rule ``similarity``: Likert ``items`` answered alike (1 - mean distance on the scale).
+    rule ``reverse_overlap``: as ``overlap`` in the other direction, the share of the
+    mentor's codes (e.g. what she wants to learn) that the mentee chose (what he can pass on).
+    rule ``windows``: time in the company at the same time: ``item`` (one code per person,
+    e.g. the working time or shift) maps through ``windows`` to ``slots`` of the day;
+    ``days_item`` (multiple choice) lists the weekdays the person is away (e.g. vocational
+    school days), its options being all weekdays. Two common slots on two common days count
+    fully, one half; a code in ``rotating`` (alternating shifts) halves the score.
+    rule ``different``: 1 for different codes in ``item`` (another part of the company),
+    0.5 for the same; 0 when the Lotse marked the pair with ``marking``.
     """
 
     id: Code
     title: Text
-    rule: Literal["overlap", "same", "similarity"]
+    rule: Literal["overlap", "same", "similarity", "reverse_overlap", "windows", "different"]
     weight: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     item: Code | None = None
     mentor_item: Code | None = None
     mentee_item: Code | None = None
     items: list[Code] = []
     compatible: list[Annotated[list[Code], msgspec.Meta(min_length=2, max_length=2)]] = []
+    # rule windows
+    days_item: Code | None = None
+    slots: list[Option] = []
+    windows: dict[Code, list[Code]] = {}
+    rotating: list[Code] = []
+    notes: list[CriterionNote] = []
+    # rule different: the pair marking that scores the criterion 0
+    marking: MarkingKind | None = None
     texts: CriterionTexts
 
 

@@ -18,7 +18,13 @@ from core.quickcheck.engine import AnswerProblem
 from core.quickcheck.model import AMPEL_LABEL, Questionnaire, text_in
 from core.quickcheck.overlay import Overlay
 from core.quickcheck.present import Recommendation, ResultDoc, entry_refs, result_doc
-from core.quickcheck.tandem import CriterionResult, ExclusionResult, fit
+from core.quickcheck.tandem import (
+    CriterionResult,
+    ExclusionResult,
+    ProfileMismatch,
+    fit,
+    require_comparable,
+)
 
 Role = Literal["mentor", "mentee"]
 
@@ -83,9 +89,14 @@ class TandemInvalid(QuickcheckError):
     """The two results cannot be compared; ``message`` says why, ``problems`` which
     result (mentor's or mentee's) is at fault."""
 
-    def __init__(self, message: str, problems: list[RoleProblem]) -> None:
+    def __init__(
+        self, message: str, problems: list[RoleProblem], german: str | None = None
+    ) -> None:
         self.message = message
         self.problems = problems
+        # For the pages: the whole explanation in German, when there is one (e.g. which
+        # versions of the tandem profile met).
+        self.german = german
         super().__init__(message)
 
 
@@ -186,17 +197,20 @@ async def check_tandem(mentor_token: str, mentee_token: str, lang: str) -> Tande
     if missing:
         raise TandemInvalid("Both tokens must be results of a tandem profile.", missing)
     mentor, mentee = rows["mentor"], rows["mentee"]
-    if (mentor["questionnaire_id"], mentor["version"]) != (
-        mentee["questionnaire_id"],
-        mentee["version"],
-    ):
+    try:
+        require_comparable(
+            (mentor["questionnaire_id"], mentor["version"]),
+            (mentee["questionnaire_id"], mentee["version"]),
+        )
+    except ProfileMismatch as exc:
         raise TandemInvalid(
             "The two results come from different questionnaires or versions "
             f"({mentor['questionnaire_id']} v{mentor['version']}, "
             f"{mentee['questionnaire_id']} v{mentee['version']}); both must answer the same "
             "tandem profile version.",
             [RoleProblem("mentee", "different questionnaire or version")],
-        )
+            german=exc.message,
+        ) from exc
     found = await store.get_version(mentor["questionnaire_id"], mentor["version"])
     if found is None or found.definition.matching is None:
         raise TandemInvalid(

@@ -6,7 +6,9 @@
 - ``view``: the company view of one run (perspectives side by side, gap, start vs end,
   feedback, closing summary), with small employee groups withheld;
 - ``dashboard``: the programme's aggregates over many runs, built from whole groups;
-- ``pdf``: the printable report as a PDF.
+- ``pdf``: the printable report and the tandem hand-out as PDFs;
+- ``pool``: the matching pool (pseudonyms, profiles, pair markings, settings);
+- ``tandems``: the pool's fit matrix, the proposed and agreed tandems, the hand-out.
 
 The privacy rules are in docs/RUNS.md.
 """

@@ -8,6 +8,7 @@ import msgspec
 
 QUICKCHECK_ID = "quickcheck-reverse-mentoring"
 FEEDBACK_ID = "feedback-durchlauf"
+PROFILE_ID = "tandem-profil"  # the tandem profile of the matching pool (core.runs.pool)
 MANAGEMENT = "unternehmen"
 EMPLOYEES = "mitarbeitende"
 BARRIER_ITEM = "barrieren-rangfolge"
@@ -17,11 +18,14 @@ PHASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "start": (QUICKCHECK_ID, (MANAGEMENT, EMPLOYEES)),
     "ende": (QUICKCHECK_ID, (MANAGEMENT, EMPLOYEES)),
     "feedback": (FEEDBACK_ID, ("mentor", "mentee")),
+    # The matching pool: each answer carries a pseudonym and joins the pool, not the views.
+    "profil": (PROFILE_ID, ("mentor", "mentee")),
 }
 PHASE_LABEL = {
     "start": "Quickcheck zu Beginn",
     "ende": "Wiederholungsmessung am Ende",
     "feedback": "Feedback nach dem Durchlauf",
+    "profil": "Tandem-Profile für die Tandembildung",
 }
 PERSPECTIVE_LABEL = {
     MANAGEMENT: "Geschäftsführung",

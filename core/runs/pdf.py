@@ -5,6 +5,7 @@ typographic characters outside it are written as their plain equivalents."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fpdf import FPDF
 
@@ -143,4 +144,35 @@ def report_pdf(
     pdf.text_line("Nächste Schritte", 12, "B")
     for step in NEXT_STEPS:
         pdf.text_line(f"- {step}", 9, gap=0.5)
+    return bytes(pdf.output())
+
+
+def handout_pdf(run: RunInfo, pairs: list[Any], entries: list[Any]) -> bytes:
+    """The agreed tandems, one page per pair: fit, per-criterion explanation and the
+    toolbox entries for the first meetings (``core.runs.tandems.Handout``'s parts)."""
+    pdf = _Report(format="A4")
+    pdf.set_title(_latin1(f"Tandems Durchlauf {run.company}"))
+    pdf.set_author("Mentoring 4.0 Werkzeugkasten")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    for pair in pairs:
+        pdf.add_page()
+        pdf.text_line(f"Tandem: {pair.mentor} und {pair.mentee}", 16, "B", 3)
+        pdf.text_line(f"Durchlauf {run.company} · Mentorin/Mentor: {pair.mentor} · "
+                      f"Mentee: {pair.mentee}", 9)  # fmt: skip
+        ampel = f" ({pair.ampel_label})" if pair.ampel_label else ""
+        pdf.text_line(f"Passung: {round(pair.fit)} von 100{ampel}", 12, "B", 3)
+        if pair.note:
+            pdf.text_line(pair.note, 9)
+        for c in pair.criteria:
+            score = "nicht bewertbar" if c.score is None else f"{round(c.score)} von 100"
+            pdf.text_line(f"{c.title} ({score})", 10, "B", 0.5)
+            pdf.text_line(c.explanation, 9)
+        if entries:
+            pdf.ln(2)
+            pdf.text_line("Für die ersten Treffen aus dem Werkzeugkasten", 12, "B")
+            for e in entries:
+                pdf.text_line(f"- {e.title}: {e.summary}", 9, gap=0.5)
+    if not pairs:
+        pdf.add_page()
+        pdf.text_line("Noch keine vereinbarten Tandems.", 12, "B")
     return bytes(pdf.output())

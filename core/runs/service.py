@@ -14,11 +14,12 @@ from typing import Any
 import msgspec
 
 from core.db.engine import write_transaction
-from core.db.tables import QuestionnaireResponse, Run, RunCode, RunResponse
+from core.db.tables import QuestionnaireResponse, Run, RunCode, RunPoolMember, RunResponse
 from core.quickcheck import service as quickcheck
 from core.quickcheck import store as quickcheck_store
 from core.quickcheck.overlay import Overlay
 from core.quickcheck.present import ResultDoc
+from core.runs import pool
 from core.runs.model import (
     PHASES,
     REGIONS,
@@ -263,6 +264,10 @@ async def delete_run(run_id: int) -> int:
     async with write_transaction(Run._meta.db):
         links = await RunResponse.select(RunResponse.response).where(RunResponse.run == run_id)
         ids = [link["response"] for link in links]
+        profiles = await RunPoolMember.select(RunPoolMember.response).where(
+            (RunPoolMember.run == run_id) & RunPoolMember.response.is_not_null()
+        )
+        ids += [p["response"] for p in profiles]
         if ids:
             await QuestionnaireResponse.delete().where(QuestionnaireResponse.id.is_in(ids))
         await Run.delete().where(Run.id == run_id)
@@ -294,9 +299,14 @@ async def submit_for_run(
     lang: str,
     site: str | None = None,
     overlay: Overlay | None = None,
+    pseudonym: str | None = None,
 ) -> ResultDoc:
     """Submit like ``core.quickcheck.service.submit_answers``, counted for the code's run
     (``site``, ``overlay``: the partner site it was submitted on, as there).
+
+    A tandem profile (phase "profil") needs a ``pseudonym`` and joins the run's matching
+    pool under it (``core.runs.pool``) instead of the run's views; ``PseudonymRefused``
+    when it is not a usable pseudonym or already has a profile in the pool.
 
     The code decides the perspective; a different one, another questionnaire or a trial
     run is refused. Response and link are written in one transaction, after the code was
@@ -309,6 +319,10 @@ async def submit_for_run(
         raise CodeRefused("perspective", expected_perspective=info.perspective)
     if mode != "real":
         raise CodeRefused("test")
+    profile = info.phase == "profil"
+    if profile:
+        pseudonym = pool.checked_pseudonym(pseudonym)
+        await pool.check_free(info.run_id, info.perspective, pseudonym)
     async with write_transaction(Run._meta.db):
         await resolve_code(code)  # closed meanwhile?
         doc = await quickcheck.submit_answers(
@@ -327,6 +341,10 @@ async def submit_for_run(
             .first()
         )
         assert response is not None
+        if profile:
+            assert pseudonym is not None
+            await pool.attach_profile(info.run_id, info.perspective, pseudonym, response["id"])
+            return doc
         await RunResponse.insert(
             RunResponse(
                 run=info.run_id,

@@ -28,6 +28,7 @@ from core.quickcheck.service import (
     find_version,
     submit_answers,
 )
+from core.runs.pool import PSEUDONYM_RULE, PoolError, checked_pseudonym
 from core.runs.service import CodeRefused, resolve_code, submit_for_run
 from core.web.base import Req, log, not_found, on_site, render, workspace
 from core.web.forms import FormState, german_reason, parse_form, posted_from_elsewhere
@@ -119,12 +120,15 @@ async def _quickcheck_form(
     message: str | None = None,
     trial: bool | None = None,
     run_code: str | None = None,
+    pseudonym: str = "",
+    pseudonym_error: str | None = None,
 ) -> Response[str]:
     """The form; ``trial`` (or ``?probelauf=1``): a Lotse's demonstration run, stored with
     mode "test" so it never enters the statistics."""
     if trial is None:
         trial = request.query_params.get("probelauf") == "1"
     run_code = run_code or request.query_params.get("run")
+    pool_link = False  # a run's profile link: the answer joins its pool under a pseudonym
     if run_code is not None:
         try:
             info = await resolve_code(run_code)
@@ -133,6 +137,7 @@ async def _quickcheck_form(
         if info.questionnaire_id != questionnaire_id:
             return _refused_link(page, CodeRefused("questionnaire"))
         perspective, trial = info.perspective, False
+        pool_link = info.phase == "profil"
     if questionnaire_id not in {q["id"] for q in await offered(page)}:
         return _no_questionnaire(page, questionnaire_id)
     try:
@@ -169,6 +174,10 @@ async def _quickcheck_form(
         print_versions=print_versions,
         run_code=run_code,
         run_min_group=request.app.state.settings.run_min_group,
+        pool_link=pool_link,
+        pseudonym=pseudonym,
+        pseudonym_error=pseudonym_error,
+        pseudonym_rule=PSEUDONYM_RULE,
     )
 
 
@@ -211,12 +220,19 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
     raw_version = (fields.get("version") or [""])[0]
     trial = (fields.get("mode") or [""])[0] == "test"
     run_code = (fields.get("run") or [""])[0] or None
+    pseudonym = (fields.get("pseudonym") or [""])[0][:200]
+    pseudonym_error = None
     if run_code is not None:
         try:
             info = await resolve_code(run_code)
         except CodeRefused as exc:
             return _refused_link(page, exc)
         perspective = info.perspective
+        if info.phase == "profil":  # checked with the answers: every problem at once
+            try:
+                checked_pseudonym(pseudonym)
+            except PoolError as exc:
+                pseudonym_error = exc.german
     try:
         found = await find_version(questionnaire_id, None)
     except QuestionnaireNotFound:  # withdrawn since the list above was read
@@ -242,7 +258,14 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
         state.errors = {i: state.errors[i] for i in order if i in state.errors}
         return await _quickcheck_form(
             request, page, questionnaire_id, state=state, perspective=perspective, status=422,
-            trial=trial, run_code=run_code, message=CHECK_ANSWERS,
+            trial=trial, run_code=run_code, message=CHECK_ANSWERS, pseudonym=pseudonym,
+            pseudonym_error=pseudonym_error,
+        )  # fmt: skip
+    if pseudonym_error is not None:
+        return await _quickcheck_form(
+            request, page, questionnaire_id, state=state, perspective=perspective, status=422,
+            trial=trial, run_code=run_code, message=pseudonym_error, pseudonym=pseudonym,
+            pseudonym_error=pseudonym_error,
         )  # fmt: skip
     mode = "test" if trial else "real"
     try:
@@ -257,9 +280,16 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             doc = await submit_for_run(
                 run_code, questionnaire_id, version=version, perspective=perspective,
                 mode=mode, answers=answers, lang=page.lang, site=site, overlay=overlay,
+                pseudonym=pseudonym,
             )  # fmt: skip
     except CodeRefused as exc:
         return _refused_link(page, exc)
+    except PoolError as exc:
+        return await _quickcheck_form(
+            request, page, questionnaire_id, state=state, perspective=perspective, status=422,
+            trial=trial, run_code=run_code, message=exc.german, pseudonym=pseudonym,
+            pseudonym_error=exc.german,
+        )  # fmt: skip
     except QuickcheckError as exc:
         message = CHECK_ANSWERS
         if isinstance(exc, AnswersInvalid) and exc.problems:
@@ -271,7 +301,7 @@ async def _quickcheck_submit(request: Req, page: Page, questionnaire_id: str) ->
             )
         return await _quickcheck_form(
             request, page, questionnaire_id, state=state, perspective=perspective, status=422,
-            trial=trial, run_code=run_code, message=message,
+            trial=trial, run_code=run_code, message=message, pseudonym=pseudonym,
         )  # fmt: skip
     QUICKCHECK_SUBMISSIONS.labels(d.id, mode).inc()
     return Response(

@@ -15,6 +15,7 @@ from core.web import (
     protokoll,
     quickcheck,
     redaktion,
+    run_tandems,
     runs,
     search,
     shortlist,
@@ -55,4 +56,5 @@ ROUTES: list[Any] = [
     *partnerseiten.ROUTES,
     *protokoll.ROUTES,
     *runs.ROUTES,
+    *run_tandems.ROUTES,
 ]

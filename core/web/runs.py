@@ -43,6 +43,7 @@ FIELD_LABEL = {
 OK_MESSAGES = {
     "ende": "Die Wiederholungsmessung ist geöffnet; die Links vom Beginn sind geschlossen.",
     "feedback": "Die Feedback-Links sind geöffnet.",
+    "profil": "Die Profil-Links für die Tandembildung sind geöffnet.",
     "link": "Der Link ist geschlossen.",
     "ende-run": "Der Durchlauf ist abgeschlossen; alle Links sind geschlossen.",
 }
@@ -210,7 +211,7 @@ async def run_open_phase(request: Req, run_id: FromPath[int]) -> Response[str]:
     if run is None:
         return _missing(page)
     phase = str((await request.form()).get("phase") or "")
-    if phase not in {"ende", "feedback"}:
+    if phase not in {"ende", "feedback", "profil"}:
         return render(page, "error.html", status=400, title="Unbekannte Messung",
                       message="Wählen Sie die Wiederholungsmessung oder das Feedback.")  # fmt: skip
     try:
@@ -220,7 +221,9 @@ async def run_open_phase(request: Req, run_id: FromPath[int]) -> Response[str]:
                       message="Der Durchlauf ist abgeschlossen; es lässt sich nichts mehr "
                       "öffnen.")  # fmt: skip
     await _audit(request, "run.open_phase", run.id, {"phase": phase})
-    return Response("", status_code=303, headers={"Location": f"/durchlaeufe/{run.id}?ok={phase}"})
+    # The profile links belong to the tandem page, where the pool they fill is shown.
+    where = f"/durchlaeufe/{run.id}/tandems" if phase == "profil" else f"/durchlaeufe/{run.id}"
+    return Response("", status_code=303, headers={"Location": f"{where}?ok={phase}"})
 
 
 @post(

@@ -100,7 +100,7 @@ async def _check_page(request: Req, page: Page) -> Response[str]:
                 result = await service.check_tandem(tokens["mentor"], tokens["mentee"], page.lang)
             except TandemInvalid as exc:
                 for problem in exc.problems:
-                    errors[problem.role] = _german(problem.reason)
+                    errors[problem.role] = exc.german or _german(problem.reason)
     status = 400 if errors else 200
     return render(
         page,

@@ -75,6 +75,17 @@ def _submit_empty(page: Any) -> None:
     expect(page.locator(".notice.error")).to_be_visible()
 
 
+def _days_away(page: Any) -> None:
+    # The question about the days away appears once "Ja, an festen Wochentagen" is chosen.
+    days = page.get_by_text("An welchen Tagen sind Sie regelmäßig nicht im Betrieb?")
+    onward = page.locator("[data-section]:not([hidden]) .qc-section-nav button", has_text="Weiter")
+    while not page.get_by_label("Ja, an festen Wochentagen").is_visible() and onward.count():
+        onward.click()
+    expect(days).to_be_hidden()
+    page.get_by_label("Ja, an festen Wochentagen").check()
+    expect(days).to_be_visible()
+
+
 # page type -> (path under the app, what to do before checking)
 Visit = tuple[str, Callable[[Any], None] | None]
 
@@ -92,6 +103,10 @@ def visits(site: str, token: str, topic: str) -> dict[str, Visit]:
         "quickcheck-form": (qc, None),
         "quickcheck-errors": (qc, _submit_empty),
         "result": (f"/results/{token}", None),
+        # The tandem profile (version 2: days away shown only after "feste Tage") and the
+        # fit check with its errors.
+        "tandem-form": ("/quickcheck/tandem-profil?perspective=mentee", _days_away),
+        "tandem-check-errors": ("/tandem-check?mentor=hallo&mentee=", None),
         "sites": ("/sites", None),
         "site": (f"/sites/{site}", None),
         "embed-search": (f"/embed/{site}/search?q=Tandem", None),
@@ -129,7 +144,8 @@ def test_page_has_no_serious_accessibility_violations_in_any_theme(
             opened.append((theme, path, page))
             response = page.goto(base + path)
             assert response is not None
-            assert response.status == (404 if page_type == "error-404" else 200), (theme, path)
+            expected = {"error-404": 404, "tandem-check-errors": 400}.get(page_type, 200)
+            assert response.status == expected, (theme, path)
             _wait_scripts(page)
             kind = "embedded" if page_type.startswith("embed-") else "workspace"
             expect(page.locator("body")).to_have_class(

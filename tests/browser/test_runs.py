@@ -104,16 +104,20 @@ def answer_through(browser: Any, link: str, level: str) -> None:
             }""",
             level,
         )
-        # The form shows one part at a time: go through them to "Auswerten".
-        submit = page.get_by_role("button", name="Auswerten")
-        for _part in range(10):
-            if submit.is_visible():
-                break
-            page.get_by_role("button", name="Weiter").click()
-        submit.click()
-        page.wait_for_url("**/results/**")
+        send_through_parts(page)
     finally:
         context.close()
+
+
+def send_through_parts(page: Any) -> None:
+    """The form shows one part at a time: go through them to "Auswerten" and send."""
+    submit = page.get_by_role("button", name="Auswerten")
+    for _part in range(10):
+        if submit.is_visible():
+            break
+        page.get_by_role("button", name="Weiter").click()
+    submit.click()
+    page.wait_for_url("**/results/**")
 
 
 def links(page: Any, phase: str) -> dict[str, str]:
