@@ -15,6 +15,7 @@ from core.web import (
     protokoll,
     quickcheck,
     redaktion,
+    regionen,
     runs,
     search,
     shortlist,
@@ -53,6 +54,7 @@ ROUTES: list[Any] = [
     *editor.ROUTES,
     *konten.ROUTES,
     *partnerseiten.ROUTES,
+    *regionen.ROUTES,
     *protokoll.ROUTES,
     *runs.ROUTES,
 ]
