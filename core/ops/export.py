@@ -10,7 +10,8 @@ Every stored entry is written, drafts too (with ``status: draft``; they are stor
 served), so a sync of the exported folder gives the same entries with the same content
 hashes. The front matter keeps the order of the shipped files; the body is
 ``body_markdown``. Questionnaires, search vocabulary and sites are not stored as files in
-the database and are not exported.
+the database and are not exported; except for a region made in the editor, whose
+``--pack`` export also holds its theme and partner sites (``write_pack``).
 """
 
 from __future__ import annotations

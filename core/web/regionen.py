@@ -65,7 +65,7 @@ def _message(problem: SiteProblem) -> str:
 
 def _live_regions(request: Req) -> LiveRegions:
     regions = live_sites(request).regions
-    assert regions is not None, "the app gives its LiveSites the regions"
+    assert isinstance(regions, LiveRegions), "the app gives its LiveSites the regions"
     return regions
 
 

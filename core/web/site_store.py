@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 from litestar.enums import ScopeType
@@ -33,8 +33,15 @@ from core.db.tables import PartnerSite
 from core.web.origins import OriginError, parse_origin
 from core.web.sites import SITE_ID_RE, Site, all_origins
 
-if TYPE_CHECKING:
-    from core.web.region_store import LiveRegions
+
+class ThemeSource(Protocol):
+    """Themes kept in the database (core.web.region_store.LiveRegions), re-read with the
+    sites: their names are themes a stored site may use."""
+
+    async def refresh(self) -> None: ...
+
+    def theme_names(self) -> frozenset[str]: ...
+
 
 log = logging.getLogger("mentoring40.web")
 DATABASE_FILE = Path("(Datenbank)")
@@ -190,7 +197,7 @@ class LiveSites:
     _lock: asyncio.Lock | None = None
     _last_error: str = ""
     # Regions made in the editor: their themes are re-read with the sites.
-    regions: LiveRegions | None = None
+    regions: ThemeSource | None = None
 
     def __post_init__(self) -> None:
         self._apply([])
