@@ -10,6 +10,8 @@ Bad input is refused with a German message and nothing is stored or written."""
 from __future__ import annotations
 
 import io
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from core.cli import main
 from core.db.tables import ContentSource, RegionSource
 from core.plugins import build_registry
 from core.settings import PROJECT_ROOT, Settings
+from search.local_server import LocalMeilisearch
 from tests.accounts_support import PASSWORD, SignedIn, reset_schema, sign_in, signed_in, use
 from tests.conftest import make_settings, run, sync
 from tests.test_region_scaffold import throwaway_install
@@ -47,11 +50,19 @@ class World:
     engine: str
 
 
+@pytest.fixture(scope="module")
+def meili(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeilisearch]:
+    with LocalMeilisearch(tmp_path_factory.mktemp("meili")) as server:
+        yield server
+
+
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def world(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    meili: LocalMeilisearch,
 ) -> Iterator[World]:
     root = tmp_path_factory.mktemp("region-editor")
     if request.param == "sqlite":
@@ -59,7 +70,10 @@ def world(
     else:
         url = request.getfixturevalue("postgres_database")
         run(reset_schema(url))
-    settings = make_settings(url, PROJECT_ROOT / "content", sites_refresh_seconds=1)
+    settings = make_settings(
+        url, PROJECT_ROOT / "content", sites_refresh_seconds=1, meili_url=meili.url,
+        meili_admin_key=meili.master_key, meili_index=f"regions_{uuid.uuid4().hex[:10]}",
+    )  # fmt: skip
     registry = build_registry(settings, load_installed=False)
     sync(settings, registry)
     with TestClient(create_app(settings, registry)) as client:
@@ -207,6 +221,15 @@ def test_the_no_developer_path_from_the_admin_form_to_a_plugin(world: World) -> 
     assert (api["source"], api["title"]) == (NAME, TITLE)
     listed = w.client.get("/api/v1/entries", params={"source": NAME}).json()["data"]
     assert [e["slug"] for e in listed] == [SLUG]
+    # Search (the real Meilisearch; the indexer takes the published entry from the outbox).
+    deadline = time.monotonic() + 60
+    while True:
+        found = w.client.get("/api/v1/search", params={"q": "Sprechstunde", "source": NAME})
+        hits = found.json().get("data", []) if found.status_code == 200 else []
+        if [h.get("slug") for h in hits] == [SLUG]:
+            break
+        assert time.monotonic() < deadline, found.text[:2000]
+        time.sleep(0.3)
     region_page = w.client.get(f"/embed/{NAME}", params={"source": NAME})
     assert TITLE in region_page.text
     entry_page = w.client.get(f"/embed/{NAME}/entries/{SLUG}")

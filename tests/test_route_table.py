@@ -166,6 +166,7 @@ def served(
             "run_id": ["1"],
             "account_id": ["1"],
             "code": ["AAAAAAAAAAAAAAAAAAAAAA"],
+            "name": ["sachsen"],
         }
         yield Served(client=client, known=known)
 

@@ -17,9 +17,6 @@ the database and are not exported; except for a region made in the editor, whose
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -31,7 +28,7 @@ from core.content.facets import DIMENSIONS
 from core.content.model import CORE_SOURCE
 from core.content.sync import EDITABLE_FIELDS
 from core.db.tables import ContentSource, Entry, PartnerSite, RegionSource, TaxonomyTerm
-from core.ops.scaffold import Region, theme_files, write_files
+from core.ops.scaffold import Region, staged_folder, theme_files, write_files
 
 # Names a plugin source cannot take: they are folders of the core's own pack.
 RESERVED = {"entries", "questionnaires", "search", "sites"}
@@ -197,22 +194,12 @@ def write_pack(target: Path, stored: Stored, pack: str) -> ExportReport:
     if not target.parent.is_dir():
         raise ExportError(f"the folder {target.parent} does not exist (nothing was written).")
     region = next((r for r in stored.regions if r["name"] == pack), None)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    with staged_folder(target) as staging:
         if region is None:
             report = _write_source(staging, stored, pack, ExportReport())
         else:
             report = _write_source(staging / "content", stored, pack, ExportReport())
             _write_region(staging, stored, region)
-        mask = os.umask(0)
-        os.umask(mask)
-        staging.chmod(0o777 & ~mask)  # mkdtemp made it private; the export is not
-        if target.exists():
-            target.rmdir()  # empty, checked above; the rename needs it gone
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     report.folders[pack] = str(target / "content" if region is not None else target)
     return report
 

@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -190,6 +192,25 @@ def region_of_pack(name: str, folder: Path) -> Region:
     return check_region(name, label, primary, accent)
 
 
+@contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A temporary folder beside ``target`` (same file system; the caller has checked that
+    ``target`` is new or empty) to write into: moved into place with one rename when the
+    block ends, removed when it fails, so nothing is ever half-written."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        yield staging
+        mask = os.umask(0)
+        os.umask(mask)
+        staging.chmod(0o777 & ~mask)  # mkdtemp made it private; the result is not
+        if target.exists():
+            target.rmdir()  # empty, checked by the caller; the rename needs it gone
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def write_region_plugin(
     region: Region, target: Path, today: dt.date | None = None, *, from_pack: Path | None = None
 ) -> list[Path]:
@@ -214,10 +235,8 @@ def write_region_plugin(
         "versions": supported_versions(),
         "today": (today or dt.datetime.now(dt.UTC).date()).isoformat(),
     }
-    # Assemble beside the target (same file system), then one rename.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     written: list[Path] = []
-    try:
+    with staged_folder(target) as staging:
         for source in sorted(TEMPLATE_DIR.rglob("*")):
             if source.is_dir() or "__pycache__" in source.parts:
                 continue
@@ -245,13 +264,4 @@ def write_region_plugin(
                 for path in sorted(package.rglob("*"))
                 if path.is_file() and path.relative_to(package).parts[0] in PACK_PARTS
             ]
-        mask = os.umask(0)
-        os.umask(mask)
-        staging.chmod(0o777 & ~mask)  # mkdtemp made it private; the plugin is not
-        if target.exists():
-            target.rmdir()  # empty, checked above; the rename needs it gone
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return written

@@ -200,6 +200,7 @@ class LiveRegions:
     records: dict[str, RegionRecord] = dataclasses.field(default_factory=dict)
     shadowed: set[str] = dataclasses.field(default_factory=set)
     _folder: Path | None = None
+    _signature: tuple[tuple[str, dt.datetime], ...] | None = None
     _written: dict[str, tuple[dt.datetime, Path]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -212,6 +213,11 @@ class LiveRegions:
         self.apply(await stored_regions())
 
     def apply(self, records: list[RegionRecord]) -> None:
+        # Nothing changed since the last look (the usual case): no files, no theme loading.
+        signature = tuple((r.name, r.updated_at) for r in records)
+        if signature == self._signature:
+            return
+        self._signature = signature
         self.records = {r.name: r for r in records}
         self.shadowed = {r.name for r in records if r.name in self.file_themes}
         if self._folder is None:
