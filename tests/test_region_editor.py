@@ -27,10 +27,13 @@ from core.cli import main
 from core.db.tables import ContentSource, RegionSource
 from core.plugins import build_registry
 from core.settings import PROJECT_ROOT, Settings
+from core.web.region_store import RegionValues, create_region
+from core.web.site_store import SiteValues
 from search.local_server import LocalMeilisearch
 from tests.accounts_support import PASSWORD, SignedIn, reset_schema, sign_in, signed_in, use
 from tests.conftest import make_settings, run, sync
 from tests.test_region_scaffold import throwaway_install
+from tests.test_route_table import wait_until_ready
 from tests.web_support import Client, page_of
 
 NAME = "ostland"
@@ -77,6 +80,7 @@ def world(
     registry = build_registry(settings, load_installed=False)
     sync(settings, registry)
     with TestClient(create_app(settings, registry)) as client:
+        wait_until_ready(client)  # every entry in the index: search answers from Meilisearch
         admin = signed_in(client, "admin", display_name="Ada Admin")
         yield World(client, admin, settings, root, request.param)
 
@@ -231,7 +235,7 @@ def test_the_no_developer_path_from_the_admin_form_to_a_plugin(world: World) -> 
         assert time.monotonic() < deadline, found.text[:2000]
         time.sleep(0.3)
     region_page = w.client.get(f"/embed/{NAME}", params={"source": NAME})
-    assert TITLE in region_page.text
+    assert TITLE in region_page.text, page_of(region_page).find("main").text()[:3000]
     entry_page = w.client.get(f"/embed/{NAME}/entries/{SLUG}")
     assert entry_page.status_code == 200
     assert f"/themes/{NAME}/tokens.css" in entry_page.text
@@ -312,3 +316,23 @@ def test_the_no_developer_path_from_the_admin_form_to_a_plugin(world: World) -> 
     assert (api["source"], api["title"]) == (NAME, TITLE)
     names = w.client.blocking_portal.call(ContentSource.select(ContentSource.name).run)
     assert [r["name"] for r in names].count(NAME) == 1
+
+
+def test_a_region_made_by_another_worker_is_served_within_the_refresh_interval(
+    world: World,
+) -> None:
+    """Another worker (or instance) stores the region; this one has not been told and
+    serves its theme and site after at most MENTORING40_SITES_REFRESH_SECONDS (1 here)."""
+    w = world
+    values = RegionValues(name="nordland", label="Nordland", primary="#00508c", accent=ACCENT)
+    site = SiteValues(site_id="nordland", label="Mentoring 4.0 – Nordland", theme="nordland",
+                      sources=["core", "nordland"])  # fmt: skip
+    w.client.blocking_portal.call(lambda: create_region(values, None, site, by="anderer-worker"))
+    deadline = time.monotonic() + 10
+    while (tokens := w.client.get("/themes/nordland/tokens.css")).status_code != 200:
+        assert time.monotonic() < deadline, tokens.text
+        time.sleep(0.2)
+    assert "--color-primary: #00508c;" in tokens.text
+    page = w.client.get("/embed/nordland")
+    assert page.status_code == 200
+    assert "/themes/nordland/tokens.css" in page.text

@@ -190,6 +190,9 @@ async def region_create(request: Req) -> Response[str]:
     account = current_account(request)
     await create_region(values, logo, site, by=account.email if account else "")
     await live.refresh(force=True)
+    # The source's name and label on pages and in the editor's choices: at once in this
+    # worker, in others within LABELS_TTL_SECONDS (as after a sync).
+    web_of(request)[1].cache.pop("labels", None)
     await audit.record(
         "region.create", account=account, object_type="region", object_id=values.name,
         detail={"label": values.label, "primary": values.primary, "accent": values.accent,
@@ -236,6 +239,7 @@ async def region_update(request: Req, name: FromPath[str]) -> Response[str]:
     drop = fields.get("drop_logo") == "1" and logo is None
     await update_region(values, logo, by=account.email if account else "", drop_logo=drop)
     await live.refresh(force=True)
+    web_of(request)[1].cache.pop("labels", None)
     await audit.record(
         "region.update", account=account, object_type="region", object_id=name,
         detail={"label": values.label, "primary": values.primary, "accent": values.accent,
