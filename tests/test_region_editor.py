@@ -304,6 +304,7 @@ def test_the_no_developer_path_from_the_admin_form_to_a_plugin(world: World) -> 
     )
     assert new.exit_code == 0, new.output
     package = folder / "src" / f"mentoring40_{NAME}"
+    assert "Made with `--from-pack`" in (folder / "README.md").read_text(encoding="utf-8")
     assert (package / "content" / "entries" / f"{SLUG}.md").is_file()
     assert not list((package / "content" / "entries").glob("*beispiel*"))
     assert (package / "theme" / "static" / "logo.png").read_bytes() == (

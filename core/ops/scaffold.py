@@ -234,6 +234,18 @@ def write_region_plugin(
         "entry": region.example_entry,
         "versions": supported_versions(),
         "today": (today or dt.datetime.now(dt.UTC).date()).isoformat(),
+        "pack_note": "; one example to replace" if from_pack is None else "",
+        "before_live": (
+            "Before the region goes live: replace the example entry\n"
+            f"(`content/entries/{region.example_entry}.md`), add the origins\n"
+            f"of the websites that embed the site to `sites/{region.name}.yaml`, and check the\n"
+            "colours in `theme/theme.yaml`."
+            if from_pack is None
+            else "Made with `--from-pack` from the region as it was in the editor\n"
+            "(`content export --pack`): its entries, theme, logo and partner sites.\n"
+            "Entries written in the browser keep their editorial history; see\n"
+            '`docs/PLUGINS.md` of mentoring40 ("From a region made in the editor").'
+        ),
     }
     written: list[Path] = []
     with staged_folder(target) as staging:
