@@ -210,6 +210,13 @@ class LiveRegions:
         return frozenset(self.web_themes)
 
     async def refresh(self) -> None:
+        """Re-read the regions if one changed: a small query (names and times, no logos)
+        on every refresh, the whole rows only after a change."""
+        heads = await RegionSource.select(RegionSource.name, RegionSource.updated_at).order_by(
+            RegionSource.name
+        )
+        if tuple((r["name"], r["updated_at"]) for r in heads) == self._signature:
+            return
         self.apply(await stored_regions())
 
     def apply(self, records: list[RegionRecord]) -> None:
@@ -220,7 +227,7 @@ class LiveRegions:
         self._signature = signature
         self.records = {r.name: r for r in records}
         self.shadowed = {r.name for r in records if r.name in self.file_themes}
-        if self._folder is None:
+        if self._folder is None and records:
             self._folder = Path(tempfile.mkdtemp(prefix="mentoring40-regions-"))
         folders: list[tuple[str, Path]] = []
         for record in records:
@@ -228,6 +235,7 @@ class LiveRegions:
                 continue
             written = self._written.get(record.name)
             if written is None or written[0] != record.updated_at:
+                assert self._folder is not None  # made above: there are records
                 folder = self._folder / f"{record.name}-{record.updated_at.timestamp():.6f}"
                 if not folder.exists():
                     write_files(folder, theme_files(record.region(), logo=record.logo))
