@@ -47,6 +47,7 @@ from core.settings import Settings
 from core.web import WebConfigError, load_web
 from core.web.errors import error_page
 from core.web.login import EXCEPTION_HANDLERS as SIGN_IN_HANDLERS
+from core.web.region_store import LiveRegions
 from core.web.render import Renderer
 from core.web.routes import ROUTES as WEB_ROUTES
 from core.web.site_store import LiveSites, refreshing
@@ -168,6 +169,7 @@ def create_app(
         file_sites=web.sites,
         themes=frozenset(web.themes),
         refresh_seconds=settings.sites_refresh_seconds,
+        regions=LiveRegions(web.themes),
     )
     app.asgi_handler = security_headers(
         refreshing(

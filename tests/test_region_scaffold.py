@@ -139,6 +139,12 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Region:
          "--primary", PRIMARY, "--accent", ACCENT],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    return throwaway_install(root, folder)
+
+
+def throwaway_install(root: Path, folder: Path, database_url: str | None = None) -> Region:
+    """``pip install -e folder`` into a new environment under ``root`` that sees this one's
+    packages; its commands use ``database_url`` (default: a new SQLite file in ``root``)."""
     # A throwaway environment whose .pth file adds this one's packages: installing the new
     # plugin there leaves the test environment (and every other test) without it.
     venv = root / "venv"
@@ -154,7 +160,7 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Region:
     )
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{root / 'region.sqlite'}",
+        "DATABASE_URL": database_url or f"sqlite:///{root / 'region.sqlite'}",
         "MENTORING40_SEARCH_DATA": str(root / "meilisearch"),
         "MENTORING40_CONTENT_DIR": str(PROJECT_ROOT / "content"),
     }

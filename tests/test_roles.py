@@ -36,6 +36,8 @@ from core.plugins import build_registry
 from core.runs.model import RunIn
 from core.runs.service import create_run
 from core.settings import Settings
+from core.web.region_store import RegionValues, create_region
+from core.web.site_store import SiteValues
 from tests.accounts_support import make_account, reset_schema, sign_in
 from tests.conftest import FIXTURE_CONTENT, make_settings, run, sync
 from tests.web_support import Client, write_site
@@ -117,7 +119,17 @@ def walk(
         lotse_run = client.blocking_portal.call(
             lambda: create_run(TEST_RUN, owner_account=accounts["lotse"].id, sites=[SITE])
         )
+        client.blocking_portal.call(
+            lambda: create_region(
+                RegionValues(name="rollenland", label="Rollenland", primary="#5b2a86",
+                             accent="#8a3b12"),
+                None,
+                SiteValues(site_id="rollenland", label="Rollenland", theme="rollenland"),
+                by="test",
+            )
+        )  # fmt: skip
         known = {
+            "name": "rollenland",
             "run_id": str(lotse_run.id),
             "code": lotse_run.codes[0].code,
             "account_id": str(accounts["redaktion"].id),

@@ -167,6 +167,7 @@ def served(
             "account_id": ["1"],
             "code": ["AAAAAAAAAAAAAAAAAAAAAA"],
             "pseudonym": ["Lernfuchs"],
+            "name": ["sachsen"],
         }
         yield Served(client=client, known=known)
 

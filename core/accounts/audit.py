@@ -44,6 +44,8 @@ ACTION_LABELS: dict[str, str] = {
     "site.create": "Partnerseite angelegt",
     "site.update": "Partnerseite geändert",
     "site.delete": "Partnerseite entfernt",
+    "region.create": "Region angelegt",
+    "region.update": "Region geändert",
 }
 
 

@@ -68,6 +68,12 @@ def content_sync() -> None:
         )
         for slug, reason in report.conflicts.items():
             click.echo(f"  conflict: {slug}: {reason}")
+    for name in report.regions_in_files:
+        click.echo(
+            f"  region {name}: made in the editor and now also a pack from files (its plugin); "
+            "the pack's files, theme and site are used, entries edited in the browser stay "
+            "as they are live (docs/REGION.md)"
+        )
     for label, slugs in (
         ("added", report.added),
         ("updated", report.updated),

@@ -15,6 +15,7 @@ from core.ops.scaffold import (
     DEFAULT_PRIMARY,
     ScaffoldError,
     check_region,
+    region_of_pack,
     write_region_plugin,
 )
 from core.settings import Settings
@@ -77,14 +78,32 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
     show_default=True,
     help="Accent colour (#rrggbb): highlights, the header's border.",
 )
+@click.option(
+    "--from-pack",
+    "from_pack",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A region made in the editor, exported with `content export --pack NAME --to DIR`: "
+    "its entries, theme, logo and sites become the plugin's (label and colours from it).",
+)
 @friendly_errors
-def plugins_new(name: str, into: Path | None, label: str | None, primary: str, accent: str) -> None:
+def plugins_new(
+    name: str,
+    into: Path | None,
+    label: str | None,
+    primary: str,
+    accent: str,
+    from_pack: Path | None,
+) -> None:
     """Write a ready region plugin NAME: package with hooks, content pack with one example
-    entry, search vocabulary, theme, site, README and a test."""
+    entry (or, with --from-pack, the exported region's), search vocabulary, theme, site,
+    README and a test."""
     try:
-        region = check_region(name, label or name.replace("-", " ").title(), primary, accent)
+        if from_pack is not None:
+            region = region_of_pack(name, from_pack)
+        else:
+            region = check_region(name, label or name.replace("-", " ").title(), primary, accent)
         target = into or Path(f"mentoring40-{name}")
-        files = write_region_plugin(region, target)
+        files = write_region_plugin(region, target, from_pack=from_pack)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote the region plugin {region.name!r} ({len(files)} files) to {target}:")

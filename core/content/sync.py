@@ -28,6 +28,7 @@ from core.db.tables import (
     EditorialEntry,
     EditorialSlugRedirect,
     EntryTerm,
+    RegionSource,
     SearchOutbox,
     TaxonomyTerm,
 )
@@ -62,6 +63,8 @@ class SyncReport(msgspec.Struct, kw_only=True):
     conflicts: dict[str, str] = {}
     taxonomy_changed: bool = False
     sources_changed: bool = False
+    # Regions made in the editor whose name a pack from files (a plugin) now provides.
+    regions_in_files: list[str] = []
     questionnaires: QuestionnaireSyncReport = msgspec.field(default_factory=QuestionnaireSyncReport)
     # The version of the rendered read answers this sync made (None: none changed).
     rendered_version: int | None = None
@@ -137,11 +140,23 @@ async def sync_content(content: ContentSet) -> SyncReport:
             [msgspec.structs.asdict(t) for t in content.taxonomy],
             ("dimension", "slug", "label", "description", "position", "source"),
         )
+        # Regions made in the editor (region_source) are sources without files: kept after
+        # the packs. One whose name a pack from files now has (its plugin was installed)
+        # is that pack from now on; reported, its entries stay as the editorial rules say.
+        packs = [(p.name, p.label) for p in content.packs]
+        file_packs = {name for name, _ in packs}
+        for region in await RegionSource.select(RegionSource.name, RegionSource.label).order_by(
+            RegionSource.name
+        ):
+            if region["name"] in file_packs:
+                report.regions_in_files.append(region["name"])
+            else:
+                packs.append((region["name"], region["label"]))
         report.sources_changed = await _replace_if_changed(
             ContentSource,
             [
-                {"name": p.name, "label": p.label, "position": i}
-                for i, p in enumerate(content.packs)
+                {"name": name, "label": label, "position": i}
+                for i, (name, label) in enumerate(packs)
             ],
             ("name", "label", "position"),
         )

@@ -369,6 +369,23 @@ class PartnerSite(Table, tablename="partner_site"):
     updated_by = Varchar(length=254, default="")
 
 
+class RegionSource(Table, tablename="region_source"):
+    """A region's content source made by an admin in the editor (/redaktion/regionen):
+    its name is a content pack's name (a row in ``content_source`` beside it), its colours
+    and logo a theme of the same name, served without a restart (core.web.region_store)."""
+
+    name = Varchar(length=30, unique=True)
+    label = Varchar(length=80)
+    primary = Varchar(length=7)
+    accent = Varchar(length=7)
+    # PNG or WebP bytes (checked and size-limited before they are stored); None: no logo.
+    logo = Bytea(null=True, default=None)
+    logo_type = Varchar(length=20, default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    updated_by = Varchar(length=254, default="")
+
+
 class RenderedDocument(Table, tablename="rendered_document"):
     """A read answer of the API rendered once when content changed (core.content.rendered):
     the JSON bytes, their strong ETag and compressed variants, by key (``entry:<slug>``,
@@ -413,6 +430,7 @@ TABLES: tuple[type[Table], ...] = (
     AuditEvent,
     LoginThrottle,
     PartnerSite,
+    RegionSource,
     RenderedDocument,
     RenderedVersion,
 )

@@ -10,7 +10,8 @@ Every stored entry is written, drafts too (with ``status: draft``; they are stor
 served), so a sync of the exported folder gives the same entries with the same content
 hashes. The front matter keeps the order of the shipped files; the body is
 ``body_markdown``. Questionnaires, search vocabulary and sites are not stored as files in
-the database and are not exported.
+the database and are not exported; except for a region made in the editor, whose
+``--pack`` export also holds its theme and partner sites (``write_pack``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import yaml
 from core.content.facets import DIMENSIONS
 from core.content.model import CORE_SOURCE
 from core.content.sync import EDITABLE_FIELDS
-from core.db.tables import ContentSource, Entry, TaxonomyTerm
+from core.db.tables import ContentSource, Entry, PartnerSite, RegionSource, TaxonomyTerm
+from core.ops.scaffold import Region, staged_folder, theme_files, write_files
 
 # Names a plugin source cannot take: they are folders of the core's own pack.
 RESERVED = {"entries", "questionnaires", "search", "sites"}
@@ -153,26 +155,78 @@ class Stored(msgspec.Struct, kw_only=True):
     entries: list[dict[str, Any]]
     terms: list[dict[str, Any]]
     sources: list[str]
+    # Regions made in the editor (region_source rows) and the partner sites in the database.
+    regions: list[dict[str, Any]] = []
+    sites: list[dict[str, Any]] = []
 
 
 async def read_stored() -> Stored:
-    """Entries, taxonomy terms and source names as the last sync stored them."""
+    """Entries, taxonomy terms and source names as the last sync stored them; the regions
+    made in the editor and the partner sites kept in the database."""
     entries = await Entry.select().order_by(Entry.slug)
     terms = await TaxonomyTerm.select().order_by(TaxonomyTerm.position)
     names = await ContentSource.select(ContentSource.name).order_by(ContentSource.position)
-    return Stored(entries=entries, terms=terms, sources=[r["name"] for r in names])
+    regions = await RegionSource.select().order_by(RegionSource.name)
+    sites = await PartnerSite.select().order_by(PartnerSite.site_id).output(load_json=True)
+    return Stored(
+        entries=entries,
+        terms=terms,
+        sources=[r["name"] for r in names],
+        regions=regions,
+        sites=sites,
+    )
 
 
 def write_pack(target: Path, stored: Stored, pack: str) -> ExportReport:
-    """Write one pack's taxonomy and entries into ``target`` (new or empty folder), laid out
-    as a pack: ``taxonomy.yaml`` and ``entries/<slug>.md``."""
+    """Write one pack into ``target`` (new or empty folder): its taxonomy and entries laid
+    out as a pack (``taxonomy.yaml``, ``entries/<slug>.md``). A region made in the editor
+    is written as the package folder of a plugin: ``content/`` (the pack), ``theme/``
+    (tokens and logo) and ``sites/`` (its partner sites), which ``plugins new --from-pack``
+    takes as they are. Written into a temporary folder beside the target and moved into
+    place with one rename: a failed export leaves nothing behind."""
     known = list(dict.fromkeys([*stored.sources, *(r["source"] for r in stored.entries)]))
     if pack not in known:
         raise ExportError(
             f"there is no content pack {pack!r} in the database; known: {', '.join(known)}"
         )
     _require_empty(target)
-    return _write_source(target, stored, pack, ExportReport())
+    target = target.absolute()
+    if not target.parent.is_dir():
+        raise ExportError(f"the folder {target.parent} does not exist (nothing was written).")
+    region = next((r for r in stored.regions if r["name"] == pack), None)
+    with staged_folder(target) as staging:
+        if region is None:
+            report = _write_source(staging, stored, pack, ExportReport())
+        else:
+            report = _write_source(staging / "content", stored, pack, ExportReport())
+            _write_region(staging, stored, region)
+    report.folders[pack] = str(target / "content" if region is not None else target)
+    return report
+
+
+# The fields of a site file, in the order the shipped site files use.
+_SITE_FIELDS = ("label", "description", "theme", "origins", "sources", "topics",
+                "questionnaires", "language")  # fmt: skip
+
+
+def _write_region(target: Path, stored: Stored, region: dict[str, Any]) -> None:
+    """The region's theme (rendered as the editor serves it) and every partner site in the
+    database that shows it (its theme is the region's)."""
+    name = region["name"]
+    shape = Region(name=name, label=region["label"], primary=region["primary"],
+                   accent=region["accent"])  # fmt: skip
+    write_files(target / "theme", theme_files(shape, logo=region["logo"] or None))
+    (target / "sites").mkdir()
+    for site in stored.sites:
+        if site["theme"] != name or not site["active"]:
+            continue
+        data = {k: site[k] for k in _SITE_FIELDS if site.get(k) not in (None, "")}
+        header = (
+            f"# Partner site {site['site_id']} of the region {region['label']}, exported from "
+            "the database by `mentoring40 content export`.\n"
+        )
+        text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=_WIDE)
+        (target / "sites" / f"{site['site_id']}.yaml").write_text(header + text, encoding="utf-8")
 
 
 def _require_empty(target: Path) -> None:

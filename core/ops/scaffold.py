@@ -14,11 +14,14 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from string import Template
 
+import yaml
 from packaging.version import InvalidVersion, Version
 
 from core import PROJECT_NAME, __version__
@@ -114,6 +117,35 @@ def contrast_with_white(colour: str) -> float:
     return 1.05 / (luminance + 0.05)
 
 
+THEME_FILES = ("theme.yaml", "static/theme.css")
+LOGO_FILE = "logo.png"
+
+
+def theme_files(region: Region, *, logo: bytes | None = None) -> dict[str, bytes]:
+    """The region's theme folder (path inside it -> bytes), rendered from the same template
+    files as a scaffolded plugin's theme: a region made in the editor is served from
+    exactly these files and exported as them. ``logo``: PNG bytes (already checked)."""
+    values = {"name": region.name, "label": region.label, "primary": region.primary,
+              "accent": region.accent}  # fmt: skip
+    files: dict[str, bytes] = {}
+    for relative in THEME_FILES:
+        source = TEMPLATE_DIR / "src" / "PACKAGE" / "theme" / f"{relative}.tmpl"
+        text = Template(source.read_text(encoding="utf-8")).substitute(values)
+        if relative == "theme.yaml" and logo is not None:
+            text += f"logo: {LOGO_FILE}\n"
+        files[relative] = text.encode("utf-8")
+    if logo is not None:
+        files[f"static/{LOGO_FILE}"] = logo
+    return files
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    for relative, data in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
 def supported_versions(engine: str = __version__) -> str:
     """The specifier a new plugin states: this engine's minor series (0.1 -> >=0.1,<0.2)."""
     try:
@@ -127,8 +159,64 @@ def supported_versions(engine: str = __version__) -> str:
     return f">={upper}"
 
 
-def write_region_plugin(region: Region, target: Path, today: dt.date | None = None) -> list[Path]:
-    """Write the plugin into ``target`` (new or empty); return the files written."""
+# What an exported region (``content export --pack``) brings: the package's folders.
+PACK_PARTS = ("content", "theme", "sites")
+FROM_PACK_TEST = Path(__file__).parent / "from_pack_test.py.tmpl"
+
+
+def region_of_pack(name: str, folder: Path) -> Region:
+    """The region an exported pack folder describes (name, label and colours from its
+    ``theme/theme.yaml``), checked as ``plugins new`` checks its options."""
+    manifest = folder / "theme" / "theme.yaml"
+    if not (folder / "content" / "entries").is_dir() or not manifest.is_file():
+        raise ScaffoldError(
+            f"{folder} is not an exported region: it needs content/entries/ and "
+            "theme/theme.yaml, as `mentoring40 content export --pack NAME --to DIR` writes "
+            "them for a region made in the editor (nothing was written)."
+        )
+    try:
+        theme = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        tokens = theme["tokens"]
+        exported, label = str(theme["name"]), str(theme["label"])
+        primary, accent = str(tokens["color-primary"]), str(tokens["color-accent"])
+    except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ScaffoldError(
+            f"{manifest} lacks the region's name, label or colours ({exc}); export the region "
+            "again (nothing was written)."
+        ) from None
+    if exported != name:
+        raise ScaffoldError(
+            f"{folder} is the region {exported!r}: its pack, theme and site carry that name, so "
+            f"the plugin must too (`mentoring40 plugins new {exported} --from-pack {folder}`)."
+        )
+    return check_region(name, label, primary, accent)
+
+
+@contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A temporary folder beside ``target`` (same file system; the caller has checked that
+    ``target`` is new or empty) to write into: moved into place with one rename when the
+    block ends, removed when it fails, so nothing is ever half-written."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        yield staging
+        mask = os.umask(0)
+        os.umask(mask)
+        staging.chmod(0o777 & ~mask)  # mkdtemp made it private; the result is not
+        if target.exists():
+            target.rmdir()  # empty, checked by the caller; the rename needs it gone
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_region_plugin(
+    region: Region, target: Path, today: dt.date | None = None, *, from_pack: Path | None = None
+) -> list[Path]:
+    """Write the plugin into ``target`` (new or empty); return the files written. With
+    ``from_pack`` (an exported region, see ``region_of_pack``) its content, theme and sites
+    replace the template's example ones, and the test checks the region's own entries."""
     target = target.absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ScaffoldError(
@@ -146,16 +234,30 @@ def write_region_plugin(region: Region, target: Path, today: dt.date | None = No
         "entry": region.example_entry,
         "versions": supported_versions(),
         "today": (today or dt.datetime.now(dt.UTC).date()).isoformat(),
+        "pack_note": "; one example to replace" if from_pack is None else "",
+        "before_live": (
+            "Before the region goes live: replace the example entry\n"
+            f"(`content/entries/{region.example_entry}.md`), add the origins\n"
+            f"of the websites that embed the site to `sites/{region.name}.yaml`, and check the\n"
+            "colours in `theme/theme.yaml`."
+            if from_pack is None
+            else "Made with `--from-pack` from the region as it was in the editor\n"
+            "(`content export --pack`): its entries, theme, logo and partner sites.\n"
+            "Entries written in the browser keep their editorial history; see\n"
+            '`docs/PLUGINS.md` of mentoring40 ("From a region made in the editor").'
+        ),
     }
-    # Assemble beside the target (same file system), then one rename.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     written: list[Path] = []
-    try:
+    with staged_folder(target) as staging:
         for source in sorted(TEMPLATE_DIR.rglob("*")):
             if source.is_dir() or "__pycache__" in source.parts:
                 continue
             relative = source.relative_to(TEMPLATE_DIR).as_posix()
+            if from_pack is not None and relative.split("/")[2:3] in ([p] for p in PACK_PARTS):
+                continue  # src/PACKAGE/<part>/…: the exported pack's own files instead
             relative = relative.replace("PACKAGE", region.package).replace("NAME", region.name)
+            if from_pack is not None and relative.startswith("tests/test_"):
+                source = FROM_PACK_TEST
             text = source.read_text(encoding="utf-8")
             if relative.endswith(".tmpl"):
                 relative = relative.removesuffix(".tmpl")
@@ -164,13 +266,14 @@ def write_region_plugin(region: Region, target: Path, today: dt.date | None = No
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(text, encoding="utf-8")
             written.append(target / relative)
-        mask = os.umask(0)
-        os.umask(mask)
-        staging.chmod(0o777 & ~mask)  # mkdtemp made it private; the plugin is not
-        if target.exists():
-            target.rmdir()  # empty, checked above; the rename needs it gone
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        if from_pack is not None:
+            package = staging / "src" / region.package
+            for part in PACK_PARTS:
+                if (from_pack / part).is_dir():
+                    shutil.copytree(from_pack / part, package / part, symlinks=False)
+            written += [
+                target / path.relative_to(staging)
+                for path in sorted(package.rglob("*"))
+                if path.is_file() and path.relative_to(package).parts[0] in PACK_PARTS
+            ]
     return written

@@ -14,7 +14,8 @@ from litestar.params import FromPath
 from litestar.response import File
 
 from core.http.input_checks import SINGLE_PARAMS
-from core.web.base import Req, web_of
+from core.web.base import Req, live_sites, web_of
+from core.web.themes import Theme
 
 ASSET = {SINGLE_PARAMS: ("v",)}
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -32,12 +33,22 @@ MEDIA_TYPES = {
 }
 
 
+async def _region_theme(request: Req, theme_name: str) -> Theme | None:
+    """A theme this worker does not know yet may be a region made in the editor a moment
+    ago in another worker (assets skip the per-request refresh): bring the sites and
+    regions up to date if the interval is over (not forced: a stream of unknown names
+    costs at most one query per interval)."""
+    await live_sites(request).refresh()
+    web, _ = web_of(request)
+    return web.themes.get(theme_name)
+
+
 @get("/static/{theme_name:str}/{path:path}", include_in_schema=False, opt=ASSET)
 async def static_file(
     request: Req, theme_name: FromPath[str], path: FromPath[str]
 ) -> Response[Any]:
     web, _ = web_of(request)
-    theme = web.themes.get(theme_name)
+    theme = web.themes.get(theme_name) or await _region_theme(request, theme_name)
     found = theme.static_file(path.lstrip("/")) if theme else None
     if found is None:
         return Response("Not found", status_code=404, media_type="text/plain")
@@ -61,7 +72,7 @@ async def static_file(
 @get("/themes/{theme_name:str}/tokens.css", include_in_schema=False, opt=ASSET)
 async def tokens_css(request: Req, theme_name: FromPath[str]) -> Response[str]:
     web, _ = web_of(request)
-    theme = web.themes.get(theme_name)
+    theme = web.themes.get(theme_name) or await _region_theme(request, theme_name)
     if theme is None:
         return Response("/* unknown theme */", status_code=404, media_type="text/css")
     cache = IMMUTABLE if request.query_params.get("v") else "public, max-age=300"

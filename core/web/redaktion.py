@@ -51,6 +51,12 @@ NAV: list[NavItem] = [
         "Partnerseiten mit erlaubten Herkünften, Erscheinungsbild und Auswahl pflegen.",
     ),
     NavItem(
+        "/redaktion/regionen",
+        "Regionen",
+        ("admin",),
+        "Eine neue Region anlegen: Quelle, Farben, Logo und Partnerseite, ohne Entwicklung.",
+    ),
+    NavItem(
         "/redaktion/protokoll",
         "Protokoll",
         ("admin",),

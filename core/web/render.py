@@ -124,6 +124,16 @@ class Page:
     def logo(self) -> str | None:
         return self.static(self.theme.logo) if self.theme.logo else None
 
+    def own_logo(self) -> str | None:
+        """The logo of a region's theme (not one inherited from ``default``): embedded
+        pages show it in their slim header bar."""
+        if not self.theme.logo or self.theme.name == "default":
+            return None
+        found = self.theme.static_file(self.theme.logo)
+        if found is None or not found.is_relative_to(self.theme.folder):
+            return None
+        return self.static(self.theme.logo)
+
 
 def _query(params: dict[str, Any]) -> str:
     pairs: list[tuple[str, str]] = []

@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from litestar.enums import ScopeType
@@ -32,6 +32,16 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from core.db.tables import PartnerSite
 from core.web.origins import OriginError, parse_origin
 from core.web.sites import SITE_ID_RE, Site, all_origins
+
+
+class ThemeSource(Protocol):
+    """Themes kept in the database (core.web.region_store.LiveRegions), re-read with the
+    sites: their names are themes a stored site may use."""
+
+    async def refresh(self) -> None: ...
+
+    def theme_names(self) -> frozenset[str]: ...
+
 
 log = logging.getLogger("mentoring40.web")
 DATABASE_FILE = Path("(Datenbank)")
@@ -186,6 +196,8 @@ class LiveSites:
     _due: float = 0.0
     _lock: asyncio.Lock | None = None
     _last_error: str = ""
+    # Regions made in the editor: their themes are re-read with the sites.
+    regions: ThemeSource | None = None
 
     def __post_init__(self) -> None:
         self._apply([])
@@ -227,6 +239,9 @@ class LiveSites:
                 return
             self._due = time.monotonic() + self.refresh_seconds
             try:
+                if self.regions is not None:
+                    await self.regions.refresh()
+                    self.themes = self.regions.theme_names()
                 records = await stored_sites()
             except Exception as exc:  # the database is down or not migrated yet
                 said = f"{type(exc).__name__}: {exc}"

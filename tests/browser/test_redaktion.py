@@ -148,3 +148,63 @@ def test_editor_pages_have_no_accessibility_violations(
             page.get_by_label("Passwort").press("Enter")
             expect(page.locator(".signed-in")).to_be_visible()
     assert not problems, "\n".join(problems)
+
+
+def test_an_admin_creates_a_region_in_the_browser_and_its_site_wears_its_colours(
+    stack: Stack, sized: tuple[str, Any], admin_email: str, tmp_path: Any
+) -> None:
+    """Issue 17, item 7: the region form filled in and sent in Chromium (with a logo
+    upload), a refused colour shown at its field, then the region's embed page in its
+    colours with its logo; axe on the form (with the error) and on the region's page."""
+    import io
+
+    from PIL import Image
+
+    size, context = sized
+    name = f"testregion-{size}"
+    axe = str(require_axe())
+    folder = SCREENSHOTS / "redaktion"
+    folder.mkdir(parents=True, exist_ok=True)
+    logo = tmp_path / "logo.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (160, 48), "#5b2a86").save(buffer, format="PNG")
+    logo.write_bytes(buffer.getvalue())
+    page = context.new_page()
+    page.goto(f"{stack.url}/anmelden")
+    sign_in_with_keyboard(page, admin_email, PASSWORD)
+    expect(page.locator(".signed-in")).to_be_visible()
+    problems = []
+
+    def check(what: str) -> None:
+        page.add_script_tag(path=axe)
+        results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        problems.extend(
+            f"{what}: {v['id']} ({v['impact']}): {[n['target'] for n in v['nodes'][:5]]}"
+            for v in results["violations"]
+        )
+
+    page.goto(f"{stack.url}/redaktion/regionen/neu")
+    page.get_by_label("Kennung").fill(name)
+    page.get_by_label("Name der Region").fill("Testregion")
+    page.get_by_label("Hauptfarbe").fill("#ffee00")  # too light for white text
+    page.get_by_label("Akzentfarbe").fill("#8a3b12")
+    page.locator("#logo").set_input_files(str(logo))
+    page.get_by_role("button", name="Region anlegen").click()
+    expect(page.locator("#primary-fehler")).to_contain_text("Kontrast 1,2:1")
+    expect(page.get_by_label("Kennung")).to_have_value(name)
+    page.screenshot(path=str(folder / f"{size}-region-neu-fehler.png"), full_page=True)
+    check("/redaktion/regionen/neu (Fehler)")
+    page.get_by_label("Hauptfarbe").fill("#5b2a86")
+    page.locator("#logo").set_input_files(str(logo))
+    page.get_by_role("button", name="Region anlegen").click()
+    expect(page.get_by_role("status")).to_contain_text("Die Region ist angelegt.")
+    page.screenshot(path=str(folder / f"{size}-region.png"), full_page=True)
+    check(f"/redaktion/regionen/{name}")
+
+    page.goto(f"{stack.url}/embed/{name}")
+    header = page.locator(".embed-header")
+    expect(header).to_have_css("background-color", "rgb(91, 42, 134)")
+    expect(page.locator("img.embed-logo")).to_be_visible()
+    page.screenshot(path=str(folder / f"{size}-region-seite.png"), full_page=True)
+    check(f"/embed/{name}")
+    assert not problems, "\n".join(problems)
