@@ -15,7 +15,7 @@ NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 APP_NPM := core/api/scalar
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install install-test chromium nginx wrk compose lint typecheck pytest fuzz check sync relevance bench bench-pages bench-serve load clean
+.PHONY: help run test install install-test chromium nginx wrk compose lint typecheck pytest fuzz check sync relevance bench bench-pages bench-serve bench-submit load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -118,6 +118,10 @@ bench: install-test wrk ## Search benchmark: our endpoint vs raw Meilisearch (wr
 # Options: make bench-serve SERVE_ARGS="--rounds 5 --before /work/main --no-wagtail"
 bench-serve: install-test wrk ## Serving speed: entry reads vs nginx, proxy cache, Wagtail API v2; submissions/s (ratios)
 	$(BIN)/python benchmarks/serve_bench.py $(SERVE_ARGS)
+
+# Options: make bench-submit SUBMIT_ARGS="--profile 2000 --cprofile --wrk 5"
+bench-submit: install-test wrk ## Quickcheck submissions: CPU ms per submission (app, PostgreSQL), submissions/s
+	$(BIN)/python benchmarks/submit_profile.py $(SUBMIT_ARGS)
 
 bench-pages: install-test ## Page benchmark: HTML pages vs the JSON API they are built on (prints figures)
 	$(BIN)/python benchmarks/pages_bench.py

@@ -31,7 +31,7 @@ from core.api.stored import stored_reads
 from core.api.taxonomy import get_taxonomy
 from core.auth import SECURITY_SCHEMES, check_route_scopes, known_scopes, scope_guard
 from core.content.rendered import RenderedStore
-from core.db.engine import engine_from_url, use_engine
+from core.db.engine import engine_from_url, start_pool, use_engine
 from core.http.cors import cors
 from core.http.errors import EXCEPTION_HANDLERS
 from core.http.head import answer_head
@@ -78,8 +78,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         use_engine(engine)
-        if isinstance(engine, PostgresEngine):
-            await engine.start_connection_pool()
+        await start_pool(engine)
         await store.start()
         search_service = None
         if settings.meili_url:

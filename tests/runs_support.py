@@ -72,14 +72,22 @@ def app_on(
 def count_rows(url: str, table: str) -> int:
     """Rows in ``table``, read on a connection of its own (the app's pool lives in the
     test client's event loop)."""
+    return int(sql_value(url, f"SELECT count(*) FROM {table}"))
+
+
+def sql_value(url: str, statement: str) -> Any:
+    """Run ``statement`` on a connection of its own (committed); the first value of its
+    first row, or None. As another process or instance would change the database."""
     if url.startswith("sqlite"):
         with contextlib.closing(sqlite3.connect(url[len("sqlite:///") :])) as db:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            row = db.execute(statement).fetchone()
+            db.commit()
+            return None if row is None else row[0]
 
-    async def go() -> int:
+    async def go() -> Any:
         conn = await asyncpg.connect(url)
         try:
-            return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+            return await conn.fetchval(statement)
         finally:
             await conn.close()
 

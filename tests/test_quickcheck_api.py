@@ -19,10 +19,11 @@ from litestar.testing import TestClient
 from core.app import create_app
 from core.cli import main
 from core.plugins import build_registry
-from core.quickcheck import engine
+from core.quickcheck import engine, store
 from core.quickcheck.export import export_csv
 from core.settings import Settings
 from tests.conftest import run, sync
+from tests.runs_support import count_rows, sql_value
 from tests.test_api import assert_problem
 from tests.test_quickcheck_engine import load_fixture
 
@@ -616,6 +617,42 @@ def test_published_version_is_immutable_and_old_versions_stay_servable(
         assert c.get("/api/v1/questionnaires/probe?version=1").json()["data"]["status"] == "retired"
         assert_problem(submit(c, version=1), 422, "retired")
         assert submit(c, version=2).status_code == 201
+
+
+def test_a_worker_that_read_the_version_stores_in_one_round_trip_and_answers_the_same(
+    client: Client, fixture_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: once a worker has read a version, on PostgreSQL a submission to it is one
+    statement (store if still published, read the recommended entries) without reading
+    the version again; its answer is byte for byte the first one's, token aside. A version
+    retired meanwhile elsewhere (another instance's sync) is still refused, nothing stored."""
+    reads = []
+    get_version = store.get_version
+
+    async def counted(questionnaire_id: str, version: int) -> Any:
+        reads.append((questionnaire_id, version))
+        return await get_version(questionnaire_id, version)
+
+    monkeypatch.setattr(store, "get_version", counted)
+    monkeypatch.setattr(store, "_SEEN", {})
+    first, second = submit(client), submit(client)
+    assert first.status_code == second.status_code == 201
+    postgres = not fixture_settings.database_url.startswith("sqlite")
+    assert reads == [("probe", 1)] * (1 if postgres else 2)
+    tokens = [r.json()["data"]["token"] for r in (first, second)]
+    assert tokens[0] != tokens[1]
+    bodies = [
+        r.content.replace(t.encode(), b"TOKEN")
+        for r, t in zip((first, second), tokens, strict=True)
+    ]
+    assert bodies[0] == bodies[1]
+    assert client.get(second.json()["data"]["url"]).json()["data"] == second.json()["data"]
+
+    url = fixture_settings.database_url
+    stored = count_rows(url, "questionnaire_response")
+    sql_value(url, "UPDATE questionnaire_version SET status = 'retired' WHERE key = 'probe@1'")
+    assert_problem(submit(client), 422, "retired")
+    assert count_rows(url, "questionnaire_response") == stored
 
 
 # -- bodies: JSON only ----------------------------------------------------------------------

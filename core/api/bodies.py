@@ -24,11 +24,13 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 JSON = "application/json"
 
 
-def json_body_guard(
+async def json_body_guard(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Litestar guard (on the app, so plugin routes get it too): a 415 problem for an API
-    request with a body whose Content-Type is not ``application/json`` (UTF-8)."""
+    request with a body whose Content-Type is not ``application/json`` (UTF-8). Async
+    although it never waits: Litestar runs a sync guard in its thread pool, a thread hop
+    on every request of every route (issue 19)."""
     if connection.scope.get("method") not in BODY_METHODS:
         return
     if not connection.url.path.startswith(API_PREFIX):

@@ -71,6 +71,43 @@ def codes_of(definition: Questionnaire, item: Item) -> list[str]:
     return [*codes, UNKNOWN_CODE] if item.allow_unknown else codes
 
 
+class ItemTable(msgspec.Struct, frozen=True):
+    """What validating and scoring an item needs of its options, worked out once."""
+
+    codes: frozenset[str]  # the valid codes, "keine Angabe" included where allowed
+    allowed: str  # the valid codes as the problems list them
+    scores: dict[str, float]  # option code -> its score
+    low: float  # the lowest score (multiple choice: the lowest sum) ...
+    high: float  # ... and the highest
+
+
+# Tables by definition (id() of the object, kept alive beside): a stored definition is
+# decoded once per worker and hash (core.quickcheck.store), so its tables are made once.
+_TABLES: dict[int, tuple[Questionnaire, dict[str, ItemTable]]] = {}
+_MAX_TABLES = 64
+
+
+def item_tables(definition: Questionnaire) -> dict[str, ItemTable]:
+    """Item id -> its ``ItemTable`` (items with options or a scale)."""
+    found = _TABLES.get(id(definition))
+    if found is not None and found[0] is definition:
+        return found[1]
+    tables = {}
+    for item in definition.items:
+        codes = codes_of(definition, item)
+        scores = {o.code: float(o.score or 0) for o in options_of(definition, item)}
+        if item.type == "multiple_choice":
+            low = sum(s for s in scores.values() if s < 0)
+            high = sum(s for s in scores.values() if s > 0)
+        else:
+            low, high = min(scores.values(), default=0.0), max(scores.values(), default=0.0)
+        tables[item.id] = ItemTable(frozenset(codes), ", ".join(codes), scores, low, high)
+    if len(_TABLES) >= _MAX_TABLES:
+        _TABLES.clear()
+    _TABLES[id(definition)] = (definition, tables)
+    return tables
+
+
 def asked_items(definition: Questionnaire, perspective: str) -> list[Item]:
     """The items of ``perspective``, in order."""
     return [i for i in definition.items if i.perspectives is None or perspective in i.perspectives]
@@ -141,6 +178,7 @@ def validate_answers(
         elif key not in asked_ids:
             problems.append(AnswerProblem(key, f"is not asked in the perspective {perspective!r}"))
     clean: dict[str, Any] = {}
+    tables = item_tables(definition)
     for item in asked:
         value = answers.get(item.id)
         if isinstance(value, str) and item.type == "text":
@@ -154,7 +192,7 @@ def validate_answers(
             if item.required:
                 problems.append(AnswerProblem(item.id, "is required"))
             continue
-        reason = _check_value(definition, item, value)
+        reason = _check_value(tables[item.id], item, value)
         if reason:
             problems.append(AnswerProblem(item.id, reason))
         else:
@@ -162,11 +200,10 @@ def validate_answers(
     return clean, problems
 
 
-def _check_value(definition: Questionnaire, item: Item, value: Any) -> str | None:
+def _check_value(table: ItemTable, item: Item, value: Any) -> str | None:
     """Why ``value`` is not a valid answer to ``item``, or None if it is."""
     t = item.type
-    codes = codes_of(definition, item)
-    allowed = ", ".join(codes)
+    codes, allowed = table.codes, table.allowed
     if t in SINGLE_CODE_TYPES:
         if not isinstance(value, str):
             return f"expected one option code ({allowed}), got {_kind(value)}"
@@ -233,13 +270,11 @@ def item_score(definition: Questionnaire, item: Item, value: Any) -> float | Non
             return None
         raw = (float(value) - low) / (high - low)
     else:
-        scores = {o.code: float(o.score or 0) for o in options_of(definition, item)}
+        table = item_tables(definition)[item.id]
+        scores, low, high = table.scores, table.low, table.high
         if item.type == "multiple_choice":
-            low = sum(s for s in scores.values() if s < 0)
-            high = sum(s for s in scores.values() if s > 0)
             chosen = sum(scores[code] for code in value)
         else:
-            low, high = min(scores.values()), max(scores.values())
             chosen = scores[value]
         if high == low:
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -289,11 +290,14 @@ async def entry_refs(slugs: set[str]) -> dict[str, Recommendation]:
     rows = await Entry.select(Entry.slug, Entry.title, Entry.summary).where(
         Entry.slug.is_in(sorted(slugs)) & (Entry.status == "published")
     )
+    return recommendations((r["slug"], r["title"], r["summary"]) for r in rows)
+
+
+def recommendations(found: Iterable[tuple[str, str, str]]) -> dict[str, Recommendation]:
+    """(slug, title, summary) of published entries as recommendations by slug."""
     return {
-        r["slug"]: Recommendation(
-            slug=r["slug"], title=r["title"], summary=r["summary"], url=entry_url(r["slug"])
-        )
-        for r in rows
+        slug: Recommendation(slug=slug, title=title, summary=summary, url=entry_url(slug))
+        for slug, title, summary in found
     }
 
 
@@ -306,39 +310,58 @@ def _recommended(bands: list[Band], s: DimensionScore, perspective: str) -> list
     return band.recommendations_for(perspective) if band else []
 
 
-async def result_doc(
-    d: Questionnaire,
-    row: dict[str, Any],
-    token: str,
-    lang: str,
-    overlay: Overlay | None = None,
-) -> ResultDoc:
-    """The stored response ``row`` as the result a user sees, worded for its perspective;
-    ``overlay``: the region's recommendations of the site it was submitted on (its hidden
-    entries left out)."""
-    scores = msgspec.convert(row["result"], Scores)
-    perspective_id: str = row["perspective"]
+def _regional(
+    d: Questionnaire, overlay: Overlay | None, s: DimensionScore, bands: list[Band]
+) -> list[str]:
+    if overlay is None or s.band is None:
+        return []
+    return overlay.regional(d.id, s.id, bands[s.band].ampel)
+
+
+def recommended_slugs(
+    d: Questionnaire, scores: Scores, perspective_id: str, overlay: Overlay | None
+) -> set[str]:
+    """The entries a result of ``scores`` may recommend (the overlay's hidden ones left
+    out); ``result_doc`` shows those that are published."""
     dims = {dim.id: dim for dim in d.dimensions}
-    hidden = overlay.hidden if overlay else frozenset()
-
-    def regional(s: DimensionScore, bands: list[Band]) -> list[str]:
-        if overlay is None or s.band is None:
-            return []
-        return overlay.regional(d.id, s.id, bands[s.band].ampel)
-
     scored = [(s, dims[s.id or ""].bands) for s in scores.dimensions]
     if scores.overall is not None:
         scored.append((scores.overall, d.bands))
     wanted = {
         slug
         for s, bands in scored
-        for slug in _recommended(bands, s, perspective_id) + regional(s, bands)
+        for slug in _recommended(bands, s, perspective_id) + _regional(d, overlay, s, bands)
     }
-    refs = await entry_refs(wanted - hidden)
+    return wanted - (overlay.hidden if overlay else frozenset())
+
+
+async def result_doc(
+    d: Questionnaire,
+    row: dict[str, Any],
+    token: str,
+    lang: str,
+    overlay: Overlay | None = None,
+    refs: dict[str, Recommendation] | None = None,
+) -> ResultDoc:
+    """The stored response ``row`` as the result a user sees, worded for its perspective;
+    ``overlay``: the region's recommendations of the site it was submitted on (its hidden
+    entries left out). ``refs``: the published ones of its ``recommended_slugs`` if the
+    caller has read them already, else they are read here."""
+    scores = msgspec.convert(row["result"], Scores)
+    perspective_id: str = row["perspective"]
+    dims = {dim.id: dim for dim in d.dimensions}
+    shown = (
+        refs
+        if refs is not None
+        else await entry_refs(recommended_slugs(d, scores, perspective_id, overlay))
+    )
+
+    def regional(s: DimensionScore, bands: list[Band]) -> list[str]:
+        return _regional(d, overlay, s, bands)
 
     def doc(s: DimensionScore, title: Text, bands: list[Band]) -> ScoreDoc:
         band = _band(bands, s)
-        own = [refs[slug] for slug in regional(s, bands) if slug in refs]
+        own = [shown[slug] for slug in regional(s, bands) if slug in shown]
         return ScoreDoc(
             id=s.id,
             title=text_in(title, lang),
@@ -355,9 +378,9 @@ async def result_doc(
             in_words=score_in_words(s.score, lang),
             basis=basis_in_words(s, lang),
             recommendations=[
-                refs[slug]
+                shown[slug]
                 for slug in _recommended(bands, s, perspective_id)
-                if slug in refs and refs[slug] not in own
+                if slug in shown and shown[slug] not in own
             ],
             regional=own,
         )
@@ -366,8 +389,8 @@ async def result_doc(
     overall = None if scores.overall is None else doc(scores.overall, OVERALL_TITLE, d.bands)
     by_id = {s.id: s for s in dimensions}
     next_steps = []
-    for step in choose_next_steps(d, scores, perspective_id, set(refs)):
-        ref = refs[step.slug]
+    for step in choose_next_steps(d, scores, perspective_id, set(shown)):
+        ref = shown[step.slug]
         area = by_id.get(step.dimension) if step.dimension else overall
         next_steps.append(
             NextStepDoc(

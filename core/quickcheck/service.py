@@ -14,10 +14,17 @@ from typing import Any, Literal
 import msgspec
 
 from core.quickcheck import engine, store
-from core.quickcheck.engine import AnswerProblem
+from core.quickcheck.engine import AnswerProblem, Scores
 from core.quickcheck.model import AMPEL_LABEL, Questionnaire, text_in
 from core.quickcheck.overlay import Overlay
-from core.quickcheck.present import Recommendation, ResultDoc, entry_refs, result_doc
+from core.quickcheck.present import (
+    Recommendation,
+    ResultDoc,
+    entry_refs,
+    recommendations,
+    recommended_slugs,
+    result_doc,
+)
 from core.quickcheck.tandem import (
     CriterionResult,
     ExclusionResult,
@@ -139,6 +146,11 @@ async def submit_answers(
     ``QuickcheckError`` (``AnswersInvalid`` with every problem by item) when anything is
     wrong, and then store nothing. ``site``: the partner site it was submitted on (stored);
     ``overlay``: that site's recommendations of its own entries."""
+    seen = store.seen_version(questionnaire_id, version)
+    if seen is not None and seen.status == "published":
+        doc = await _submit_in_one_trip(seen, perspective, mode, answers, lang, site, overlay)
+        if doc is not None:
+            return doc
     found = await find_version(questionnaire_id, version)
     d = found.definition
     if found.status != "published":
@@ -147,11 +159,20 @@ async def submit_answers(
             questionnaire_id, version, found.status, latest.definition.version if latest else None
         )
     chosen = choose_perspective(d, perspective)
+    new = _scored(found, chosen, mode, answers, site)
+    await store.save_response(new)
+    return await result_doc(d, new.row, new.token, lang, overlay)
+
+
+def _scored(
+    found: store.StoredVersion, chosen: str, mode: str, answers: dict[str, Any], site: str | None
+) -> store.NewResponse:
+    """The response of valid ``answers``, scored; raise ``AnswersInvalid`` otherwise."""
+    d = found.definition
     clean, problems = engine.validate_answers(d, chosen, answers)
     if problems:
         raise AnswersInvalid(problems)
-    scores = engine.score(d, chosen, clean)
-    token, row = await store.save_response(
+    return store.new_response(
         questionnaire_id=d.id,
         version=d.version,
         definition_hash=found.hash,
@@ -159,10 +180,36 @@ async def submit_answers(
         perspective=chosen,
         mode=mode,
         answers=clean,
-        result=msgspec.to_builtins(scores),
+        result=msgspec.to_builtins(engine.score(d, chosen, clean)),
         site=site,
     )
-    return await result_doc(d, row, token, lang, overlay)
+
+
+async def _submit_in_one_trip(
+    seen: store.StoredVersion,
+    perspective: str | None,
+    mode: str,
+    answers: dict[str, Any],
+    lang: str,
+    site: str | None,
+    overlay: Overlay | None,
+) -> ResultDoc | None:
+    """``submit_answers`` in one database round trip for a version this worker has read
+    before: the statement stores the response only if the version is still published,
+    and reads the recommended entries beside. None if anything is amiss (the version
+    closed meanwhile, bad input): then nothing was stored, and the full path of
+    ``submit_answers`` finds out again what to tell."""
+    d = seen.definition
+    try:
+        chosen = choose_perspective(d, perspective)
+        new = _scored(seen, chosen, mode, answers, site)
+    except QuickcheckError:
+        return None
+    scores = msgspec.convert(new.row["result"], Scores)
+    found = await store.submit_response(new, recommended_slugs(d, scores, chosen, overlay))
+    if found is None:
+        return None
+    return await result_doc(d, new.row, new.token, lang, overlay, refs=recommendations(found))
 
 
 # -- tandem check ---------------------------------------------------------------------------

@@ -8,8 +8,10 @@ import secrets
 from typing import Any
 
 import msgspec
+from piccolo.engine.postgres import PostgresEngine
 
 from core.content.model import Problem
+from core.db.engine import fetch
 from core.db.tables import QuestionnaireResponse, QuestionnaireVersion
 from core.quickcheck.model import LoadedQuestionnaire, Questionnaire
 from core.quickcheck.versions import check_immutable
@@ -145,6 +147,12 @@ _VERSION_COLUMNS = (
 )
 
 
+# The versions this worker last read by (id, version), for submissions in one round trip
+# (``submit_response``): a stored version's definition never changes under its hash, its
+# status may (published -> retired), so the statement that stores a response checks both.
+_SEEN: dict[tuple[str, int], StoredVersion] = {}
+
+
 async def get_version(questionnaire_id: str, version: int) -> StoredVersion | None:
     """Any stored version that is not a draft (retired ones too: old results need them)."""
     row = (
@@ -153,7 +161,21 @@ async def get_version(questionnaire_id: str, version: int) -> StoredVersion | No
         .where(QuestionnaireVersion.status != "draft")
         .first()
     )
-    return None if row is None else _decode_version(row)
+    if row is None:
+        return None
+    found = _decode_version(row)
+    if len(_SEEN) < _MAX_DECODED:
+        _SEEN[(questionnaire_id, version)] = found
+    return found
+
+
+def seen_version(questionnaire_id: str, version: int) -> StoredVersion | None:
+    """The version as this worker last read it, if ``submit_response`` can store a
+    response to it (on PostgreSQL), else None: then ask ``get_version``. Its status may
+    have changed since."""
+    if not isinstance(QuestionnaireResponse._meta.db, PostgresEngine):
+        return None
+    return _SEEN.get((questionnaire_id, version))
 
 
 async def latest_published(questionnaire_id: str) -> StoredVersion | None:
@@ -197,7 +219,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def save_response(
+class NewResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """A response about to be stored: its token (shown once; only its hash is stored),
+    the row as ``get_response`` would read it back, and its JSON columns as sent."""
+
+    token: str
+    row: dict[str, Any]
+    answers_json: bytes
+    result_json: bytes
+
+
+def new_response(
     *,
     questionnaire_id: str,
     version: int,
@@ -209,10 +241,7 @@ async def save_response(
     result: dict[str, Any],
     today: dt.date | None = None,
     site: str | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """Store a response; return its token (shown once; only its hash is stored) and the
-    row as ``get_response`` would read it back, without reading it back."""
-    token = new_token()
+) -> NewResponse:
     answers_json = msgspec.json.encode(answers)
     result_json = msgspec.json.encode(result)
     row: dict[str, Any] = {
@@ -227,17 +256,75 @@ async def save_response(
         "submitted_on": today or dt.datetime.now(dt.UTC).date(),
         "site": site,
     }
+    return NewResponse(
+        token=new_token(), row=row, answers_json=answers_json, result_json=result_json
+    )
+
+
+# One statement, one round trip (issue 19): store the response if its version is still
+# published under the hash it was validated against, and read the published entries its
+# result recommends. No row: nothing was stored. Otherwise one row per entry found (a
+# single row of NULLs beside the id when none is).
+_SUBMIT = """
+WITH stored AS (
+    INSERT INTO questionnaire_response (token_hash, questionnaire_id, version,
+        definition_hash, engine_version, perspective, mode, answers, result, submitted_on, site)
+    SELECT $1::text, $2::text, $3::integer, $4::text, $5::text, $6::text, $7::text,
+        $8::json, $9::json, $10::date, $11::text
+    WHERE EXISTS (
+        SELECT 1 FROM questionnaire_version
+        WHERE key = $12::text AND status = 'published' AND hash = $4::text
+    )
+    RETURNING id
+)
+SELECT stored.id, entry.slug, entry.title, entry.summary
+FROM stored LEFT JOIN entry ON entry.slug = ANY($13::text[]) AND entry.status = 'published'
+"""
+
+
+async def submit_response(
+    new: NewResponse, entry_slugs: set[str]
+) -> list[tuple[str, str, str]] | None:
+    """Store ``new`` (PostgreSQL, a version from ``seen_version``) if its version is still
+    published with the hash it names, and return (slug, title, summary) of the published
+    entries among ``entry_slugs``; None, and nothing stored, if the version is not."""
+    engine = QuestionnaireResponse._meta.db
+    assert isinstance(engine, PostgresEngine)
+    row = new.row
+    rows = await fetch(
+        engine,
+        _SUBMIT,
+        token_hash(new.token),
+        row["questionnaire_id"],
+        row["version"],
+        row["definition_hash"],
+        row["engine_version"],
+        row["perspective"],
+        row["mode"],
+        new.answers_json.decode(),
+        new.result_json.decode(),
+        row["submitted_on"],
+        row["site"],
+        version_key(row["questionnaire_id"], row["version"]),
+        sorted(entry_slugs),
+    )
+    if not rows:
+        return None
+    return [(r["slug"], r["title"], r["summary"]) for r in rows if r["slug"] is not None]
+
+
+async def save_response(new: NewResponse) -> None:
+    """Store ``new`` (any database; the version was read and checked before)."""
     await QuestionnaireResponse.insert(
         QuestionnaireResponse(
-            token_hash=token_hash(token),
+            token_hash=token_hash(new.token),
             **{
-                **row,
-                "answers": answers_json.decode(),
-                "result": result_json.decode(),
+                **new.row,
+                "answers": new.answers_json.decode(),
+                "result": new.result_json.decode(),
             },
         )
     )
-    return token, row
 
 
 _RESPONSE_COLUMNS = (
