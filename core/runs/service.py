@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from core.db.engine import write_transaction
-from core.db.tables import QuestionnaireResponse, Run, RunCode, RunResponse
+from core.db.tables import QuestionnaireResponse, Run, RunCode, RunGroupSummary, RunResponse
 from core.quickcheck import service as quickcheck
 from core.quickcheck import store as quickcheck_store
 from core.quickcheck.overlay import Overlay
@@ -180,14 +180,40 @@ _RUN_COLUMNS = (
 )
 
 
-async def list_runs(*, owner_account: int | None = None, site: str | None = None) -> list[RunInfo]:
-    """Runs, newest start first, optionally of one owner or one site (codes left out)."""
+async def list_runs(
+    *,
+    owner_account: int | None = None,
+    site: str | None = None,
+    equal: dict[str, str] | None = None,
+    started_from: dt.date | None = None,
+    started_to: dt.date | None = None,
+) -> list[RunInfo]:
+    """Runs, newest start first, optionally of one owner or one site (codes left out);
+    ``equal`` (column -> value: region, sector, size_class, state, site) and the start
+    period narrow them further, in the database."""
     query = Run.select(*_RUN_COLUMNS).order_by(Run.starts_on, ascending=False).order_by(Run.id)
     if owner_account is not None:
         query = query.where(Run.owner_account == owner_account)
     if site is not None:
         query = query.where(Run.site == site)
+    for name, value in (equal or {}).items():
+        if name not in _FILTERABLE:
+            raise ValueError(f"runs cannot be filtered by {name!r}")
+        query = query.where(_FILTERABLE[name] == value)
+    if started_from is not None:
+        query = query.where(Run.starts_on >= started_from)
+    if started_to is not None:
+        query = query.where(Run.starts_on <= started_to)
     return [msgspec.convert(r, RunInfo) for r in await query]
+
+
+_FILTERABLE = {
+    "region": Run.region,
+    "site": Run.site,
+    "sector": Run.sector,
+    "size_class": Run.size_class,
+    "state": Run.state,
+}
 
 
 async def get_run(run_id: int) -> RunInfo:
@@ -265,6 +291,7 @@ async def delete_run(run_id: int) -> int:
         ids = [link["response"] for link in links]
         if ids:
             await QuestionnaireResponse.delete().where(QuestionnaireResponse.id.is_in(ids))
+        await RunGroupSummary.delete().where(RunGroupSummary.run == run_id)
         await Run.delete().where(Run.id == run_id)
     return len(ids)
 
@@ -335,7 +362,94 @@ async def submit_for_run(
                 perspective=info.perspective,
             )
         )
+        await _mark_stale(info.run_id, info.phase, info.perspective)
     return doc
+
+
+def group_of(phase: str, perspective: str) -> str:
+    """The group a response counts in: its perspective, all feedback together."""
+    return "feedback" if phase == "feedback" else perspective
+
+
+async def _mark_stale(run_id: int, phase: str, perspective: str) -> None:
+    """The group's summary no longer holds (called inside the submission's transaction)."""
+    group = group_of(phase, perspective)
+    key = f"{run_id}/{phase}/{group}"
+    await RunGroupSummary.insert(
+        RunGroupSummary(key=key, run=run_id, phase=phase, perspective=group)
+    ).on_conflict(target=RunGroupSummary.key, action="DO NOTHING")
+    await RunGroupSummary.update(
+        {
+            RunGroupSummary.version: RunGroupSummary.version + 1,
+            RunGroupSummary.definition_hash: "",
+        }
+    ).where(RunGroupSummary.key == key)
+
+
+class StoredSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of run_group_summary (core.db.tables.RunGroupSummary)."""
+
+    key: str
+    run: int
+    phase: str
+    perspective: str  # "feedback" for the feedback
+    version: int
+    definition_hash: str
+    min_group: int
+    means: list[tuple[str | None, float | None]] | None
+    rankings: list[list[str]] | None
+
+
+async def stored_summaries(run_ids: list[int] | None) -> list[StoredSummary]:
+    """The group summaries of these runs (all runs: None), in one query."""
+    query = RunGroupSummary.select(
+        RunGroupSummary.key,
+        RunGroupSummary.run,
+        RunGroupSummary.phase,
+        RunGroupSummary.perspective,
+        RunGroupSummary.version,
+        RunGroupSummary.definition_hash,
+        RunGroupSummary.min_group,
+        RunGroupSummary.means,
+        RunGroupSummary.rankings,
+    )
+    if run_ids is not None:
+        if not run_ids:
+            return []
+        if len(run_ids) < 500:  # a long IN list costs more than reading the few others
+            query = query.where(RunGroupSummary.run.is_in(run_ids))
+    wanted = None if run_ids is None else set(run_ids)
+    out = []
+    for r in await query:
+        if wanted is not None and r["run"] not in wanted:
+            continue
+        r["means"] = None if r["means"] is None else msgspec.json.decode(_text(r["means"]))
+        r["rankings"] = None if r["rankings"] is None else msgspec.json.decode(_text(r["rankings"]))
+        out.append(msgspec.convert(r, StoredSummary))
+    return out
+
+
+def _text(raw: Any) -> str | bytes:
+    return raw if isinstance(raw, str | bytes) else msgspec.json.encode(raw)
+
+
+async def store_summaries(rows: list[StoredSummary]) -> None:
+    """Write computed summaries back, each only if no submission reached its group since
+    it was read (same ``version``): a summary is never newer than its responses."""
+    async with write_transaction(Run._meta.db):
+        for row in rows:
+            await RunGroupSummary.update(
+                {
+                    RunGroupSummary.definition_hash: row.definition_hash,
+                    RunGroupSummary.min_group: row.min_group,
+                    RunGroupSummary.means: None
+                    if row.means is None
+                    else msgspec.json.encode(row.means).decode(),
+                    RunGroupSummary.rankings: None
+                    if row.rankings is None
+                    else msgspec.json.encode(row.rankings).decode(),
+                }
+            ).where((RunGroupSummary.key == row.key) & (RunGroupSummary.version == row.version))
 
 
 class GroupRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -379,21 +493,3 @@ async def run_responses(run_ids: list[int] | None, *, answers: bool = True) -> l
         )
         for r in await query
     ]
-
-
-class GroupSize(msgspec.Struct, frozen=True, kw_only=True):
-    run: int
-    phase: str
-    perspective: str  # "feedback" for the feedback (mentors and mentees together)
-    responses: int
-    newest: int  # the highest response id: with the count, names the group's content
-
-
-async def group_sizes() -> list[GroupSize]:
-    """Every run's groups with their size and newest response, in one query."""
-    rows = await RunResponse.raw(
-        "SELECT run, phase, CASE WHEN phase = 'feedback' THEN 'feedback' ELSE perspective END "
-        "AS perspective, COUNT(*) AS responses, MAX(response) AS newest FROM run_response "
-        "GROUP BY run, phase, CASE WHEN phase = 'feedback' THEN 'feedback' ELSE perspective END"
-    )
-    return [msgspec.convert(r, GroupSize) for r in rows]
