@@ -400,6 +400,14 @@ class StoredSummary(msgspec.Struct, frozen=True, kw_only=True):
     rankings: list[list[str]] | None
 
 
+_MEANS = msgspec.json.Decoder(list[tuple[str | None, float | None]] | None)
+_RANKINGS = msgspec.json.Decoder(list[list[str]] | None)
+
+
+def _json(raw: Any) -> bytes | str:
+    return raw if isinstance(raw, str | bytes) else msgspec.json.encode(raw)
+
+
 async def stored_summaries(run_ids: list[int] | None) -> list[StoredSummary]:
     """The group summaries of these runs (all runs: None), in one query."""
     query = RunGroupSummary.select(
@@ -419,37 +427,54 @@ async def stored_summaries(run_ids: list[int] | None) -> list[StoredSummary]:
         if len(run_ids) < 500:  # a long IN list costs more than reading the few others
             query = query.where(RunGroupSummary.run.is_in(run_ids))
     wanted = None if run_ids is None else set(run_ids)
-    out = []
-    for r in await query:
-        if wanted is not None and r["run"] not in wanted:
-            continue
-        r["means"] = None if r["means"] is None else msgspec.json.decode(_text(r["means"]))
-        r["rankings"] = None if r["rankings"] is None else msgspec.json.decode(_text(r["rankings"]))
-        out.append(msgspec.convert(r, StoredSummary))
-    return out
-
-
-def _text(raw: Any) -> str | bytes:
-    return raw if isinstance(raw, str | bytes) else msgspec.json.encode(raw)
+    return [
+        StoredSummary(
+            key=r["key"],
+            run=r["run"],
+            phase=r["phase"],
+            perspective=r["perspective"],
+            version=r["version"],
+            definition_hash=r["definition_hash"],
+            min_group=r["min_group"],
+            means=None if r["means"] is None else _MEANS.decode(_json(r["means"])),
+            rankings=None if r["rankings"] is None else _RANKINGS.decode(_json(r["rankings"])),
+        )
+        for r in await query
+        if wanted is None or r["run"] in wanted
+    ]
 
 
 async def store_summaries(rows: list[StoredSummary]) -> None:
     """Write computed summaries back, each only if no submission reached its group since
-    it was read (same ``version``): a summary is never newer than its responses."""
-    async with write_transaction(Run._meta.db):
-        for row in rows:
-            await RunGroupSummary.update(
-                {
-                    RunGroupSummary.definition_hash: row.definition_hash,
-                    RunGroupSummary.min_group: row.min_group,
-                    RunGroupSummary.means: None
-                    if row.means is None
-                    else msgspec.json.encode(row.means).decode(),
-                    RunGroupSummary.rankings: None
-                    if row.rankings is None
-                    else msgspec.json.encode(row.rankings).decode(),
-                }
-            ).where((RunGroupSummary.key == row.key) & (RunGroupSummary.version == row.version))
+    it was read (same ``version``): a summary is never newer than its responses. A few
+    statements for any number of rows (UPDATE ... FROM a VALUES list, 300 rows each)."""
+    db = RunGroupSummary._meta.db
+    postgres = db.engine_type in {"postgres", "cockroach"}
+    as_json = "CAST({} AS JSON)" if postgres else "{}"
+    for start in range(0, len(rows), 300):
+        chunk = rows[start : start + 300]
+        values = ", ".join(
+            f"(CAST({{}} AS TEXT), CAST({{}} AS INTEGER), CAST({{}} AS TEXT), "
+            f"CAST({{}} AS INTEGER), {as_json}, {as_json})"
+            for _ in chunk
+        )
+        args: list[Any] = []
+        for row in chunk:
+            args += [
+                row.key,
+                row.version,
+                row.definition_hash,
+                row.min_group,
+                None if row.means is None else msgspec.json.encode(row.means).decode(),
+                None if row.rankings is None else msgspec.json.encode(row.rankings).decode(),
+            ]
+        await RunGroupSummary.raw(
+            f"WITH v(key, version, h, k, m, r) AS (VALUES {values}) "
+            "UPDATE run_group_summary SET definition_hash = v.h, min_group = v.k, "
+            "means = v.m, rankings = v.r FROM v "
+            "WHERE run_group_summary.key = v.key AND run_group_summary.version = v.version",
+            *args,
+        )
 
 
 class GroupRow(msgspec.Struct, frozen=True, kw_only=True):
