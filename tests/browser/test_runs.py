@@ -9,16 +9,19 @@ the same content and Meilisearch, with a database of its own)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
+import os
 import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import asyncpg
 import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -34,8 +37,9 @@ from tests.browser.conftest import (
     Stack,
     require_axe,
 )
-from tests.conftest import run, sync
-from tests.runs_support import reset_schema
+from tests.conftest import POSTGRES_ADMIN_URL, run, sync
+
+pytestmark = pytest.mark.browser
 
 PASSWORD = "ein langes Test-Passwort 16"
 FOLDER = SCREENSHOTS / "runs"
@@ -57,8 +61,17 @@ def app(request: pytest.FixtureRequest, stack: Stack) -> Iterator[App]:
     if request.param == "sqlite":
         yield App(url=stack.url, base_env=stack.base_env, database="sqlite")
         return
-    url = request.getfixturevalue("postgres_database")
-    run(reset_schema(url))
+    # Playwright's sync API keeps an event loop running in this thread: the database is
+    # made and filled from a thread of its own.
+    name = f"mentoring40_browser_{uuid.uuid4().hex[:10]}"
+    try:
+        off_loop(lambda: run(admin_sql(f'CREATE DATABASE "{name}"')))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        reason = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not usable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI requires the PostgreSQL run)")
+        pytest.skip(reason)
+    url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     index = f"browser_runs_{uuid.uuid4().hex[:8]}"
     env = {**stack.base_env, "DATABASE_URL": url, "MEILI_INDEX": index}
     settings = Settings(
@@ -68,13 +81,32 @@ def app(request: pytest.FixtureRequest, stack: Stack) -> Iterator[App]:
         meili_admin_key=env["MEILI_ADMIN_KEY"],
         meili_index=index,
     )
-    sync(settings, build_registry(settings))
-    server = AppServer(env, free_port(), stack.root / "app-postgres.log")
+    server = None
     try:
+        off_loop(lambda: sync(settings, build_registry(settings)))
+        server = AppServer(env, free_port(), stack.root / "app-postgres.log")
         server.wait_healthy()
         yield App(url=server.url, base_env=env, database="postgres")
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
+        off_loop(lambda: run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+
+
+T = TypeVar("T")
+
+
+def off_loop(work: Callable[[], T]) -> T:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
+async def admin_sql(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 def account(stack: App, role: str) -> str:
