@@ -404,8 +404,13 @@ _MEANS = msgspec.json.Decoder(list[tuple[str | None, float | None]] | None)
 _RANKINGS = msgspec.json.Decoder(list[list[str]] | None)
 
 
-def _json(raw: Any) -> bytes | str:
-    return raw if isinstance(raw, str | bytes) else msgspec.json.encode(raw)
+def _typed(raw: Any, decoder: msgspec.json.Decoder[Any]) -> Any:
+    """A JSON column as the engine returns it: text (SQLite) or already decoded (asyncpg)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str | bytes):
+        return decoder.decode(raw)
+    return msgspec.convert(raw, decoder.type)
 
 
 async def stored_summaries(run_ids: list[int] | None) -> list[StoredSummary]:
@@ -436,8 +441,8 @@ async def stored_summaries(run_ids: list[int] | None) -> list[StoredSummary]:
             version=r["version"],
             definition_hash=r["definition_hash"],
             min_group=r["min_group"],
-            means=None if r["means"] is None else _MEANS.decode(_json(r["means"])),
-            rankings=None if r["rankings"] is None else _RANKINGS.decode(_json(r["rankings"])),
+            means=_typed(r["means"], _MEANS),
+            rankings=_typed(r["rankings"], _RANKINGS),
         )
         for r in await query
         if wanted is None or r["run"] in wanted
