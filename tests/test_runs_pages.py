@@ -10,7 +10,7 @@ import pytest
 
 from core.settings import Settings
 from tests.accounts_support import signed_in, use
-from tests.runs_support import Client, app_on, count_rows
+from tests.runs_support import Client, answer, app_on, bearer, count_rows, link_of
 
 FORM = {
     "company": "Gärtnerei Ost",
@@ -81,3 +81,51 @@ def test_the_dashboard_pages_export_csv_and_json(
     assert data["runs"] >= 1
     assert client.get("/auswertung.csv").text.startswith("bereich,schluessel")
     assert client.get("/durchlaeufe").status_code == 403
+
+
+def test_an_admin_deletes_a_run_after_confirming_and_it_is_recorded(
+    app: tuple[Client, dict[str, str], Settings],
+) -> None:
+    client, keys, settings = app
+    url = settings.database_url
+    lotse = signed_in(client, "lotse")
+    made = client.post("/durchlaeufe/neu", data=FORM | {"company": "Schlosserei Nord"}
+                       | lotse.form, follow_redirects=False)  # fmt: skip
+    run_path = made.headers["location"]
+    run_id = run_path.rsplit("/", 1)[1]
+    doc = client.get(f"/api/v1/runs/{run_id}", headers=bearer(keys["read"])).json()["data"]
+    assert answer(client, link_of(doc, "start", "unternehmen"), "voll").status_code == 201
+    responses = count_rows(url, "questionnaire_response")
+
+    # A Lotse neither sees the button nor may delete, not even her own run.
+    assert "Durchlauf löschen" not in client.get(run_path).text
+    assert client.get(f"{run_path}/loeschen").status_code == 403
+    refused = client.post(f"{run_path}/loeschen", data={"bestaetigt": "ja"} | lotse.form)
+    assert refused.status_code == 403
+
+    admin = signed_in(client, "admin")
+    assert f'href="{run_path}/loeschen"' in client.get(run_path).text
+    confirm = client.get(f"{run_path}/loeschen")
+    assert "Durchlauf „Schlosserei Nord“ löschen?" in confirm.text
+    assert "(1 Antwort)" in confirm.text
+    unconfirmed = client.post(f"{run_path}/loeschen", data=admin.form, follow_redirects=False)
+    assert unconfirmed.status_code == 400
+    assert "Bitte bestätigen Sie" in unconfirmed.text
+    no_csrf = client.post(f"{run_path}/loeschen", data={"bestaetigt": "ja"}, follow_redirects=False)
+    assert no_csrf.status_code == 403
+    assert count_rows(url, "questionnaire_response") == responses
+
+    deleted = client.post(
+        f"{run_path}/loeschen", data={"bestaetigt": "ja"} | admin.form, follow_redirects=False
+    )
+    assert deleted.status_code == 303
+    listing = client.get(deleted.headers["location"])
+    assert "Der Durchlauf „Schlosserei Nord“ ist gelöscht, mit allen seinen Antworten." in (
+        listing.text
+    )
+    assert client.get(run_path).status_code == 404
+    assert client.post(f"{run_path}/loeschen", data={"bestaetigt": "ja"} | admin.form,
+                       follow_redirects=False).status_code == 404  # fmt: skip
+    assert count_rows(url, "questionnaire_response") == responses - 1
+    assert count_rows(url, "run_group_summary WHERE run = " + str(int(run_id))) == 0
+    assert count_rows(url, "audit_event WHERE action = 'run.delete'") == 1

@@ -294,6 +294,24 @@ class RunMatching(Table, tablename="run_matching"):
     previous = JSON(null=True, default=None)
     agreed = JSON(null=True, default=None)
     agreed_at = Timestamptz(null=True, default=None)
+class RunGroupSummary(Table, tablename="run_group_summary"):
+    """What the programme dashboard needs of one group of a run (phase and perspective;
+    all feedback is one group), already reduced to whole blocks (core.runs.dashboard):
+    the group's means per dimension, or the feedback's barrier rankings. A submission
+    marks its group's row stale in the same transaction (``definition_hash`` emptied,
+    ``version`` raised); the dashboard recomputes stale rows from the responses.
+    Deleting the run deletes its rows."""
+
+    id: Serial
+    key = Varchar(length=60, unique=True)  # "<run>/<phase>/<perspective or feedback>"
+    run = ForeignKey(Run, on_delete=OnDelete.cascade, index=True)
+    phase = Varchar(length=20)
+    perspective = Varchar(length=80)
+    version = Integer(default=0)  # raised by every submission to the group
+    definition_hash = Varchar(length=200, default="")  # "" until computed
+    min_group = Integer(default=0)  # the k it was computed with
+    means = JSON(null=True, default=None)  # [[dimension or null, mean or null], ...]
+    rankings = JSON(null=True, default=None)  # feedback: the rankings of whole blocks
 
 
 # -- the editors' side (core.accounts): accounts, sessions, audit log, partner sites -------
@@ -425,6 +443,7 @@ TABLES: tuple[type[Table], ...] = (
     RunPoolMember,
     RunPairMark,
     RunMatching,
+    RunGroupSummary,
     Account,
     AccountSession,
     AuditEvent,

@@ -298,13 +298,6 @@ def aggregate(
     )
 
 
-# (run, phase, perspective, responses, newest response id, k, definition hash) -> summary.
-# Responses are only ever added to a group (deleting a run deletes all of them), so the
-# count and the newest id name a group's content exactly: a cached summary is never stale.
-_CACHE: dict[tuple[Any, ...], tuple[Means | None, list[list[str]] | None]] = {}
-_CACHE_MAX = 50_000
-
-
 async def load_dashboard(
     d: Questionnaire | None,
     fd: Questionnaire | None,
@@ -315,37 +308,46 @@ async def load_dashboard(
     site_labels: dict[str, str] | None = None,
     definition_hash: str = "",
 ) -> Dashboard:
-    """Read the runs that match ``flt`` (of ``only_site`` if given) and aggregate them.
-    Groups whose summary is cached are not read again (one GROUP BY tells which)."""
-    runs = [r for r in await service.list_runs(site=only_site) if flt.matches(r)]
-    wanted = {r.id for r in runs}
-    summaries = Summaries(means={}, rankings={})
-    stale: set[int] = set()
-    groups = [g for g in await service.group_sizes() if g.run in wanted]
-    for g in groups:
-        key = (g.run, g.phase, g.perspective, g.responses, g.newest, k, definition_hash)
-        if key not in _CACHE:
-            stale.add(g.run)
-    if stale:
-        fresh = summarise(d, await service.run_responses(sorted(stale), answers=False), k)
-        if len(_CACHE) > _CACHE_MAX:
-            _CACHE.clear()
-        for g in groups:
-            if g.run not in stale:
+    """Read the runs that match ``flt`` (of ``only_site`` if given; filtered in the
+    database) and their groups' stored summaries (core.db.tables.RunGroupSummary), and
+    aggregate them. Summaries that are stale (a submission since, another definition or
+    another ``k``) are recomputed from their runs' responses first and written back."""
+    equal = {
+        name: value
+        for name in ("region", "site", "sector", "size_class", "state")
+        if (value := getattr(flt, name)) is not None
+    }
+    runs = await service.list_runs(
+        site=only_site, equal=equal, started_from=flt.started_from, started_to=flt.started_to
+    )
+    stored = await service.stored_summaries([r.id for r in runs])
+    current = definition_hash if d is not None else ""
+    stale = sorted(
+        {s.run for s in stored if not s.definition_hash or s.definition_hash != current}
+        | {s.run for s in stored if s.min_group != k}
+    )
+    if stale and d is not None:
+        fresh = summarise(d, await service.run_responses(stale, answers=False), k)
+        rewritten = []
+        for i, s in enumerate(stored):
+            if s.run not in stale:
                 continue
-            key = (g.run, g.phase, g.perspective, g.responses, g.newest, k, definition_hash)
-            if g.phase == "feedback":
-                _CACHE[key] = (None, fresh.rankings.get(g.run, []))
-            else:
-                _CACHE[key] = (fresh.means.get((g.run, g.phase, g.perspective)), None)
-    for g in groups:
-        means, rankings = _CACHE[
-            (g.run, g.phase, g.perspective, g.responses, g.newest, k, definition_hash)
-        ]
-        if means is not None:
-            summaries.means[(g.run, g.phase, g.perspective)] = means
-        if rankings is not None:
-            summaries.rankings[g.run] = rankings
+            means = fresh.means.get((s.run, s.phase, s.perspective))
+            stored[i] = msgspec.structs.replace(
+                s,
+                definition_hash=current,
+                min_group=k,
+                means=list(means.items()) if means is not None else None,
+                rankings=fresh.rankings.get(s.run, []) if s.phase == "feedback" else None,
+            )
+            rewritten.append(stored[i])
+        await service.store_summaries(rewritten)
+    summaries = Summaries(means={}, rankings={})
+    for s in stored:
+        if s.means is not None and s.definition_hash == current and s.min_group == k:
+            summaries.means[(s.run, s.phase, s.perspective)] = dict(s.means)
+        if s.rankings is not None and s.min_group == k:
+            summaries.rankings[s.run] = s.rankings
     return aggregate(d, fd, runs, summaries, k, flt, site_labels)
 
 

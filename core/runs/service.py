@@ -14,7 +14,14 @@ from typing import Any
 import msgspec
 
 from core.db.engine import write_transaction
-from core.db.tables import QuestionnaireResponse, Run, RunCode, RunPoolMember, RunResponse
+from core.db.tables import (
+    QuestionnaireResponse,
+    Run,
+    RunCode,
+    RunGroupSummary,
+    RunPoolMember,
+    RunResponse,
+)
 from core.quickcheck import service as quickcheck
 from core.quickcheck import store as quickcheck_store
 from core.quickcheck.overlay import Overlay
@@ -181,14 +188,40 @@ _RUN_COLUMNS = (
 )
 
 
-async def list_runs(*, owner_account: int | None = None, site: str | None = None) -> list[RunInfo]:
-    """Runs, newest start first, optionally of one owner or one site (codes left out)."""
+async def list_runs(
+    *,
+    owner_account: int | None = None,
+    site: str | None = None,
+    equal: dict[str, str] | None = None,
+    started_from: dt.date | None = None,
+    started_to: dt.date | None = None,
+) -> list[RunInfo]:
+    """Runs, newest start first, optionally of one owner or one site (codes left out);
+    ``equal`` (column -> value: region, sector, size_class, state, site) and the start
+    period narrow them further, in the database."""
     query = Run.select(*_RUN_COLUMNS).order_by(Run.starts_on, ascending=False).order_by(Run.id)
     if owner_account is not None:
         query = query.where(Run.owner_account == owner_account)
     if site is not None:
         query = query.where(Run.site == site)
+    for name, value in (equal or {}).items():
+        if name not in _FILTERABLE:
+            raise ValueError(f"runs cannot be filtered by {name!r}")
+        query = query.where(_FILTERABLE[name] == value)
+    if started_from is not None:
+        query = query.where(Run.starts_on >= started_from)
+    if started_to is not None:
+        query = query.where(Run.starts_on <= started_to)
     return [msgspec.convert(r, RunInfo) for r in await query]
+
+
+_FILTERABLE = {
+    "region": Run.region,
+    "site": Run.site,
+    "sector": Run.sector,
+    "size_class": Run.size_class,
+    "state": Run.state,
+}
 
 
 async def get_run(run_id: int) -> RunInfo:
@@ -270,6 +303,7 @@ async def delete_run(run_id: int) -> int:
         ids += [p["response"] for p in profiles]
         if ids:
             await QuestionnaireResponse.delete().where(QuestionnaireResponse.id.is_in(ids))
+        await RunGroupSummary.delete().where(RunGroupSummary.run == run_id)
         await Run.delete().where(Run.id == run_id)
     return len(ids)
 
@@ -353,7 +387,124 @@ async def submit_for_run(
                 perspective=info.perspective,
             )
         )
+        await _mark_stale(info.run_id, info.phase, info.perspective)
     return doc
+
+
+def group_of(phase: str, perspective: str) -> str:
+    """The group a response counts in: its perspective, all feedback together."""
+    return "feedback" if phase == "feedback" else perspective
+
+
+async def _mark_stale(run_id: int, phase: str, perspective: str) -> None:
+    """The group's summary no longer holds (called inside the submission's transaction)."""
+    group = group_of(phase, perspective)
+    key = f"{run_id}/{phase}/{group}"
+    await RunGroupSummary.insert(
+        RunGroupSummary(key=key, run=run_id, phase=phase, perspective=group)
+    ).on_conflict(target=RunGroupSummary.key, action="DO NOTHING")
+    await RunGroupSummary.update(
+        {
+            RunGroupSummary.version: RunGroupSummary.version + 1,
+            RunGroupSummary.definition_hash: "",
+        }
+    ).where(RunGroupSummary.key == key)
+
+
+class StoredSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of run_group_summary (core.db.tables.RunGroupSummary)."""
+
+    key: str
+    run: int
+    phase: str
+    perspective: str  # "feedback" for the feedback
+    version: int
+    definition_hash: str
+    min_group: int
+    means: list[tuple[str | None, float | None]] | None
+    rankings: list[list[str]] | None
+
+
+_MEANS = msgspec.json.Decoder(list[tuple[str | None, float | None]] | None)
+_RANKINGS = msgspec.json.Decoder(list[list[str]] | None)
+
+
+def _typed(raw: Any, decoder: msgspec.json.Decoder[Any]) -> Any:
+    """A JSON column as the engine returns it: text (SQLite) or already decoded (asyncpg)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str | bytes):
+        return decoder.decode(raw)
+    return msgspec.convert(raw, decoder.type)
+
+
+async def stored_summaries(run_ids: list[int] | None) -> list[StoredSummary]:
+    """The group summaries of these runs (all runs: None), in one query."""
+    query = RunGroupSummary.select(
+        RunGroupSummary.key,
+        RunGroupSummary.run,
+        RunGroupSummary.phase,
+        RunGroupSummary.perspective,
+        RunGroupSummary.version,
+        RunGroupSummary.definition_hash,
+        RunGroupSummary.min_group,
+        RunGroupSummary.means,
+        RunGroupSummary.rankings,
+    )
+    if run_ids is not None:
+        if not run_ids:
+            return []
+        if len(run_ids) < 500:  # a long IN list costs more than reading the few others
+            query = query.where(RunGroupSummary.run.is_in(run_ids))
+    wanted = None if run_ids is None else set(run_ids)
+    return [
+        StoredSummary(
+            key=r["key"],
+            run=r["run"],
+            phase=r["phase"],
+            perspective=r["perspective"],
+            version=r["version"],
+            definition_hash=r["definition_hash"],
+            min_group=r["min_group"],
+            means=_typed(r["means"], _MEANS),
+            rankings=_typed(r["rankings"], _RANKINGS),
+        )
+        for r in await query
+        if wanted is None or r["run"] in wanted
+    ]
+
+
+async def store_summaries(rows: list[StoredSummary]) -> None:
+    """Write computed summaries back, each only if no submission reached its group since
+    it was read (same ``version``): a summary is never newer than its responses. A few
+    statements for any number of rows (UPDATE ... FROM a VALUES list, 300 rows each)."""
+    db = RunGroupSummary._meta.db
+    postgres = db.engine_type in {"postgres", "cockroach"}
+    as_json = "CAST({} AS JSON)" if postgres else "{}"
+    for start in range(0, len(rows), 300):
+        chunk = rows[start : start + 300]
+        values = ", ".join(
+            f"(CAST({{}} AS TEXT), CAST({{}} AS INTEGER), CAST({{}} AS TEXT), "
+            f"CAST({{}} AS INTEGER), {as_json}, {as_json})"
+            for _ in chunk
+        )
+        args: list[Any] = []
+        for row in chunk:
+            args += [
+                row.key,
+                row.version,
+                row.definition_hash,
+                row.min_group,
+                None if row.means is None else msgspec.json.encode(row.means).decode(),
+                None if row.rankings is None else msgspec.json.encode(row.rankings).decode(),
+            ]
+        await RunGroupSummary.raw(
+            f"WITH v(key, version, h, k, m, r) AS (VALUES {values}) "
+            "UPDATE run_group_summary SET definition_hash = v.h, min_group = v.k, "
+            "means = v.m, rankings = v.r FROM v "
+            "WHERE run_group_summary.key = v.key AND run_group_summary.version = v.version",
+            *args,
+        )
 
 
 class GroupRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -397,21 +548,3 @@ async def run_responses(run_ids: list[int] | None, *, answers: bool = True) -> l
         )
         for r in await query
     ]
-
-
-class GroupSize(msgspec.Struct, frozen=True, kw_only=True):
-    run: int
-    phase: str
-    perspective: str  # "feedback" for the feedback (mentors and mentees together)
-    responses: int
-    newest: int  # the highest response id: with the count, names the group's content
-
-
-async def group_sizes() -> list[GroupSize]:
-    """Every run's groups with their size and newest response, in one query."""
-    rows = await RunResponse.raw(
-        "SELECT run, phase, CASE WHEN phase = 'feedback' THEN 'feedback' ELSE perspective END "
-        "AS perspective, COUNT(*) AS responses, MAX(response) AS newest FROM run_response "
-        "GROUP BY run, phase, CASE WHEN phase = 'feedback' THEN 'feedback' ELSE perspective END"
-    )
-    return [msgspec.convert(r, GroupSize) for r in rows]

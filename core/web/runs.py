@@ -31,6 +31,7 @@ from core.web.render import Page
 
 LOTSE = {"roles": ("lotse", "admin")}
 AUSWERTUNG = {"roles": ("auswertung", "admin")}
+ADMIN = {"roles": ("admin",)}
 FIELD_LABEL = {
     "company": "Pseudonym des Betriebs",
     "site": "Partnerseite",
@@ -91,9 +92,13 @@ async def runs_list(request: Req) -> Response[str]:
     assert account is not None  # the role guard let only signed-in accounts through
     owner = None if account.role == "admin" else account.id
     runs = await service.list_runs(owner_account=owner)
+    deleted = request.query_params.get("geloescht")
+    message = (
+        f"Der Durchlauf „{deleted}“ ist gelöscht, mit allen seinen Antworten." if deleted else None
+    )
     return render(
         workspace(request), "runs_list.html", cache="no-store", runs=runs,
-        labels=model.labels(), sites=_sites(request),
+        labels=model.labels(), sites=_sites(request), message=message,
     )  # fmt: skip
 
 
@@ -189,6 +194,7 @@ async def _run_context(request: Req, run: RunInfo) -> dict[str, Any]:
         "merkliste": _merkliste(view, titles, run.company),
         "phases_open": {c.phase for c in run.codes},
         "csrf_input": csrf_field(request),
+        "may_delete": (account := current_account(request)) is not None and account.role == "admin",
     }
 
 
@@ -253,6 +259,47 @@ async def run_finish(request: Req, run_id: FromPath[int]) -> Response[str]:
     await service.close_run(run.id)
     await _audit(request, "run.close", run.id, {})
     return Response("", status_code=303, headers={"Location": f"/durchlaeufe/{run.id}?ok=ende-run"})
+
+
+def _answers_of(run: RunInfo) -> int:
+    return sum(run.responses.values())
+
+
+@get("/durchlaeufe/{run_id:int}/loeschen", include_in_schema=False, opt=ADMIN)
+async def run_delete_confirm(request: Req, run_id: FromPath[int]) -> Response[str]:
+    """The confirmation step before a run is deleted (admins only)."""
+    run = await _own_run(request, run_id)
+    if run is None:
+        return _missing(workspace(request))
+    return render(
+        workspace(request), "run_delete.html", cache="no-store", run=run,
+        answers=_answers_of(run), csrf_input=csrf_field(request),
+    )  # fmt: skip
+
+
+@post("/durchlaeufe/{run_id:int}/loeschen", include_in_schema=False, opt=ADMIN, status_code=303)
+async def run_delete(request: Req, run_id: FromPath[int]) -> Response[str]:
+    """Delete the run with its links and every response given through them."""
+    page = workspace(request)
+    run = await _own_run(request, run_id)
+    if run is None:
+        return _missing(page)
+    if (await request.form()).get("bestaetigt") != "ja":
+        return render(
+            page, "run_delete.html", status=400, cache="no-store", run=run,
+            answers=_answers_of(run), csrf_input=csrf_field(request),
+            error="Bitte bestätigen Sie, dass der Durchlauf mit allen Antworten gelöscht "
+            "werden soll.",
+        )  # fmt: skip
+    try:
+        deleted = await service.delete_run(run.id)
+    except RunNotFound:  # deleted meanwhile, e.g. in a second tab
+        return _missing(page)
+    await _audit(request, "run.delete", run.id, {"company": run.company, "responses": deleted})
+    return Response(
+        "", status_code=303,
+        headers={"Location": "/durchlaeufe?" + urlencode({"geloescht": run.company})},
+    )  # fmt: skip
 
 
 @get("/durchlaeufe/{run_id:int}/bericht", include_in_schema=False, opt=LOTSE)
@@ -375,6 +422,8 @@ ROUTES: list[Any] = [
     run_open_phase,
     run_close_link,
     run_finish,
+    run_delete_confirm,
+    run_delete,
     run_report,
     run_report_pdf,
     dashboard_page,
