@@ -294,6 +294,8 @@ class RunMatching(Table, tablename="run_matching"):
     previous = JSON(null=True, default=None)
     agreed = JSON(null=True, default=None)
     agreed_at = Timestamptz(null=True, default=None)
+
+
 class RunGroupSummary(Table, tablename="run_group_summary"):
     """What the programme dashboard needs of one group of a run (phase and perspective;
     all feedback is one group), already reduced to whole blocks (core.runs.dashboard):
