@@ -210,58 +210,65 @@ def aggregate(
         parts = [(x.id, text_in(x.title, lang), x.bands) for x in d.dimensions]
         parts.append((None, "Gesamtergebnis", d.bands))
     run_ids = [r.id for r in runs]
-    ampel, gaps, change = [], [], []
-    for dim_id, title, bands in parts:
-        for p in QUICKCHECK_PERSPECTIVES:
-            colours: Counter[str] = Counter()
-            for run_id in run_ids:
-                m = means.get((run_id, "start", p))
-                index = band_index(bands, m.get(dim_id)) if m else None
+    # One pass over the runs collects, per part, what the rows below are made of (the
+    # dashboard of 1,000 runs spent most of its time looking the same means up again for
+    # every part and perspective).
+    colours = {(i, p): Counter[str]() for i in range(len(parts)) for p in QUICKCHECK_PERSPECTIVES}
+    diffs: dict[int, list[float]] = {i: [] for i in range(len(parts))}
+    pairs: dict[tuple[int, str], list[tuple[float, float]]] = {key: [] for key in colours}
+    for run_id in run_ids:
+        empty: Means = {}
+        start = {p: means.get((run_id, "start", p)) or empty for p in QUICKCHECK_PERSPECTIVES}
+        end = {p: means.get((run_id, "ende", p)) or empty for p in QUICKCHECK_PERSPECTIVES}
+        if not any(start.values()) and not any(end.values()):
+            continue
+        for i, (dim_id, _, bands) in enumerate(parts):
+            for p in QUICKCHECK_PERSPECTIVES:
+                s = start[p].get(dim_id)
+                index = band_index(bands, s)
                 if index is not None:
-                    colours[bands[index].ampel] += 1
+                    colours[(i, p)][bands[index].ampel] += 1
+                e = end[p].get(dim_id)
+                if s is not None and e is not None:
+                    pairs[(i, p)].append((s, e))
+            a = start[MANAGEMENT].get(dim_id)
+            b = start[EMPLOYEES].get(dim_id)
+            if a is not None and b is not None:
+                diffs[i].append(a - b)
+    ampel, gaps, change = [], [], []
+    for i, (dim_id, title, _) in enumerate(parts):
+        for p in QUICKCHECK_PERSPECTIVES:
+            counted = colours[(i, p)]
             ampel.append(
                 AmpelRow(
                     dimension=dim_id,
                     title=title,
                     perspective=p,
-                    rot=colours["rot"],
-                    gelb=colours["gelb"],
-                    gruen=colours["gruen"],
-                    runs=sum(colours.values()),
+                    rot=counted["rot"],
+                    gelb=counted["gelb"],
+                    gruen=counted["gruen"],
+                    runs=sum(counted.values()),
                 )
             )
-        diffs = []
-        for run_id in run_ids:
-            a = means.get((run_id, "start", MANAGEMENT), {}).get(dim_id)
-            b = means.get((run_id, "start", EMPLOYEES), {}).get(dim_id)
-            if a is not None and b is not None:
-                diffs.append(a - b)
         gaps.append(
             GapRow(
                 dimension=dim_id,
                 title=title,
-                runs=len(diffs),
-                mean_gap=round(statistics.fmean(diffs), 1) if diffs else None,
+                runs=len(diffs[i]),
+                mean_gap=_mean(diffs[i]),
             )
         )
         for p in QUICKCHECK_PERSPECTIVES:
-            pairs = []
-            for run_id in run_ids:
-                s = means.get((run_id, "start", p), {}).get(dim_id)
-                e = means.get((run_id, "ende", p), {}).get(dim_id)
-                if s is not None and e is not None:
-                    pairs.append((s, e))
+            both = pairs[(i, p)]
             change.append(
                 ChangeRow(
                     dimension=dim_id,
                     title=title,
                     perspective=p,
-                    runs=len(pairs),
-                    mean_start=round(statistics.fmean(a for a, _ in pairs), 1) if pairs else None,
-                    mean_end=round(statistics.fmean(b for _, b in pairs), 1) if pairs else None,
-                    mean_change=round(statistics.fmean(b - a for a, b in pairs), 1)
-                    if pairs
-                    else None,
+                    runs=len(both),
+                    mean_start=_mean([a for a, _ in both]),
+                    mean_end=_mean([b for _, b in both]),
+                    mean_change=_mean([b - a for a, b in both]),
                 )
             )
 
@@ -387,6 +394,11 @@ def dashboard_csv(board: Dashboard) -> str:
         for o in board.barriers.options:
             writer.writerow(["hindernisse", o.code, o.label, "", "borda_punkte", o.points])
     return out.getvalue()
+
+
+def _mean(values: list[float]) -> float | None:
+    """The mean rounded to one place, None for no values (as shown in every view)."""
+    return round(statistics.fmean(values), 1) if values else None
 
 
 def _key(count: Count) -> str:
