@@ -74,6 +74,7 @@ def create_app(
         plugin_routes.extend(handlers if isinstance(handlers, list | tuple) else [handlers])
 
     store = RenderedStore()
+    regions = LiveRegions(web.themes)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -91,6 +92,7 @@ def create_app(
             await registry.acall("startup", app=app, settings=settings)
             yield
         finally:
+            regions.close()  # the region themes written under the temporary folder
             await app.state.limiter.close()
             await store.stop()
             if search_service is not None:
@@ -168,7 +170,7 @@ def create_app(
         file_sites=web.sites,
         themes=frozenset(web.themes),
         refresh_seconds=settings.sites_refresh_seconds,
-        regions=LiveRegions(web.themes),
+        regions=regions,
     )
     app.asgi_handler = security_headers(
         refreshing(

@@ -341,7 +341,7 @@ VARIABLES: tuple[Variable, ...] = (
         "MENTORING40_SITES_REFRESH_SECONDS",
         "sites_refresh_seconds",
         _whole(1, " (seconds)"),
-        "seconds after which each worker sees partner-site changes made in /redaktion",
+        "seconds after which each worker sees partner-site and region changes made in /redaktion",
     ),
     Variable("MEILI_URL", "meili_url", _http_url, "an external Meilisearch"),
     Variable(

@@ -10,6 +10,7 @@ Bad input is refused with a German message and nothing is stored or written."""
 from __future__ import annotations
 
 import io
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -304,7 +305,11 @@ def test_the_no_developer_path_from_the_admin_form_to_a_plugin(world: World) -> 
     )
     assert new.exit_code == 0, new.output
     package = folder / "src" / f"mentoring40_{NAME}"
-    assert "Made with `--from-pack`" in (folder / "README.md").read_text(encoding="utf-8")
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert "Made with `--from-pack`" in readme
+    # The editor keeps no search vocabulary, and the README does not promise one.
+    assert not (folder / "src" / f"mentoring40_{NAME}" / "content" / "search").exists()
+    assert "| search vocabulary | `content/search/*.yaml` | none yet" in readme
     assert (package / "content" / "entries" / f"{SLUG}.md").is_file()
     assert not list((package / "content" / "entries").glob("*beispiel*"))
     assert (package / "theme" / "static" / "logo.png").read_bytes() == (
@@ -342,3 +347,28 @@ def test_a_region_made_by_another_worker_is_served_within_the_refresh_interval(
     page = w.client.get("/embed/nordland")
     assert page.status_code == 200
     assert "/themes/nordland/tokens.css" in page.text
+
+
+def test_a_stopped_app_leaves_no_region_themes_behind(tmp_path: Path) -> None:
+    """Each worker writes the themes of regions made in the editor under a temporary
+    folder of its own; stopping the app removes it."""
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'db.sqlite'}", PROJECT_ROOT / "content", sites_refresh_seconds=1
+    )
+    registry = build_registry(settings, load_installed=False)
+    sync(settings, registry)
+    values = RegionValues(name="suedland", label="Südland", primary="#00508c", accent=ACCENT)
+    site = SiteValues(site_id="suedland", label="Mentoring 4.0 – Südland", theme="suedland",
+                      sources=["core", "suedland"])  # fmt: skip
+    before = set(Path(tempfile.gettempdir()).glob("mentoring40-regions-*"))
+    with TestClient(create_app(settings, registry)) as client:
+        client.blocking_portal.call(lambda: create_region(values, None, site, by="test"))
+        deadline = time.monotonic() + 10
+        while (tokens := client.get("/themes/suedland/tokens.css")).status_code != 200:
+            assert time.monotonic() < deadline, tokens.text
+            time.sleep(0.2)
+        made = set(Path(tempfile.gettempdir()).glob("mentoring40-regions-*")) - before
+        assert len(made) == 1
+        (folder,) = made
+        assert any(folder.iterdir())  # the region's theme files
+    assert not folder.exists()

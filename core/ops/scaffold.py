@@ -235,6 +235,13 @@ def write_region_plugin(
         "versions": supported_versions(),
         "today": (today or dt.datetime.now(dt.UTC).date()).isoformat(),
         "pack_note": "; one example to replace" if from_pack is None else "",
+        # The editor keeps no search vocabulary: an exported region brings none.
+        "vocabulary": (
+            "words people in the region use for the same thing"
+            if from_pack is None or (from_pack / "content" / "search").is_dir()
+            else "none yet (the editor keeps none): add a file in the format of "
+            "mentoring40's `content/search/` for the region's own words"
+        ),
         "before_live": (
             "Before the region goes live: replace the example entry\n"
             f"(`content/entries/{region.example_entry}.md`), add the origins\n"

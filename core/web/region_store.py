@@ -209,6 +209,14 @@ class LiveRegions:
     def theme_names(self) -> frozenset[str]:
         return frozenset(self.web_themes)
 
+    def close(self) -> None:
+        """Remove this worker's folder of region themes (when the app stops). A refresh
+        after that writes them again."""
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        self._folder, self._signature = None, None
+        self._written.clear()
+
     async def refresh(self) -> None:
         """Re-read the regions if one changed: a small query (names and times, no logos)
         on every refresh, the whole rows only after a change."""
