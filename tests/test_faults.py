@@ -41,6 +41,7 @@ import pytest
 from core.http.errors import database_unavailable
 from core.settings import PROJECT_ROOT
 from search.local_server import LocalMeilisearch, free_port
+from search.worker import READY_CHECK_SECONDS
 from tests.conftest import FIXTURE_CONTENT
 from tests.processes import App, wait_until
 from tests.test_quickcheck_api import ANSWERS
@@ -354,8 +355,16 @@ def test_meilisearch_killed_during_load(
     down = [o for o in searches if killed_at < o.started and o.finished < restart_at]
     assert len(down) >= 5
     for outcome in down:
-        assert outcome.body["meta"]["search"] == {"engine": "database", "reason": "unreachable"}
+        assert outcome.body["meta"]["search"]["engine"] == "database"
         assert [hit["slug"] for hit in outcome.body["data"]] == [ENTRY]  # "Ablauf" in its title
+    # Why: "unreachable". Except within READY_CHECK_SECONDS of the kill on a worker whose
+    # last look at the index (search.worker.serves_queries), just before the kill, did not
+    # yet count every entry in it: that worker says "index_not_ready" until it looks again.
+    # Nothing else answers so without a live Meilisearch; it happened in 1 of 3 runs.
+    late = [o for o in down if o.started > killed_at + READY_CHECK_SECONDS]
+    assert late
+    for outcome in late:
+        assert outcome.body["meta"]["search"] == {"engine": "database", "reason": "unreachable"}
     assert failures([o for o in searches if o.finished < killing_at], {200}) == []
     recovered = [o for o in searches if o.started > converged_at]
     assert recovered
