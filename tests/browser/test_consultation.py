@@ -294,6 +294,33 @@ def test_lists_by_company_shared_read_only_and_reordered_in_place(
         boss.close()
 
 
+def test_title_typed_before_the_list_script_ran_is_kept(stack: Stack, laptop: Any) -> None:
+    """On a slow line the Lotse types the title before the deferred merkliste.js has run
+    (CI once typed that early); the script must take what is typed, not the empty URL."""
+    page = laptop.new_page()
+    page.goto(stack.url + f"/entries/{TABLE_FREE[0]}")
+    page.get_by_role("button", name="Auf die Merkliste").click()
+    mine = page.get_by_role("link", name=re.compile("^Merkliste"))
+    expect(mine).to_have_attribute("href", re.compile("liste="))
+    held: list[Any] = []
+    page.route(re.compile(r"/merkliste\.js"), lambda route: held.append(route))
+    page.goto(stack.url + str(mine.get_attribute("href")), wait_until="commit")
+    title = page.get_by_label("Titel der Handreichung")
+    title.fill("Bäckerei vor dem Skript")
+    expect(page).not_to_have_url(re.compile("titel="))
+    for _ in range(100):  # the held request reaches the handler while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the list script was not requested"
+    held[0].continue_()
+    page.unroute(re.compile(r"/merkliste\.js"))
+    expect(page).to_have_url(re.compile(r"titel=B%C3%A4ckerei(\+|%20)vor"))
+    expect(page.locator("[data-handout-title]")).to_have_text("Bäckerei vor dem Skript")
+    page.reload()
+    expect(title).to_have_value("Bäckerei vor dem Skript")
+
+
 def test_keyboard_skip_link_slash_live_count_and_filter_reset(stack: Stack, laptop: Any) -> None:
     page = laptop.new_page()
     page.goto(stack.url + "/?q=Tandem")

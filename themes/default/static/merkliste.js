@@ -141,6 +141,13 @@
   });
   var form = page.querySelector("[data-shortlist-form]");
   if (form) form.addEventListener("submit", function (event) { event.preventDefault(); save(); });
+  /* What was typed before this script ran (it is deferred, a slow line loads it late) is kept:
+     the fields start from the URL, so a field that differs from its first value was edited. */
+  page.querySelectorAll("[data-field], [data-note]").forEach(function (field) {
+    if (field.value !== field.defaultValue) {
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  });
 
   /* Moves the neighbour rather than the item itself: the focused button never leaves the
      document, so the keyboard focus stays on it. */
