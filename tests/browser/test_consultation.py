@@ -302,23 +302,44 @@ def test_title_typed_before_the_list_script_ran_is_kept(stack: Stack, laptop: An
     page.get_by_role("button", name="Auf die Merkliste").click()
     mine = page.get_by_role("link", name=re.compile("^Merkliste"))
     expect(mine).to_have_attribute("href", re.compile("liste="))
-    held: list[Any] = []
-    page.route(re.compile(r"/merkliste\.js"), lambda route: held.append(route))
+    release = hold_script(page, "merkliste.js")
     page.goto(stack.url + str(mine.get_attribute("href")), wait_until="commit")
     title = page.get_by_label("Titel der Handreichung")
     title.fill("Bäckerei vor dem Skript")
     expect(page).not_to_have_url(re.compile("titel="))
-    for _ in range(100):  # the held request reaches the handler while Playwright waits
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert len(held) == 1, "the list script was not requested"
-    held[0].continue_()
-    page.unroute(re.compile(r"/merkliste\.js"))
+    release()
     expect(page).to_have_url(re.compile(r"titel=B%C3%A4ckerei(\+|%20)vor"))
     expect(page.locator("[data-handout-title]")).to_have_text("Bäckerei vor dem Skript")
     page.reload()
     expect(title).to_have_value("Bäckerei vor dem Skript")
+
+
+def hold_script(page: Any, name: str) -> Any:
+    """Holds the page's request for ``name`` back; returns a function that lets it load."""
+    pattern = re.compile(rf"/{re.escape(name)}(\?|$)")
+    held: list[Any] = []
+    page.route(pattern, lambda route: held.append(route))
+
+    def release() -> None:
+        for _ in range(100):  # the held request reaches the handler while Playwright waits
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert len(held) == 1, f"{name} was not requested"
+        held[0].continue_()
+        page.unroute(pattern)
+
+    return release
+
+
+def test_query_typed_before_the_search_script_ran_is_searched(stack: Stack, laptop: Any) -> None:
+    page = laptop.new_page()
+    release = hold_script(page, "search.js")
+    page.goto(stack.url + "/", wait_until="commit")
+    page.get_by_role("searchbox").first.fill("Konflikt im Tandem")
+    release()
+    expect(page).to_have_url(re.compile(r"q=Konflikt"))
+    assert hits(page)[0] == "konflikte-im-tandem"
 
 
 def test_keyboard_skip_link_slash_live_count_and_filter_reset(stack: Stack, laptop: Any) -> None:

@@ -106,6 +106,8 @@
         }
       }).catch(function () { /* the field stays as typed */ });
     }, 300));
+    // A title typed before this deferred script ran still gets its slug proposed.
+    if (title.value !== title.defaultValue) title.dispatchEvent(new Event("input"));
   }
 
   // -- related entries by search-as-you-type --------------------------------------------

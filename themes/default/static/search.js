@@ -53,6 +53,8 @@
   function later() { clearTimeout(timer); timer = setTimeout(refresh, 180); }
 
   input.addEventListener("input", later);
+  // Typed before this deferred script ran (a slow line): search for it now.
+  if (input.value !== input.defaultValue) later();
   form.addEventListener("change", function (event) {
     if (event.target.type === "checkbox") refresh();
   });
