@@ -217,3 +217,25 @@ def test_only_building_documents_loads_the_word_list_not_a_search() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
     )
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_an_app_worker_loads_no_pdf_or_matching_library_until_it_needs_one() -> None:
+    """fpdf2 (~36 MiB) and NumPy/SciPy (~60 MiB) are imported by the request that makes a
+    PDF or matches a pool, not by every app worker (the indexing worker's RSS,
+    docs/PERFORMANCE.md)."""
+    heavy = ("fpdf", "numpy", "scipy")
+    probe = (
+        "import sys, tempfile; from pathlib import Path;"
+        "from core.app import create_app; from core.plugins import build_registry;"
+        "from core.settings import Settings;"
+        "s = Settings(database_url=f'sqlite:///{tempfile.mkdtemp()}/db.sqlite');"
+        "create_app(s, build_registry(s));"
+        f"print(*[m in sys.modules for m in {heavy!r}]);"
+        "from core.runs import pdf; from core.quickcheck.matching import assign;"
+        "assign([[80.0]], [1]); pdf._report_class();"
+        f"print(*[m in sys.modules for m in {heavy!r}])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert result.stdout.split() == ["False"] * 3 + ["True"] * 3
