@@ -86,7 +86,10 @@ def _known(part: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=50_000)
+# Both caches hold at most 20,000 words each (~7 and ~4 MiB when full; 50,000 and 100,000
+# took ~37 MiB of the indexing worker on a large vocabulary, docs/PERFORMANCE.md). A
+# toolbox's vocabulary mostly repeats: 10,000 generated entries use ~3,500 and ~6,300.
+@lru_cache(maxsize=20_000)
 def compound_parts(word: str) -> tuple[str, ...]:
     """The parts of a German compound, split recursively; empty if it is not one."""
     # English loanwords in -ing (Mentoring, Coaching, Onboarding) are not German compounds.
@@ -111,7 +114,7 @@ def compound_parts(word: str) -> tuple[str, ...]:
     return ()
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def stem(word: str) -> str:
     """The Snowball stem of one word (lower case, umlauts folded: Passwörter -> passwort)."""
     return str(_stemmer().stemWord(word.lower()))
