@@ -221,7 +221,7 @@ def test_only_building_documents_loads_the_word_list_not_a_search() -> None:
 
 
 def test_an_app_worker_loads_no_pdf_or_matching_library_until_it_needs_one() -> None:
-    """fpdf2 (~36 MiB) and NumPy/SciPy (~60 MiB) are imported by the request that makes a
+    """fpdf2 (~30 MiB) and NumPy/SciPy (~45 MiB) are imported by the request that makes a
     PDF or matches a pool, not by every app worker (the indexing worker's RSS,
     docs/PERFORMANCE.md)."""
     heavy = ("fpdf", "numpy", "scipy")

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 
 # NumPy and SciPy are imported where a pool is matched, not with the module: together
-# ~60 MiB of RSS that every app worker would carry (the indexing worker too) for a
+# ~45 MiB of RSS that every app worker would carry (the indexing worker too) for a
 # request that only a Lotse forming tandems makes (docs/PERFORMANCE.md).
 if TYPE_CHECKING:
     import numpy as np

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 @cache
 def _report_class() -> type[_Report]:
-    """fpdf2 is imported when the first PDF is made, not with the module: ~36 MiB of RSS
+    """fpdf2 is imported when the first PDF is made, not with the module: ~30 MiB of RSS
     that every app worker (the indexing worker too) would carry for a download only run
     reports and tandem handouts offer (docs/PERFORMANCE.md)."""
     from fpdf import FPDF
