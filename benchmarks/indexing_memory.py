@@ -49,10 +49,19 @@ def rss_mib() -> float:
 def reset_peak() -> None:
     """Start the high-water mark again from the current RSS (Linux: clear_refs 5).
 
-    Importing the app peaks ~64 MiB above where it settles (core/accounts/passwords.py
-    hashes a dummy password with argon2's 64 MiB at import, then frees it); that import
-    peak is every worker's, not the indexing work's, so it is reported apart."""
+    What importing and building the app peaked at is every worker's, not the indexing
+    work's, so it is reported apart (until issue #14's fifth session it was ~64 MiB above
+    where the app settled: core/accounts/passwords.py hashed its dummy password with
+    argon2's 64 MiB at import; now on the first password check)."""
     Path("/proc/self/clear_refs").write_text("5")
+
+
+def _caches() -> str:
+    """How many words search/german.py's splitter and stemmer caches hold."""
+    from search.german import compound_parts, stem
+
+    return (f"cached words: {compound_parts.cache_info().currsize} split, "
+            f"{stem.cache_info().currsize} stemmed")  # fmt: skip
 
 
 def shipped() -> None:
@@ -134,7 +143,8 @@ def generated(size: int) -> None:
         create_app(settings, registry)  # the modules an app worker has loaded
         use_engine(engine_from_url(database))
         index_settings, enrich = search_setup(registry, settings)
-        print(f"app built: RSS {rss_mib():.0f} MiB, peak so far {peak_mib():.0f} MiB (import)")
+        print(f"app built: RSS {rss_mib():.0f} MiB, peak so far {peak_mib():.0f} MiB (import), "
+              f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
         reset_peak()
         with LocalMeilisearch(work / "meili") as meili:
 
@@ -144,7 +154,8 @@ def generated(size: int) -> None:
                     count = await rebuild_index(c, "memory", settings=index_settings, enrich=enrich)
                     took = time.perf_counter() - started
                     print(f"full reindex of {count} entries: {took:.1f} s, "
-                          f"peak RSS {peak_mib():.0f} MiB")  # fmt: skip
+                          f"peak RSS {peak_mib():.0f} MiB, {_caches()}, "
+                          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
                     await SearchOutbox.update({SearchOutbox.done_at: None}).where(
                         SearchOutbox.id > 0
                     )
@@ -154,7 +165,8 @@ def generated(size: int) -> None:
                         drained += result.upserted
                     took = time.perf_counter() - started
                     print(f"outbox drain of {drained} entries: {took:.1f} s, "
-                          f"peak RSS {peak_mib():.0f} MiB")  # fmt: skip
+                          f"peak RSS {peak_mib():.0f} MiB, {_caches()}, "
+                          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
 
             asyncio.run(index())
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")

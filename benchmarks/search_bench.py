@@ -11,7 +11,8 @@ the Meilisearch client of before the fix (compressed answers, search/client.py) 
 reindex of before (1000-document tasks, one after another).
 
 Everything runs on 127.0.0.1 and stops by itself. Environment: BENCH_ENTRIES (10000),
-BENCH_SECONDS per wrk run (5), BENCH_BEFORE=0 skips the "before" rows.
+BENCH_SECONDS per wrk run (5), BENCH_BEFORE=0 skips the "before" rows, BENCH_ONLY=reindex
+measures only the full reindex of the generated entries beside the bulk add (no searches).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from search.rebuild import rebuild_index
 CORPUS_SIZE = int(os.environ.get("BENCH_ENTRIES", "10000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 BEFORE = os.environ.get("BENCH_BEFORE", "1") != "0"
+REINDEX_ONLY = os.environ.get("BENCH_ONLY", "") == "reindex"
 CONNECTIONS = 10
 SEQUENTIAL = 30  # curl: single requests one after another
 PAGE_SIZE = 20
@@ -356,7 +358,7 @@ def main() -> None:
     # Each figure as soon as it is measured (a long run cut off still leaves its lines).
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     print(f"load average at the start: {os.getloadavg()[0]:.2f}")
-    for tool in ("wrk", "curl"):
+    for tool in ("curl",) if REINDEX_ONLY else ("wrk", "curl"):
         if shutil.which(tool) is None:
             sys.exit(
                 f"`{tool}` is needed (Debian: apt-get install {tool}); `make bench` installs it."
@@ -367,10 +369,11 @@ def main() -> None:
     assert not problems, problems
     results = []
     with LocalMeilisearch(work / "meili") as meili:
-        for label, content, uid in (
+        corpora = [
             (f"shipped ({len(shipped.entries)})", shipped, "shipped"),
             (f"{CORPUS_SIZE} entries", corpus(shipped, CORPUS_SIZE), "entries"),
-        ):
+        ]
+        for label, content, uid in corpora[1:] if REINDEX_ONLY else corpora:
             settings = Settings(database_url=f"sqlite:///{work / (uid + '.sqlite')}")
             big = uid == "entries"
             figures = asyncio.run(prepare(settings, meili, content, uid, work, compare_reindex=big))
@@ -384,7 +387,11 @@ def main() -> None:
                       "(goal: < 20 s, ≤ 1.5)")  # fmt: skip
                 if "before" in figures:
                     print(f"  before (1000-document tasks): {figures['before']:.1f} s")
-            results += measure_search(label, settings, meili, uid, work)
+                print(f"  load average {os.getloadavg()[0]:.2f}")
+            if not REINDEX_ONLY:
+                results += measure_search(label, settings, meili, uid, work)
+    if REINDEX_ONLY:
+        return
     print(f"\nwrk: {CONNECTIONS} connections, {SECONDS} s per run, {len(queries())} queries; "
           f"curl: median of {SEQUENTIAL} single requests in a row\n")  # fmt: skip
     print(f"{'corpus':<16} | {'target':<24} | {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} "

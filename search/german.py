@@ -7,8 +7,9 @@ at index time, extra lower-ranked fields with
 
 - the parts of compounds, found by a small splitter: a compound is cut where both
   sides are common German words (the 39,000-word "small" German list of
-  ``wordfreq``, about 20 MiB in memory; the n-gram model of CharSplit we used before
-  took 320 MiB in the indexing worker) and both sides have at least four letters;
+  ``wordfreq``, read from its data file: about 5 MiB in memory; the n-gram model of
+  CharSplit we used before took 320 MiB in the indexing worker) and both sides have at
+  least four letters;
 - Snowball stems (``snowballstemmer``: the reference German stemmer of the Snowball
   project, pure Python, no data), so that the query, stemmed the same way
   (``search/understanding.py``), meets "Passwörter", "Passwort" and "Passwortes"
@@ -47,11 +48,30 @@ _SUFFIXES = frozenset(
 @cache
 def _lexicon() -> frozenset[str]:
     """Common German words of at least four letters (lower case)."""
-    # Imported here: only code that builds documents or stems needs the word list.
-    from wordfreq import get_frequency_dict
+    # Read here: only code that builds documents needs the word list.
+    return frozenset(w for w in _small_german_list() if len(w) >= MIN_PART and w.isalpha())
 
-    words = get_frequency_dict("de", wordlist="small")
-    return frozenset(w for w in words if len(w) >= MIN_PART and w.isalpha())
+
+def _small_german_list() -> list[str]:
+    """The words of wordfreq's "small" German list, read from its data file: the same words
+    as ``wordfreq.get_frequency_dict("de", wordlist="small")`` (tests/test_german.py
+    compares them) without importing wordfreq, whose language libraries and cached copies
+    of the list cost the indexing worker ~14 MiB more (docs/PERFORMANCE.md)."""
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    import msgspec
+
+    spec = importlib.util.find_spec("wordfreq")  # finds the package without running it
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("wordfreq (the German word list) is not installed")
+    data = Path(spec.origin).parent / "data" / "small_de.msgpack.gz"
+    # wordfreq's "cBpack": a header, then one list of words per frequency step.
+    header, *steps = msgspec.msgpack.decode(gzip.decompress(data.read_bytes()))
+    if header != {"format": "cB", "version": 1}:
+        raise ValueError(f"unexpected word list format in {data}: {header!r}")
+    return [word for step in steps for word in step]
 
 
 def _known(part: str) -> str | None:
@@ -66,7 +86,10 @@ def _known(part: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=50_000)
+# Both caches hold at most 20,000 words each (~7 and ~4 MiB when full; 50,000 and 100,000
+# took ~37 MiB of the indexing worker on a large vocabulary, docs/PERFORMANCE.md). A
+# toolbox's vocabulary mostly repeats: 10,000 generated entries use ~3,500 and ~6,300.
+@lru_cache(maxsize=20_000)
 def compound_parts(word: str) -> tuple[str, ...]:
     """The parts of a German compound, split recursively; empty if it is not one."""
     # English loanwords in -ing (Mentoring, Coaching, Onboarding) are not German compounds.
@@ -91,7 +114,7 @@ def compound_parts(word: str) -> tuple[str, ...]:
     return ()
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def stem(word: str) -> str:
     """The Snowball stem of one word (lower case, umlauts folded: Passwörter -> passwort)."""
     return str(_stemmer().stemWord(word.lower()))

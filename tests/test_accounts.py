@@ -281,6 +281,31 @@ def test_the_app_hashes_passwords_with_argon2id_and_the_library_defaults() -> No
     assert out.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
+def test_the_first_password_check_makes_the_dummy_hash_for_any_address() -> None:
+    """In a fresh interpreter: importing the app hashes nothing (argon2's 64 MiB would be
+    every worker's peak); the first check of a password makes the dummy hash with the app's
+    parameters, for an existing account as for an unknown address, so even the first
+    attempt's time tells nothing about which accounts exist."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, core.app; from core.accounts import passwords as p;"
+        "print(p._DUMMY_HASH);"
+        "real = asyncio.run(p.hash_password('richtig-langes-Passwort'));"
+        "print(p._DUMMY_HASH);"
+        "print(asyncio.run(p.verify_password(real, 'richtig-langes-Passwort')));"
+        "print(p._DUMMY_HASH.split('$')[3]);"
+        "p._DUMMY_HASH = None;"
+        "print(asyncio.run(p.verify_password(None, 'richtig-langes-Passwort')));"
+        "print(p._DUMMY_HASH.split('$')[3])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [
+        "None", "None", "True", "m=65536,t=3,p=4", "False", "m=65536,t=3,p=4"
+    ]  # fmt: skip
+
+
 def test_the_cli_creates_lists_and_changes_accounts(database_url: str) -> None:
     from click.testing import CliRunner
 

@@ -23,6 +23,18 @@ def test_a_compound_is_cut_into_common_words(word: str, parts: tuple[str, ...]) 
     assert compound_parts(word) == parts
 
 
+def test_the_word_list_read_from_its_file_is_wordfreqs_small_german_list() -> None:
+    """search/german.py reads wordfreq's data file itself (to leave wordfreq unimported);
+    a changed file layout must not change which words the splitter knows."""
+    from wordfreq import get_frequency_dict
+
+    from search.german import _lexicon
+
+    expected = {w for w in get_frequency_dict("de", wordlist="small") if len(w) >= 4}
+    assert _lexicon() == {w for w in expected if w.isalpha()}
+    assert len(_lexicon()) > 30_000
+
+
 @pytest.mark.parametrize(
     "word",
     # loanword in -ing; common words whose short parts are not their meaning; a prefix

@@ -204,16 +204,39 @@ def test_a_second_migrator_waits_until_the_first_is_done(database_url: str) -> N
 
 
 def test_only_building_documents_loads_the_word_list_not_a_search() -> None:
-    """The compound word list (~20 MiB) is for the indexer; a search only stems
-    (docs/PERFORMANCE.md)."""
+    """The compound word list (~5 MiB) is for the indexer; a search only stems. Neither
+    imports wordfreq itself (its language libraries: ~14 MiB more; docs/PERFORMANCE.md)."""
     probe = (
         "import sys, core.app, search.worker, search.documents, search.query;"
+        "from search import german;"
         "from search.understanding import query_words; query_words('Urlaubskalender teilen');"
-        "print('wordfreq' in sys.modules);"
-        "from search.german import compound_parts; compound_parts('Wissensdatenbank');"
-        "print('wordfreq' in sys.modules)"
+        "print(german._lexicon.cache_info().currsize, 'wordfreq' in sys.modules);"
+        "german.compound_parts('Wissensdatenbank');"
+        "print(german._lexicon.cache_info().currsize, 'wordfreq' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
     )
-    assert result.stdout.split() == ["False", "True"]
+    assert result.stdout.split() == ["0", "False", "1", "False"]
+
+
+def test_an_app_worker_loads_no_pdf_or_matching_library_until_it_needs_one() -> None:
+    """fpdf2 (~30 MiB) and NumPy/SciPy (~45 MiB) are imported by the request that makes a
+    PDF or matches a pool, not by every app worker (the indexing worker's RSS,
+    docs/PERFORMANCE.md)."""
+    heavy = ("fpdf", "numpy", "scipy")
+    probe = (
+        "import sys, tempfile; from pathlib import Path;"
+        "from core.app import create_app; from core.plugins import build_registry;"
+        "from core.settings import Settings;"
+        "s = Settings(database_url=f'sqlite:///{tempfile.mkdtemp()}/db.sqlite');"
+        "create_app(s, build_registry(s));"
+        f"print(*[m in sys.modules for m in {heavy!r}]);"
+        "from core.runs import pdf; from core.quickcheck.matching import assign;"
+        "assign([[80.0]], [1]); pdf._report_class();"
+        f"print(*[m in sys.modules for m in {heavy!r}])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert result.stdout.split() == ["False"] * 3 + ["True"] * 3

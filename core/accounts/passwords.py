@@ -7,6 +7,7 @@ event loop keeps serving other requests meanwhile.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,15 +19,29 @@ _HASHER = PasswordHasher()
 # Verified when the e-mail address has no account, so that a wrong address takes as long
 # as a wrong password and the answer time tells nothing about which accounts exist.
 _DUMMY_TEXT = "no account has this password, it only costs the same time"
-_DUMMY_HASH = _HASHER.hash(_DUMMY_TEXT)
+# Made on the first sign-in attempt of the process, not at import: hashing takes argon2's
+# 64 MiB for a moment, which every worker (the indexing worker too) would otherwise reach
+# at start although most never check a password (docs/PERFORMANCE.md).
+_DUMMY_HASH: str | None = None
+_DUMMY_LOCK = threading.Lock()
 
 
 def use_hasher(hasher: PasswordHasher) -> None:
     """Hash with other argon2 parameters from now on (the test suite uses the cheapest
     ones to stay fast; the app always runs with argon2-cffi's defaults)."""
     global _HASHER, _DUMMY_HASH
-    _HASHER = hasher
-    _DUMMY_HASH = hasher.hash(_DUMMY_TEXT)
+    with _DUMMY_LOCK:
+        _HASHER = hasher
+        _DUMMY_HASH = None
+
+
+def _dummy_hash() -> str:
+    """The hash verified for an address without an account (made once, on first use)."""
+    global _DUMMY_HASH
+    with _DUMMY_LOCK:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = _HASHER.hash(_DUMMY_TEXT)
+        return _DUMMY_HASH
 
 
 def password_problem(password: str) -> str | None:
@@ -50,8 +65,11 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
 
     def check() -> bool:
+        # Asked for whether or not the account exists: the first attempt of a process pays
+        # for making it either way, so even that one tells nothing about the address.
+        dummy = _dummy_hash()
         try:
-            return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+            return _HASHER.verify(stored_hash or dummy, password) and stored_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 

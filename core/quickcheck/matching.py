@@ -25,13 +25,15 @@ objectives be written as exact integer weights (total first, then the number of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
-import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import maximum_bipartite_matching
+
+# NumPy and SciPy are imported where a pool is matched, not with the module: together
+# ~45 MiB of RSS that every app worker would carry (the indexing worker too) for a
+# request that only a Lotse forming tandems makes (docs/PERFORMANCE.md).
+if TYPE_CHECKING:
+    import numpy as np
 
 Objective = Literal["total", "balanced"]
 Matrix = Sequence[Sequence[float | None]]  # [mentee][mentor] fit 0..100, None = excluded
@@ -175,6 +177,8 @@ def assign(
     for _, j in pins:
         slots_left[j] -= 1
     limit = _tenths(threshold)
+    import numpy as np
+
     allowed = np.full((mentees, mentors), -1, dtype=np.int64)  # fit in tenths, -1 = not allowed
     for i, row in enumerate(fits):
         if i in pinned_mentees:
@@ -212,6 +216,8 @@ def assign(
 
 def _slot_columns(slots: Sequence[int]) -> np.ndarray:
     """For each slot column, the mentor it belongs to."""
+    import numpy as np
+
     return np.repeat(np.arange(len(slots)), np.maximum(np.asarray(slots, dtype=np.int64), 0))
 
 
@@ -220,6 +226,8 @@ def _solve(weights: np.ndarray, owner: np.ndarray) -> list[tuple[int, int]]:
     zero weight means "not allowed" and such a pair is dropped (same as unmatched)."""
     if weights.size == 0 or not (weights > 0).any():
         return []
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(weights, maximize=True)
     return [(int(r), int(owner[c])) for r, c in zip(rows, cols, strict=True) if weights[r, c] > 0]
 
@@ -230,6 +238,8 @@ def _best_total(allowed: np.ndarray, slots: Sequence[int]) -> list[tuple[int, in
         return []
     expanded = allowed[:, owner]
     most_pairs = min(expanded.shape) + 1
+    import numpy as np
+
     # Total fit first (in tenths), then the number of pairs: both exact in int64.
     weights = np.where(expanded >= 0, expanded * most_pairs + 1, 0)
     return _solve(weights, owner)
@@ -239,6 +249,10 @@ def _count_pairs(allowed: np.ndarray, owner: np.ndarray, floor: int) -> int:
     usable = allowed[:, owner] >= floor
     if not usable.any():
         return 0
+    import numpy as np
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
     matched = maximum_bipartite_matching(csr_array(usable.astype(np.int8)), perm_type="column")
     return int((matched >= 0).sum())
 
@@ -254,6 +268,8 @@ def _most_balanced(
         return []
     # The largest floor that still allows ``wanted`` pairs (a bottleneck search over the
     # distinct fits).
+    import numpy as np
+
     levels = np.unique(allowed[allowed >= 0])
     lo, hi = 0, len(levels) - 1  # levels[lo] always feasible: every allowed pair qualifies
     while lo < hi:
@@ -277,6 +293,9 @@ def _exactly(
     total. One dummy column per row that stays unmatched; every real pair costs a
     constant more than any dummy, so the solver uses as few real pairs as it must (exactly
     ``size``), and among those the ones with the highest fit."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
     expanded = allowed[:, owner]
     rows = expanded.shape[0]
     real = np.where(expanded >= floor, 1001 + 1000 - expanded, np.inf)  # fits are ≤ 1000

@@ -5,9 +5,8 @@ typographic characters outside it are written as their plain equivalents."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-from fpdf import FPDF
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from core.quickcheck.model import AMPEL_LABEL
 from core.runs.model import PERSPECTIVE_LABEL, REGIONS, SECTORS, SIZE_CLASSES, RunInfo
@@ -34,17 +33,40 @@ def _score(value: float | None, ampel: str | None) -> str:
     return f"{round(value)} ({AMPEL_LABEL[ampel]})" if ampel else f"{round(value)}"
 
 
-class _Report(FPDF):
-    def text_line(self, text: str, size: int = 10, style: str = "", gap: float = 1.5) -> None:
-        self.set_font("Helvetica", style, size)
-        self.multi_cell(0, size * 0.5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-        self.ln(gap)
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
-    def row(self, cells: list[str], widths: list[int], bold: bool = False) -> None:
-        self.set_font("Helvetica", "B" if bold else "", 9)
-        for text, width in zip(cells, widths, strict=True):
-            self.cell(width, 6, _latin1(text), border=1)
-        self.ln(6)
+    class _Report(FPDF):
+        def text_line(
+            self, text: str, size: int = 10, style: str = "", gap: float = 1.5
+        ) -> None: ...
+        def row(self, cells: list[str], widths: list[int], bold: bool = False) -> None: ...
+
+
+@cache
+def _report_class() -> type[_Report]:
+    """fpdf2 is imported when the first PDF is made, not with the module: ~30 MiB of RSS
+    that every app worker (the indexing worker too) would carry for a download only run
+    reports and tandem handouts offer (docs/PERFORMANCE.md)."""
+    from fpdf import FPDF
+
+    class Report(FPDF):
+        def text_line(self, text: str, size: int = 10, style: str = "", gap: float = 1.5) -> None:
+            self.set_font("Helvetica", style, size)
+            self.multi_cell(0, size * 0.5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+            self.ln(gap)
+
+        def row(self, cells: list[str], widths: list[int], bold: bool = False) -> None:
+            self.set_font("Helvetica", "B" if bold else "", 9)
+            for text, width in zip(cells, widths, strict=True):
+                self.cell(width, 6, _latin1(text), border=1)
+            self.ln(6)
+
+    return Report  # type: ignore[return-value]
+
+
+def _new_report() -> _Report:
+    return _report_class()(format="A4")
 
 
 def _phase_table(pdf: _Report, phase: PhaseView, min_group: int) -> None:
@@ -82,7 +104,7 @@ def report_pdf(
     today: dt.date | None = None,
 ) -> bytes:
     """The report; ``titles`` maps recommended entry slugs to their titles."""
-    pdf = _Report(format="A4")
+    pdf = _new_report()
     pdf.set_title(_latin1(f"Bericht Durchlauf {run.company}"))
     pdf.set_author("Mentoring 4.0 Werkzeugkasten")
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -150,7 +172,7 @@ def report_pdf(
 def handout_pdf(run: RunInfo, pairs: list[Any], entries: list[Any]) -> bytes:
     """The agreed tandems, one page per pair: fit, per-criterion explanation and the
     toolbox entries for the first meetings (``core.runs.tandems.Handout``'s parts)."""
-    pdf = _Report(format="A4")
+    pdf = _new_report()
     pdf.set_title(_latin1(f"Tandems Durchlauf {run.company}"))
     pdf.set_author("Mentoring 4.0 Werkzeugkasten")
     pdf.set_auto_page_break(auto=True, margin=15)
