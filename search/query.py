@@ -100,8 +100,10 @@ def multi_search_body(
 ) -> dict[str, Any]:
     """The first multi-search request ``search_entries`` sends for ``q`` (the benchmark
     sends the identical body raw): the page, one query per filtered facet and, with
-    several words, one count per word. A query with words that find nothing is followed
-    by a second request (compound parts, dropped words)."""
+    several words, one count per word and each word in the about-fields (with the count
+    of entries and the full query's first slugs, for the words' weights). A query with
+    words that find nothing is followed by a second request (compound parts, dropped
+    words)."""
     words = query_words(q)
     queries = _queries(uid, " ".join(words), filters, page, page_size, facets, sort)
     # With several words, each is also counted on its own, in the same request (a pasted
