@@ -43,6 +43,23 @@ _PRE, _POST = "\x02", "\x03"
 ABOUT_FIELDS = ["title", "title_terms", "title_stems", "tags", "summary"]
 RERANK_WINDOW = 30
 ABOUT_WEIGHT = 1.0  # both scores count alike (measured: 0.5 to 5 in docs/SEARCH.md)
+# A query of several words: each word also on its own in the about-fields (same request),
+# weighted by how rare it is; entries holding the rare words there come forward, even
+# those the engine's full query puts far down or leaves out (docs/SEARCH.md).
+WORD_WEIGHT = 3.0  # measured: 1, 2, 3, 4 and 5 in docs/SEARCH.md
+PROMOTED = 5  # entries brought into the reranked window at most
+WORD_ABOUT_LIMIT = 10
+# Fewer words that weigh (keywords such as "Mentees befragen") stay the engine's order.
+MIN_WEIGHTED = 3
+MEMBERS = 200  # how many of the full query's hits are listed to count an entry once
+_DISPLAY: dict[str, Any] = {
+    "attributesToRetrieve": ["slug", "title", "summary", "kind", "topics", "source"],
+    "attributesToHighlight": ["title", "summary"],
+    "attributesToCrop": ["summary"],
+    "cropLength": 30,
+    "highlightPreTag": _PRE,
+    "highlightPostTag": _POST,
+}
 
 
 def _filter_expression(filters: dict[str, list[str]], skip: str | None = None) -> list[str]:
@@ -83,15 +100,49 @@ def multi_search_body(
 ) -> dict[str, Any]:
     """The first multi-search request ``search_entries`` sends for ``q`` (the benchmark
     sends the identical body raw): the page, one query per filtered facet and, with
-    several words, one count per word. A query with words that find nothing is followed
-    by a second request (compound parts, dropped words)."""
+    several words, one count per word and each word in the about-fields (with the count
+    of entries and the full query's first slugs, for the words' weights). A query with
+    words that find nothing is followed by a second request (compound parts, dropped
+    words)."""
     words = query_words(q)
     queries = _queries(uid, " ".join(words), filters, page, page_size, facets, sort)
     # With several words, each is also counted on its own, in the same request (a pasted
     # paragraph is not picked apart: words past MAX_PROBED_WORDS count as found).
     probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
     probes = word_probes(probed, uid, _filter_expression(filters), prefix_last=probed == words)
-    return {"queries": queries + probes}
+    extra = _word_about_queries(
+        uid, " ".join(words), probed, filters, sort, prefix_last=probed == words
+    )
+    return {"queries": queries + probes + extra}
+
+
+def _word_about_queries(
+    uid: str,
+    text: str,
+    words: list[str],
+    filters: dict[str, list[str]],
+    sort: list[tuple[str, bool]] | None,
+    prefix_last: bool,
+) -> list[dict[str, Any]]:
+    """For a query of several words: each word on its own in the fields that say what an
+    entry is about, the number of entries (for the words' weights), and which entries the
+    full query finds (so that an entry brought forward is counted once)."""
+    if len(words) < 2 or sort:
+        return []
+    filter_expression = _filter_expression(filters)
+    last = len(words) - 1
+    return [
+        *(
+            {"indexUid": uid, "q": word if (i == last and prefix_last) else word + " ",
+             "filter": filter_expression, "attributesToSearchOn": ABOUT_FIELDS,
+             "matchingStrategy": "all", "limit": WORD_ABOUT_LIMIT,
+             **_DISPLAY}
+            for i, word in enumerate(words)
+        ),
+        {"indexUid": uid, "q": "", "filter": filter_expression, "limit": 0},
+        {"indexUid": uid, "q": text, "filter": filter_expression, "limit": MEMBERS,
+         "attributesToRetrieve": ["slug"]},
+    ]  # fmt: skip
 
 
 def _queries(
@@ -109,15 +160,11 @@ def _queries(
     main: dict[str, Any] = {
         **base,
         "filter": _filter_expression(filters),
-        # A reranked page is cut from the first RERANK_WINDOW hits (or more) in Python.
+        # A reranked page is cut from the first RERANK_WINDOW hits (or more) in Python;
+        # up to PROMOTED entries brought forward are left out further down.
         "page": 1 if rerank else page,
-        "hitsPerPage": max(RERANK_WINDOW, start + page_size) if rerank else page_size,
-        "attributesToRetrieve": ["slug", "title", "summary", "kind", "topics", "source"],
-        "attributesToHighlight": ["title", "summary"],
-        "attributesToCrop": ["summary"],
-        "cropLength": 30,
-        "highlightPreTag": _PRE,
-        "highlightPostTag": _POST,
+        "hitsPerPage": max(RERANK_WINDOW, start + page_size + PROMOTED) if rerank else page_size,
+        **_DISPLAY,
         # Facets whose own dimension is not filtered can be counted in the main query.
         "facets": [FACET_ATTRIBUTES[f] for f in facets if f not in filters],
     }
@@ -139,8 +186,10 @@ def _queries(
 
 
 def _reranked(text: str, page: int, page_size: int, sort: list[tuple[str, bool]] | None) -> bool:
-    """Whether this page is reordered by the about-fields query (relevance order only)."""
-    return bool(text.strip()) and not sort and (page - 1) * page_size < RERANK_WINDOW
+    """Whether this page is reordered by the about-fields query (relevance order only).
+    With several words every page is: an entry brought forward must not come again."""
+    several = len(text.split()) > 1
+    return bool(text.strip()) and not sort and (several or (page - 1) * page_size < RERANK_WINDOW)
 
 
 def _rerank(hits: list[dict[str, Any]], about: dict[str, Any]) -> list[dict[str, Any]]:
@@ -154,6 +203,61 @@ def _rerank(hits: list[dict[str, Any]], about: dict[str, Any]) -> list[dict[str,
 
     # sorted() is stable: equal scores keep the engine's order.
     return sorted(hits[:RERANK_WINDOW], key=score, reverse=True) + hits[RERANK_WINDOW:]
+
+
+def _promote(
+    hits: list[dict[str, Any]],
+    about: dict[str, Any],
+    word_results: list[dict[str, Any]],
+    counts: list[int],
+    size: int,
+    members: dict[str, Any],
+) -> tuple[list[dict[str, Any]], int]:
+    """The reranked order when the query has several words, and how many entries it
+    adds to the engine's count.
+
+    Each word weighs by how rare it is (log of entries / entries holding it; a word in
+    every entry, such as a stop word the engine drops, weighs nothing). An entry gains
+    the share of the query's weight whose words its title, tags or summary hold. The
+    RERANK_WINDOW first hits and the PROMOTED entries with the largest share are ordered
+    by full score + about score + that share; the rest follow in the engine's order
+    without them. An entry found only through one word is brought forward only when it
+    is known whether the full query finds it too (so the count stays exact)."""
+    weights = [math.log(size / c) if 0 < c < size else 0.0 for c in counts]
+    if sum(w > 0 for w in weights) < MIN_WEIGHTED:
+        return _rerank(hits, about), 0
+    total_weight = sum(weights) or 1.0
+    share: dict[str, float] = {}
+    found: dict[str, dict[str, Any]] = {}
+    for weight, result in zip(weights, word_results, strict=False):
+        if not weight:
+            continue
+        for hit in result.get("hits", []):
+            share[hit["slug"]] = share.get(hit["slug"], 0.0) + weight / total_weight
+            found.setdefault(hit["slug"], hit)
+    about_score = {hit["slug"]: float(hit.get("_rankingScore", 0.0)) for hit in about["hits"]}
+    window = hits[:RERANK_WINDOW]
+    in_window = {hit["slug"] for hit in window}
+    member_slugs = {hit["slug"] for hit in members.get("hits", [])}
+    all_members = len(member_slugs) >= _count(members)
+    candidates = sorted(
+        (s for s in share if s not in in_window and (s in member_slugs or all_members)),
+        key=lambda s: -share[s],
+    )[:PROMOTED]
+    floor = min((float(h.get("_rankingScore", 0.0)) for h in window), default=0.0)
+    by_slug = {hit["slug"]: hit for hit in hits}
+    promoted = [by_slug.get(s) or found[s] for s in candidates]
+
+    def score(hit: dict[str, Any]) -> float:
+        slug = hit["slug"]
+        full = float(hit["_rankingScore"]) if slug in in_window else floor
+        return full + ABOUT_WEIGHT * about_score.get(slug, 0.0) + WORD_WEIGHT * share.get(slug, 0.0)
+
+    head = sorted(window + promoted, key=score, reverse=True)
+    moved = set(candidates)
+    tail = [hit for hit in hits[RERANK_WINDOW:] if hit["slug"] not in moved]
+    added = sum(s not in member_slugs for s in candidates)
+    return head + tail, added
 
 
 async def search_entries(
@@ -187,8 +291,13 @@ async def search_entries(
         + sum(name in filters for name in facets)
     )
     results = await _multi_search(client, body["queries"], pool)
+    probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
+    word_part = results[n_queries + len(probed) :]
     if words:
-        counts = [_count(r) for r in results[n_queries:]] or [_count(results[0])]
+        counts = [_count(r) for r in results[n_queries : n_queries + len(probed)]] or [
+            _count(results[0])
+        ]
+        probe_counts = counts[:]
         counts += [1] * (len(words) - len(counts))
         dead = [word for word, count in zip(words, counts, strict=True) if not count]
         if dead:
@@ -206,20 +315,37 @@ async def search_entries(
             # The query changed: its words must match as complete words (a trailing space
             # ends prefix matching), or "Apfelkuchen backen" would find "Backstube".
             text = " ".join(words) + " "
-            results = await _multi_search(
-                client, _queries(uid, text, filters, page, page_size, facets, sort), pool
+            probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
+            queries = _queries(uid, text, filters, page, page_size, facets, sort)
+            queries += word_probes(probed, uid, filter_expression, prefix_last=False)
+            queries += _word_about_queries(uid, text, probed, filters, sort, prefix_last=False)
+            results = await _multi_search(client, queries, pool)
+            # With fewer words the page may no longer be reranked (no about-fields query).
+            n_queries = (
+                1 + _reranked(text, page, page_size, sort) + sum(name in filters for name in facets)
             )
+            probe_counts = [_count(r) for r in results[n_queries : n_queries + len(probed)]]
+            word_part = results[n_queries + len(probed) :]
     first = results[0]
     hits = first["hits"]
     extras = results[1:n_queries]
+    total = int(first.get("totalHits", 0))
     if _reranked(" ".join(words), page, page_size, sort):
         start = (page - 1) * page_size
-        hits = _rerank(hits, extras.pop(0))[start : start + page_size]
+        about = extras.pop(0)
+        if word_part:
+            n = len(probed)
+            ordered, added = _promote(
+                hits, about, word_part[:n], probe_counts, _count(word_part[n]), word_part[n + 1]
+            )
+            total += added
+        else:
+            ordered = _rerank(hits, about)
+        hits = ordered[start : start + page_size]
     distribution: dict[str, dict[str, int]] = dict(first.get("facetDistribution") or {})
     for extra in extras:
         distribution.update(extra.get("facetDistribution") or {})
     by_param = {name: distribution.get(FACET_ATTRIBUTES[name], {}) for name in facets}
-    total = int(first.get("totalHits", 0))
     return {
         "hits": [_hit(hit) for hit in hits],
         "pagination": {

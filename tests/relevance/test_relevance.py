@@ -260,19 +260,42 @@ def test_query_compounds_do_not_occur_in_the_content() -> None:
     assert [q for q in CASES["compounds"] if _occurs(q, corpus)] == []
 
 
+def _pages(meili: LocalMeilisearch, q: str, page: int, page_size: int) -> tuple[list[str], int]:
+    async def go() -> tuple[list[str], int]:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            result = await search_entries(
+                client, UID, q=q, filters={}, page=page, page_size=page_size, facets=[]
+            )
+            return [hit["slug"] for hit in result["hits"]], result["pagination"]["total"]
+
+    return run(go())
+
+
 def test_reranked_pages_neither_repeat_nor_miss_an_entry(meili: LocalMeilisearch) -> None:
     # The first RERANK_WINDOW hits are reordered in Python; pages cut across the window's
     # end must still add up to exactly the hits of one long page.
-    async def go(page: int, page_size: int) -> tuple[list[str], int]:
-        async with AsyncClient(meili.url, meili.master_key) as client:
-            result = await search_entries(
-                client, UID, q="im Betrieb", filters={}, page=page, page_size=page_size,
-                facets=[],
-            )  # fmt: skip
-            return [hit["slug"] for hit in result["hits"]], result["pagination"]["total"]
-
-    everything, total = run(go(1, 100))
+    everything, total = _pages(meili, "im Betrieb", 1, 100)
     assert total > RERANK_WINDOW  # the pages below cross the window's end
-    paged = [slug for page in range(1, 8) for slug in run(go(page, 7))[0]]
+    paged = [slug for page in range(1, 8) for slug in _pages(meili, "im Betrieb", page, 7)[0]]
     assert paged == everything[: len(paged)]
     assert len(set(paged)) == len(paged)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        # Brings forward an entry the engine's full query does not find at all (its
+        # first word, "trennen", occurs in one other entry only): it is counted once more.
+        "wie trennen wir Privates und Dienstliches auf dem Handy",
+        # Many hits: entries brought forward come from further down and must not come
+        # again on a later page.
+        "was tun, wenn sich der Mentee nicht traut, Fragen zu stellen",
+    ],
+)
+def test_pages_of_a_question_hold_every_entry_once(meili: LocalMeilisearch, q: str) -> None:
+    everything, total = _pages(meili, q, 1, 100)
+    assert len(everything) == total
+    assert len(set(everything)) == total
+    page_count = -(-total // 4)
+    paged = [slug for page in range(1, page_count + 1) for slug in _pages(meili, q, page, 4)[0]]
+    assert paged == everything
