@@ -11,7 +11,8 @@ one place:
 - a parameter the route would refuse (unknown name, unknown filter value, bad sort,
   facets or number, a single-valued parameter given twice, NUL or lone surrogates): on
   to Litestar, which answers its 400 (the check here is the route's own,
-  ``search_arguments``; numbers pass only in their plain form ``[1-9][0-9]*``);
+  ``search_arguments``; numbers pass only in their plain form ``[1-9][0-9]*``); so does
+  a failure while checking (the database gone while filter values are looked up);
 - a client over its rate limit: on to Litestar, which counts the request once more (it
   stays over) and answers 429 with ``Retry-After``;
 - no search engine configured, an index not ready, an engine unreachable or failing: on
@@ -45,7 +46,6 @@ from core.api.search import (
     search_answer,
     search_arguments,
 )
-from core.http.problems import ProblemError
 from core.http.ratelimit import COUNTED
 from core.http.route_metrics import RouteMetrics
 
@@ -146,7 +146,7 @@ async def _arguments(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
         return await search_arguments(
             request, params.get("q"), params.get("sort"), params.get("facets")
         )
-    except ProblemError:
+    except Exception:  # a 400 (ProblemError), or a failure the route answers as a 500
         return None
 
 
