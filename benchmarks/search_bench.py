@@ -6,8 +6,10 @@ stall for a long time: its own requests stalled the same way): `wrk` with 10 con
 sends the same query mix to our endpoint and, as the identical multi-search body
 (search.query.multi_search_body), straight to Meilisearch; `curl` sends single requests
 one after another on one connection. Both on the shipped content and on 10,000 German
-entries made by recombining the shipped paragraphs. "before" rows run the same app with
-the Meilisearch client of before the fix (compressed answers, search/client.py) and the
+entries made by recombining the shipped paragraphs. Our API runs as deployed
+(``python -m core.server``, one and two uvicorn workers; production runs two on two
+cores). "before" rows run the same app with the search's fast path switched off (every
+search through Litestar's router and middlewares, core/api/fast_search.py), and the
 reindex of before (1000-document tasks, one after another).
 
 Everything runs on 127.0.0.1 and stops by itself. Environment: BENCH_ENTRIES (10000),
@@ -196,16 +198,26 @@ def raw(mix: list[str], uid: str) -> list[tuple[str, str, str | None]]:
     return [("POST", "/multi-search", encode(body)) for body in bodies]
 
 
+def route_only_app() -> Any:
+    """The app with the search's fast path off (uvicorn factory of the "before" rows)."""
+    from core.app import create_app_from_env
+
+    app = create_app_from_env()
+    app.state.fast_search.enabled = False
+    return app
+
+
 def start_api(
     settings: Settings,
     meili: LocalMeilisearch,
     uid: str,
     work: Path,
     *,
-    before_fix: bool = False,
+    route_only: bool = False,
     workers: int = 1,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Our API in its own process (``workers`` uvicorn workers; production runs two)."""
+    """Our API in its own process as deployed (``core.server``: uvicorn with the fixes of
+    its socket, ``workers`` workers, one listening socket each; production runs two)."""
     port = free_port()
     env = {
         **os.environ,
@@ -215,11 +227,13 @@ def start_api(
         "MEILI_INDEX": uid,
         "MENTORING40_RATE_LIMIT_SEARCH": "off",
     }
-    # "before": the client as it was (its HTTP library's default Accept-Encoding).
-    patch = "import search.client as c; c.UNCOMPRESSED.clear(); " if before_fix else ""
-    command = [sys.executable, "-c", f"{patch}from uvicorn.main import main; main()"]
-    command += ["core.app:create_app_from_env", "--factory", "--port", str(port)]
-    command += ["--log-level", "warning", "--workers", str(workers)]
+    # "before": every search through Litestar's route (the fast path switched off); a
+    # factory, so that each worker process switches it off.
+    factory = (
+        "benchmarks.search_bench:route_only_app" if route_only else "core.app:create_app_from_env"
+    )
+    command = [sys.executable, "-m", "core.server", factory, "--factory", "--port", str(port)]
+    command += ["--log-level", "warning", "--workers", str(workers), "--no-access-log"]
     log = (work / f"api-{port}.log").open("ab")  # its access log, out of the figures' way
     server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
     log.close()
@@ -246,9 +260,10 @@ def measure_search(
              curl_p50(meili.url, raw(mix, uid), key, work))]  # fmt: skip
     _progress(rows[-1])
     variants = [("/api/v1/search", False, 1), ("/api/v1/search, 2 workers", False, 2)]
-    variants += [("/api/v1/search, before", True, 1)] if BEFORE else []
-    for name, before_fix, workers in variants:
-        server, url = start_api(settings, meili, uid, work, before_fix=before_fix, workers=workers)
+    if BEFORE:
+        variants += [("route, before", True, 1), ("route, before, 2 workers", True, 2)]
+    for name, route_only, workers in variants:
+        server, url = start_api(settings, meili, uid, work, route_only=route_only, workers=workers)
         try:
             measured = wrk(url, ours(mix), {}, work, server.pid)
             rows.append((label, name, measured, curl_p50(url, ours(mix), {}, work)))

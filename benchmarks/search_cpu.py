@@ -1,14 +1,22 @@
-"""CPU per search request in one process: the SDK's client vs the lean multi-search pool.
+"""CPU per search request in one process: ways of answering /api/v1/search side by side.
 
 Not a test: it prints figures. The app (shipped content, a throwaway SQLite file and
 Meilisearch) is called through its ASGI interface, without a server or a network client
-on our side, one request after another; the two ways of sending the page's multi-search
-(``search_entries(..., pool=None)``: the SDK's httpx stack, as before; ``pool=``: lean
-kept-alive connections, search/multisearch.py) alternate in rounds within the same
+on our side, one request after another. The arms alternate in rounds within the same
 process, and each is charged the process's CPU time (``time.process_time``), which a busy
-machine inflates far less than wall-clock time.
+machine inflates far less than wall-clock time:
 
-    .venv/bin/python benchmarks/search_cpu.py [--rounds 5] [--requests 300]
+- ``--arms client``: the page's multi-search through the SDK's httpx stack
+  (``search_entries(..., pool=None)``, as before) or the lean kept-alive pool
+  (search/multisearch.py);
+- ``--arms path`` (default): the Litestar route (the fast path off) or the fast path
+  (core/api/fast_search.py), both with the pool.
+
+``--profile N`` instead runs N requests of the first arm's way under cProfile and prints
+the functions by cumulative and by own time (the "where the Python time goes" tables).
+
+    .venv/bin/python benchmarks/search_cpu.py [--rounds 5] [--requests 300] [--arms path]
+    .venv/bin/python benchmarks/search_cpu.py --profile 1000 [--arms path] [--second]
 """
 
 from __future__ import annotations
@@ -28,6 +36,33 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+ARMS = {
+    "client": ("SDK client (before)", "pool (after)"),
+    "path": ("Litestar route", "fast path"),
+}
+
+
+async def profile(app: Any, arm: str, use: Any, mix: list[str], requests: int) -> None:
+    import cProfile
+    import pstats
+
+    use(arm)
+    for query in mix[:20]:
+        assert await call(app, query) == 200
+    profiler = cProfile.Profile()
+    started = time.process_time()
+    profiler.enable()
+    for n in range(requests):
+        assert await call(app, mix[n % len(mix)]) == 200
+    profiler.disable()
+    spent = time.process_time() - started
+    print(f"{arm}: {requests} requests, {spent / requests * 1e6:.0f} µs CPU per request "
+          f"with the profiler, load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(30)
 
 
 async def call(app: Any, query: str) -> int:
@@ -64,6 +99,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--arms", choices=("path", "client"), default="path")
+    parser.add_argument("--profile", type=int, default=0, help="cProfile N requests instead")
+    parser.add_argument("--second", action="store_true", help="profile the second arm")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # the access log's cost is not what is compared
     mix = queries()
@@ -88,10 +126,20 @@ def main() -> None:
                     assert time.monotonic() < deadline, "index not filled"
                     await asyncio.sleep(0.2)
                 pool = service.multi_search
-                figures: dict[str, list[float]] = {"SDK client (before)": [], "pool (after)": []}
+                fast = app.state.fast_search
+
+                def use(arm: str) -> None:
+                    service.multi_search = None if arm == ARMS["client"][0] else pool
+                    fast.enabled = arm != ARMS["path"][0]
+
+                names = ARMS[args.arms]
+                if args.profile:
+                    await profile(app, names[1 if args.second else 0], use, mix, args.profile)
+                    return {}
+                figures: dict[str, list[float]] = {name: [] for name in names}
                 for _ in range(args.rounds):
-                    for name, arm in (("SDK client (before)", None), ("pool (after)", pool)):
-                        service.multi_search = arm
+                    for name in names:
+                        use(name)
                         for query in mix[:20]:  # warm both connections
                             assert await call(app, query) == 200
                         started = time.process_time()
@@ -99,10 +147,12 @@ def main() -> None:
                             assert await call(app, mix[n % len(mix)]) == 200
                         spent = time.process_time() - started
                         figures[name].append(spent / args.requests * 1e6)
-                service.multi_search = pool
+                use(names[1])
                 return figures
 
         figures = asyncio.run(measure())
+    if not figures:
+        return
     print(f"CPU µs per /api/v1/search request, in process, {args.requests} requests per round, "
           f"{args.rounds} rounds, {len(mix)} queries (relevance set):")  # fmt: skip
     for name, values in figures.items():

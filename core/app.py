@@ -19,6 +19,7 @@ from core.accounts.guard import check_route_roles, role_guard
 from core.api.bodies import json_body_guard
 from core.api.docs import DOCS_CSP, LocalScalarPlugin
 from core.api.entries import EntryController
+from core.api.fast_search import FastSearch
 from core.api.health import health, ready
 from core.api.metrics import metrics
 from core.api.questionnaires import ROUTES as QUICKCHECK_ROUTES
@@ -162,8 +163,9 @@ def create_app(
     # raised in middleware get the security headers, a request id and an access log line.
     # Inside them, CORS: browsers may call the API (and fetch fragments) only from origins
     # that a site lists; servers and apps are not affected by CORS. No origin is open to all.
-    # Inside that, the stored read answers are sent from memory (core.api.stored), and
-    # HEAD is answered wherever GET is (core.http.head).
+    # Inside that, well-formed searches that Meilisearch answers skip the router
+    # (core.api.fast_search), the stored read answers are sent from memory
+    # (core.api.stored), and HEAD is answered wherever GET is (core.http.head).
     # Partner sites kept in the database (/redaktion/partnerseiten) overlay the files';
     # each request first brings them up to date (a query at most every few seconds).
     live_sites = LiveSites(
@@ -172,11 +174,9 @@ def create_app(
         refresh_seconds=settings.sites_refresh_seconds,
         regions=regions,
     )
+    fast_search = FastSearch(stored_reads(answer_head(app.asgi_handler), store, settings), app)
     app.asgi_handler = security_headers(
-        refreshing(
-            cors(stored_reads(answer_head(app.asgi_handler), store, settings), live_sites.origins),
-            live_sites,
-        ),
+        refreshing(cors(fast_search, live_sites.origins), live_sites),
         docs_csp=DOCS_CSP,
     )
     # Outside that: every layer sees the client as a trusted proxy forwarded it.
@@ -190,6 +190,7 @@ def create_app(
     app.state.renderer = Renderer(web)
     app.state.limiter = Limiter(settings)
     app.state.rendered = store
+    app.state.fast_search = fast_search
     # Browsers asking for a page get errors as the German HTML page (core.http.problems).
     use_error_page(app, error_page)
     return app

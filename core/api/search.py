@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
 
 import msgspec
 from litestar import Request, Response, get
@@ -27,6 +27,9 @@ from search.config import query_stop_words
 from search.query import search_entries
 from search.understanding import database_terms
 
+if TYPE_CHECKING:
+    from search.worker import SearchService
+
 log = logging.getLogger("mentoring40.search")
 
 SEARCH_PARAMS = LIST_PARAMS | {"q", "facets"}
@@ -36,6 +39,9 @@ Reason = Literal["not_configured", "index_not_ready", "unreachable"]
 NOT_CONFIGURED: Final = "not_configured"
 INDEX_NOT_READY: Final = "index_not_ready"
 UNREACHABLE: Final = "unreachable"
+# Scope key: what the fast path found when it asked the engine (a SearchEngine saying why
+# the database answers, or the exception of a refused query) before handing on.
+ENGINE_ATTEMPT: Final = "mentoring40.search_attempt"
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +71,9 @@ class SearchMeta(msgspec.Struct, frozen=True, kw_only=True):
 class SearchResult(msgspec.Struct, frozen=True):
     data: list[SearchHit]
     meta: SearchMeta
+
+
+MEILISEARCH: Final = SearchEngine(engine="meilisearch")
 
 
 @get(
@@ -118,6 +127,28 @@ async def search(
         int | None, optional_query("Hits per page, 1–100.", NUMBER, **PAGE_SIZE)
     ] = None,
 ) -> Response[SearchResult]:
+    args = await search_arguments(request, q, sort, facets)
+    # The fast path (core.api.fast_search) may have asked the engine already and handed
+    # the request on because the database answers: its finding, instead of asking again.
+    attempt = cast("dict[str, Any]", request.scope).pop(ENGINE_ATTEMPT, None)
+    if isinstance(attempt, BaseException):
+        raise attempt
+    if attempt is None:
+        result, engine = await engine_search(getattr(request.app.state, "search", None), args)
+    else:
+        result, engine = None, attempt
+    if result is None:
+        state = request.app.state
+        stop_words = query_stop_words(state.registry, state.settings)
+        result = await search_in_database(**args, terms=database_terms(args["q"], stop_words))
+    return Response(search_answer(result, engine), headers={"Cache-Control": "no-store"})
+
+
+async def search_arguments(
+    request: Request[Any, Any, Any], q: str | None, sort: str | None, facets: str | None
+) -> dict[str, Any]:
+    """The search's arguments from the query (``q``, ``sort`` and ``facets`` as given);
+    a 400 (``ProblemError``) that names a bad parameter."""
     query = await parse_entry_query(request, SEARCH_PARAMS)
     wanted = [f.strip() for f in (facets or "").split(",") if f.strip()]
     for name in wanted:
@@ -125,7 +156,7 @@ async def search(
             raise bad_request(
                 "facets", f"Unknown facet {name!r}; allowed are: {', '.join(FACET_ATTRIBUTES)}."
             )
-    args: dict[str, Any] = {
+    return {
         "q": (q or "").strip(),
         "filters": query.filters,
         "page": query.page,
@@ -134,39 +165,40 @@ async def search(
         # Without ?sort= the engine ranks by relevance (the list's default is by title).
         "sort": query.sort if (sort or "").strip() else None,
     }
-    service = getattr(request.app.state, "search", None)
-    engine = SearchEngine(engine="meilisearch")
-    result = None
+
+
+async def engine_search(
+    service: SearchService | None, args: dict[str, Any]
+) -> tuple[dict[str, Any] | None, SearchEngine]:
+    """The search engine's answer to ``args`` (the route's search arguments), or None and
+    why the database answers instead. Raises when the engine refused the query we built."""
     if service is None:
-        engine = SearchEngine(engine="database", reason=NOT_CONFIGURED)
-    else:
-        try:
-            async with timed_search("api"):
-                if await service.serves_queries():
-                    result = await search_entries(
-                        service.searcher, service.uid, **args, pool=service.multi_search
-                    )
-                else:
-                    engine = SearchEngine(engine="database", reason=INDEX_NOT_READY)
-        except Exception as exc:
-            engine = SearchEngine(engine="database", reason=_reason_for(exc))
-            if engine.reason == INDEX_NOT_READY:
-                service.index_missing()
-    if result is None:
-        state = request.app.state
-        stop_words = query_stop_words(state.registry, state.settings)
-        result = await search_in_database(**args, terms=database_terms(args["q"], stop_words))
-    return Response(
-        SearchResult(
-            data=[SearchHit(**hit) for hit in result["hits"]],
-            meta=SearchMeta(
-                pagination=Pagination(**result["pagination"]),
-                facets=result["facets"],
-                processing_time_ms=result["processing_time_ms"],
-                search=engine,
-            ),
+        return None, SearchEngine(engine="database", reason=NOT_CONFIGURED)
+    try:
+        async with timed_search("api"):
+            if await service.serves_queries():
+                found = await search_entries(
+                    service.searcher, service.uid, **args, pool=service.multi_search
+                )
+                return found, MEILISEARCH
+            return None, SearchEngine(engine="database", reason=INDEX_NOT_READY)
+    except Exception as exc:
+        engine = SearchEngine(engine="database", reason=_reason_for(exc))
+        if engine.reason == INDEX_NOT_READY:
+            service.index_missing()
+        return None, engine
+
+
+def search_answer(result: dict[str, Any], engine: SearchEngine) -> SearchResult:
+    """The response body of a search result (``search_entries``/``search_in_database``)."""
+    return SearchResult(
+        data=[SearchHit(**hit) for hit in result["hits"]],
+        meta=SearchMeta(
+            pagination=Pagination(**result["pagination"]),
+            facets=result["facets"],
+            processing_time_ms=result["processing_time_ms"],
+            search=engine,
         ),
-        headers={"Cache-Control": "no-store"},
     )
 
 

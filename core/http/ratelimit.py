@@ -35,6 +35,9 @@ from core.settings_variables import RateLimit
 log = logging.getLogger("mentoring40.ratelimit")
 OPT_KEY = "rate_limit"
 REDIS_RETRY_SECONDS = 15.0
+# Scope key set by a layer before the router (core.api.fast_search) that has counted the
+# request already and hands it on: it is not counted twice.
+COUNTED = "mentoring40.rate_limit_counted"
 MESSAGES = {
     "search": "Too many searches from your address",
     "submit": "Too many questionnaire submissions from your address",
@@ -110,7 +113,12 @@ def rate_limit(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         handler = scope.get("route_handler")
         kind = handler.opt.get(OPT_KEY) if handler is not None else None
-        if kind and scope["type"] == ScopeType.HTTP and scope.get("method") != "OPTIONS":
+        if (
+            kind
+            and scope["type"] == ScopeType.HTTP
+            and scope.get("method") != "OPTIONS"
+            and not scope.get(COUNTED)
+        ):
             limiter: Limiter = scope["litestar_app"].state.limiter
             client = (scope.get("client") or ("unknown", 0))[0]
             wait = await limiter.retry_after(kind, client)
@@ -132,4 +140,4 @@ def rate_limit(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-__all__ = ["OPT_KEY", "Limiter", "rate_limit"]
+__all__ = ["COUNTED", "OPT_KEY", "Limiter", "rate_limit"]
