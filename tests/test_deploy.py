@@ -450,3 +450,17 @@ def test_nginx_redirects_http_and_limits_bodies(stack: Stack, client: httpx.Clie
         headers={"Content-Type": "application/json"},
     )
     assert big.status_code == 413
+
+
+def test_the_images_default_command_is_one_core_server_accepts() -> None:
+    """`docker run` without compose uses the Dockerfile's CMD: core.server refuses
+    uvicorn's own proxy-header options (the app trusts MENTORING40_TRUSTED_PROXIES), so a
+    CMD asking for them would stop the container at once."""
+    from core.server import proxy_headers_off
+
+    text = (DEPLOY / "Dockerfile").read_text()
+    match = re.search(r"^CMD (\[.*?\])\s*$", text.replace("\\\n", ""), re.M | re.S)
+    assert match, "no CMD in the Dockerfile"
+    argv = json.loads(match[1])
+    assert argv[:3] == ["python", "-m", "core.server"]
+    assert proxy_headers_off(argv[3:])[-1] == "--no-proxy-headers"
