@@ -22,7 +22,7 @@ import hashlib
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.enums import ScopeType
@@ -34,6 +34,9 @@ from core.settings_variables import RateLimit
 
 log = logging.getLogger("mentoring40.ratelimit")
 OPT_KEY = "rate_limit"
+# Set in the ASGI scope by a layer before the router that counted the request's hit
+# already (core.api.submissions) and then handed it on to the route: not counted twice.
+COUNTED = "mentoring40.rate_limit_counted"
 REDIS_RETRY_SECONDS = 15.0
 MESSAGES = {
     "search": "Too many searches from your address",
@@ -110,7 +113,13 @@ def rate_limit(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         handler = scope.get("route_handler")
         kind = handler.opt.get(OPT_KEY) if handler is not None else None
-        if kind and scope["type"] == ScopeType.HTTP and scope.get("method") != "OPTIONS":
+        counted = cast(dict[str, Any], scope).get(COUNTED, False)
+        if (
+            kind
+            and not counted
+            and scope["type"] == ScopeType.HTTP
+            and scope.get("method") != "OPTIONS"
+        ):
             limiter: Limiter = scope["litestar_app"].state.limiter
             client = (scope.get("client") or ("unknown", 0))[0]
             wait = await limiter.retry_after(kind, client)
@@ -132,4 +141,4 @@ def rate_limit(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-__all__ = ["OPT_KEY", "Limiter", "rate_limit"]
+__all__ = ["COUNTED", "OPT_KEY", "Limiter", "rate_limit"]
