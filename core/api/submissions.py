@@ -113,10 +113,10 @@ def quickcheck_submissions(app: ASGIApp, settings: Settings) -> ASGIApp:
         try:
             status = await _submit(app, scope, receive, send, plain, max_body)
         finally:
-            if status:
-                metrics.finished(status, time.perf_counter() - started)
-            else:
+            if cast(dict[str, Any], scope).get(COUNTED):  # handed on: the route counts it
                 metrics.abandoned()
+            else:
+                metrics.finished(status, time.perf_counter() - started)
 
     return middleware
 
