@@ -8,6 +8,10 @@ auth) with the shipped content:
   of the answer), one at a time. Prints the CPU ms per submission of this process and of
   the database's PostgreSQL backends, and with ``--cprofile`` the functions by own and
   cumulative time.
+- ``--paths N`` (default 0, off): N valid submissions as plain ASGI calls (no HTTP
+  client) to the app as built and, alternating in blocks, to the same app with the
+  submission layer in front of Litestar's router left out (core.api.submissions): the
+  app CPU ms per submission of each path, measured side by side in the same minutes.
 - ``--wrk SECONDS`` (default 0, off): the app as deployed (``core.server``, 2 workers)
   under ``wrk`` with 10 connections POSTing the same answer sets; submissions per second,
   errors and CPU ms per submission (app processes, PostgreSQL backends).
@@ -102,6 +106,83 @@ async def profile(url: str, count: int, use_cprofile: bool) -> None:
         stats.sort_stats("tottime").print_stats(40)
 
 
+async def paths(url: str, count: int) -> None:
+    import core.app
+    from core.settings import Settings
+
+    os.environ.update(app_env(url))
+    settings = Settings.from_env()
+    apps = {"in front of the router": core.app.create_app(settings)}
+    original = core.app.quickcheck_submissions
+    core.app.quickcheck_submissions = lambda app, settings: app  # type: ignore[assignment]
+    try:
+        apps["route alone"] = core.app.create_app(settings)
+    finally:
+        core.app.quickcheck_submissions = original
+    path = f"/api/v1/questionnaires/{QUESTIONNAIRE}/responses"
+
+    async def post(app: Any, body: bytes) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [
+                (b"host", b"bench"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        sent: list[Any] = []
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> Any:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return int(sent[0]["status"])
+
+    import contextlib
+
+    import httpx
+
+    async with contextlib.AsyncExitStack() as stack:
+        for app in apps.values():
+            await stack.enter_async_context(app.lifespan())  # type: ignore[attr-defined]
+        transport = httpx.ASGITransport(app=apps["route alone"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            bodies = await answer_bodies(client)
+        cpu = dict.fromkeys(apps, 0.0)
+        load = os.getloadavg()[0]
+        block = 250
+        for round_ in range(-1, max(1, count // (2 * block))):  # round -1: warm-up
+            for name, app in apps.items():
+                started = time.process_time()
+                for i in range(block):
+                    status = await post(app, bodies[i % len(bodies)])
+                    if status != 201:
+                        raise SystemExit(f"{name}: {status}")
+                if round_ >= 0:
+                    cpu[name] += time.process_time() - started
+        done = max(1, count // (2 * block)) * block
+    print(
+        f"{done} submissions per path as plain ASGI calls, alternating blocks of {block}, "
+        f"load average {load:.1f}–{os.getloadavg()[0]:.1f}: app CPU ms per submission "
+        + ", ".join(f"{name} {seconds * 1000 / done:.3f}" for name, seconds in cpu.items())
+    )
+
+
 def served(url: str, seconds: int) -> None:
     import contextlib
     import urllib.request
@@ -144,6 +225,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", type=int, default=2000, metavar="N")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--paths", type=int, default=0, metavar="N")
     parser.add_argument("--wrk", type=int, default=0, metavar="SECONDS")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -153,6 +235,8 @@ def main() -> int:
     if args.profile:
         # The event loop the app is served with (core.server: uvicorn with uvloop).
         uvloop.run(profile(url, args.profile, args.cprofile))
+    if args.paths:
+        uvloop.run(paths(url, args.paths))
     if args.wrk:
         served(url, args.wrk)
     return 0

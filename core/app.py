@@ -29,6 +29,7 @@ from core.api.runs import ROUTES as RUN_ROUTES
 from core.api.schemas import StrictStructSchemaPlugin
 from core.api.search import search
 from core.api.stored import stored_reads
+from core.api.submissions import quickcheck_submissions
 from core.api.taxonomy import get_taxonomy
 from core.auth import SECURITY_SCHEMES, check_route_scopes, known_scopes, scope_guard
 from core.content.rendered import RenderedStore
@@ -164,7 +165,8 @@ def create_app(
     # Inside them, CORS: browsers may call the API (and fetch fragments) only from origins
     # that a site lists; servers and apps are not affected by CORS. No origin is open to all.
     # Inside that, well-formed searches that Meilisearch answers skip the router
-    # (core.api.fast_search), the stored read answers are sent from memory
+    # (core.api.fast_search), plain Quickcheck submissions too (core.api.submissions; the
+    # rest by their route), the stored read answers are sent from memory
     # (core.api.stored), and HEAD is answered wherever GET is (core.http.head).
     # Partner sites kept in the database (/redaktion/partnerseiten) overlay the files';
     # each request first brings them up to date (a query at most every few seconds).
@@ -174,7 +176,12 @@ def create_app(
         refresh_seconds=settings.sites_refresh_seconds,
         regions=regions,
     )
-    fast_search = FastSearch(stored_reads(answer_head(app.asgi_handler), store, settings), app)
+    fast_search = FastSearch(
+        quickcheck_submissions(
+            stored_reads(answer_head(app.asgi_handler), store, settings), settings
+        ),
+        app,
+    )
     app.asgi_handler = security_headers(
         refreshing(cors(fast_search, live_sites.origins), live_sites),
         docs_csp=DOCS_CSP,

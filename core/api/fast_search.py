@@ -65,7 +65,7 @@ class FastSearch:
     def __init__(self, app: ASGIApp, litestar: Litestar) -> None:
         self.app = app
         self.litestar = litestar
-        self.metrics = RouteMetrics(PATH)
+        self.metrics = RouteMetrics("GET", PATH)  # HEAD counts as GET, as in Litestar
         # Off: every search goes through Litestar (tests compare both ways; benchmarks).
         self.enabled = True
 
@@ -90,7 +90,7 @@ class FastSearch:
             await self.app(scope, receive, send)  # the route's 429 (counted once more)
             return
         # Litestar counts a HEAD as the GET that core.http.head runs in its place.
-        self.metrics.started("GET")
+        self.metrics.started()
         status = 500
         try:
             found: SearchEngine | Exception
@@ -102,7 +102,7 @@ class FastSearch:
                 handed_on = cast("dict[str, Any]", scope)
                 handed_on[ENGINE_ATTEMPT] = found
                 handed_on[COUNTED] = True
-                self.metrics.abandoned("GET")  # Litestar's middleware counts it
+                self.metrics.abandoned()  # Litestar's middleware counts it
                 status = 0
                 await self.app(scope, receive, send)
                 return
@@ -124,7 +124,7 @@ class FastSearch:
             )
         finally:
             if status:
-                self.metrics.finished("GET", status, time.perf_counter() - started)
+                self.metrics.finished(status, time.perf_counter() - started)
 
 
 async def _arguments(request: Request[Any, Any, Any]) -> dict[str, Any] | None:

@@ -35,8 +35,8 @@ from core.settings_variables import RateLimit
 log = logging.getLogger("mentoring40.ratelimit")
 OPT_KEY = "rate_limit"
 REDIS_RETRY_SECONDS = 15.0
-# Scope key set by a layer before the router (core.api.fast_search) that has counted the
-# request already and hands it on: it is not counted twice.
+# Scope key set by a layer before the router (core.api.fast_search, core.api.submissions)
+# that has counted the request already and hands it on: it is not counted twice.
 COUNTED = "mentoring40.rate_limit_counted"
 MESSAGES = {
     "search": "Too many searches from your address",

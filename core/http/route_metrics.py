@@ -1,6 +1,11 @@
-"""The request metrics of Litestar's Prometheus middleware, for answers sent by an ASGI
-layer before Litestar's router (a fast path): the same counters, with the same labels,
-so /metrics cannot tell which way a request went."""
+"""The request metrics of Litestar's Prometheus middleware, recorded by an ASGI layer that
+answers a request itself before Litestar's router (core.api.submissions, core.api.fast_search;
+the stored reads of core.api.stored keep a copy of the counting part), so /metrics cannot
+tell which way a request went.
+
+The same metric objects as the middleware's (its class keeps them), the same labels:
+requests in progress, requests, their duration and, for a status of 500 or more, errors.
+"""
 
 from __future__ import annotations
 
@@ -11,37 +16,35 @@ from core.http.metrics import PROMETHEUS
 
 
 class RouteMetrics:
-    """Count one route's requests as Litestar's Prometheus middleware counts them."""
+    """Litestar's Prometheus counters for the answers of one route template."""
 
-    def __init__(self, path_template: str) -> None:
+    def __init__(self, method: str, template: str) -> None:
         self._middleware = PrometheusMiddleware(app=_never, config=PROMETHEUS)
-        self._template = path_template
-
-    def started(self, method: str) -> None:
-        labels = self._labels(method)
-        self._middleware.requests_in_progress(labels).labels(*labels.values()).inc()
-
-    def abandoned(self, method: str) -> None:
-        """A request handed on to Litestar after ``started``: its middleware counts it."""
-        labels = self._labels(method)
-        self._middleware.requests_in_progress(labels).labels(*labels.values()).dec()
-
-    def finished(self, method: str, status: int, seconds: float) -> None:
-        labels = self._labels(method)
-        self._middleware.requests_in_progress(labels).labels(*labels.values()).dec()
-        labels["status_code"] = status
-        values = list(labels.values())
-        self._middleware.request_count(labels).labels(*values).inc()
-        self._middleware.request_time(labels).labels(*values).observe(seconds)
-
-    def _labels(self, method: str) -> dict[str, str | int | float]:
-        # Litestar's labels in its order; in progress, a request counts as status 200.
-        return {
+        self._labels: dict[str, str | int | float] = {
             "method": method,
-            "path": self._template,
-            "status_code": 200,
+            "path": template,
+            "status_code": 200,  # as the middleware labels the requests in progress
             "app_name": PROMETHEUS.app_name,
         }
+        self._in_progress = self._middleware.requests_in_progress(self._labels).labels(
+            *self._labels.values()
+        )
+
+    def started(self) -> None:
+        self._in_progress.inc()
+
+    def abandoned(self) -> None:
+        """Not answered after all (handed on to the route, which counts it itself)."""
+        self._in_progress.dec()
+
+    def finished(self, status: int, seconds: float) -> None:
+        self._in_progress.dec()
+        labels = {**self._labels, "status_code": status}
+        values = list(labels.values())
+        if status >= 500:
+            self._middleware.requests_error_count(labels).labels(*values).inc()
+        self._middleware.request_count(labels).labels(*values).inc()
+        self._middleware.request_time(labels).labels(*values).observe(seconds)
 
 
 async def _never(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover
