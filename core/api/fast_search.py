@@ -46,6 +46,7 @@ from core.api.search import (
     search_answer,
     search_arguments,
 )
+from core.http.input_checks import UNSTORABLE
 from core.http.ratelimit import COUNTED
 from core.http.route_metrics import RouteMetrics
 
@@ -54,8 +55,6 @@ PATH = "/api/v1/search"
 SINGLE = frozenset({"q", "sort", "facets", "page", "page_size"})
 # What both Litestar's int parsing and core.http.numbers.whole_number read alike.
 _PLAIN_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
-# core.http.input_checks._UNSTORABLE: NUL and lone surrogates.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -136,7 +135,7 @@ async def _arguments(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
         if name in seen and name in SINGLE:
             return None
         seen.add(name)
-        if _UNSTORABLE.search(name) or _UNSTORABLE.search(value):
+        if UNSTORABLE.search(name) or UNSTORABLE.search(value):
             return None
     for name in ("page", "page_size"):
         raw = params.get(name)

@@ -31,7 +31,7 @@ from core.http.problems import InvalidParam, ProblemError, bad_request, problem_
 
 SINGLE_PARAMS = "single_params"
 # NUL, and lone surrogates (not UTF-8 at all): text no PostgreSQL text column accepts.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # Per handler, worked out on its first request. (Not weak: Litestar's handlers have no
 # weak references; an app has a few dozen handlers.)
 _single_cache: dict[BaseRouteHandler, frozenset[str]] = {}
@@ -59,7 +59,7 @@ def check_input(app: ASGIApp) -> ASGIApp:
 
 
 def _check(request: Request[Any, Any, Any], scope: Scope) -> None:
-    if _UNSTORABLE.search(scope["path"]):
+    if UNSTORABLE.search(scope["path"]):
         reason = "contains a NUL character (%00) or bytes that are not text"
         raise ProblemError(
             400,
@@ -69,8 +69,8 @@ def _check(request: Request[Any, Any, Any], scope: Scope) -> None:
     params = request.query_params
     names = list(dict.fromkeys(params.keys()))
     for name in names:
-        if _UNSTORABLE.search(name) or any(_UNSTORABLE.search(v) for v in params.getall(name)):
-            shown = "query" if _UNSTORABLE.search(name) else name
+        if UNSTORABLE.search(name) or any(UNSTORABLE.search(v) for v in params.getall(name)):
+            shown = "query" if UNSTORABLE.search(name) else name
             raise bad_request(
                 shown,
                 f"The query parameter {shown!r} contains a NUL character (%00) or bytes that "

@@ -9,7 +9,6 @@ guard (core.accounts.guard) enforces it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from litestar import Response, get
 
 from core.accounts import ROLE_LABELS, AccountInfo, current_account
 from core.accounts.guard import csrf_field
+from core.http.input_checks import UNSTORABLE
 from core.web.base import Req, render, workspace
 
 
@@ -95,11 +95,8 @@ def editor_page(
     )
 
 
-# NUL and lone surrogates: no PostgreSQL text column stores them, and argon2 cannot hash
-# them (they are not UTF-8). Browsers never send them from a form.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
+# UNSTORABLE (NUL, lone surrogates): argon2 cannot hash them and no PostgreSQL text column
+# stores them; browsers never send them from a form.
 async def form_fields(request: Req, limit: int = 1000) -> dict[str, list[str]]:
     """The fields of a urlencoded form post, each value cut at ``limit`` characters and
     without characters no database stores (anything else, e.g. multipart, reads as an
@@ -109,9 +106,7 @@ async def form_fields(request: Req, limit: int = 1000) -> dict[str, list[str]]:
         return {}
     form = await request.form()
     return {
-        _UNSTORABLE.sub("", str(key)): [
-            _UNSTORABLE.sub("", str(v)[:limit]) for v in form.getall(key)
-        ]
+        UNSTORABLE.sub("", str(key)): [UNSTORABLE.sub("", str(v)[:limit]) for v in form.getall(key)]
         for key in form
     }
 
