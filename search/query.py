@@ -127,8 +127,8 @@ def _word_about_queries(
     """For a query of several words: each word on its own in the fields that say what an
     entry is about, the number of entries (for the words' weights), and which entries the
     full query finds (so that an entry brought forward is counted once)."""
-    if len(words) < 2 or sort:
-        return []
+    if len(words) < MIN_WEIGHTED or sort:
+        return []  # fewer words can never weigh enough for _promote: not asked for
     filter_expression = _filter_expression(filters)
     last = len(words) - 1
     return [
