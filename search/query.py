@@ -136,7 +136,7 @@ def _word_about_queries(
             {"indexUid": uid, "q": word if (i == last and prefix_last) else word + " ",
              "filter": filter_expression, "attributesToSearchOn": ABOUT_FIELDS,
              "matchingStrategy": "all", "limit": WORD_ABOUT_LIMIT,
-             **_DISPLAY}
+             **_DISPLAY, "showRankingScore": True}
             for i, word in enumerate(words)
         ),
         {"indexUid": uid, "q": "", "filter": filter_expression, "limit": 0},
@@ -218,7 +218,8 @@ def _promote(
 
     Each word weighs by how rare it is (log of entries / entries holding it; a word in
     every entry, such as a stop word the engine drops, weighs nothing). An entry gains
-    the share of the query's weight whose words its title, tags or summary hold. The
+    the share of the query's weight whose words its title, tags or summary hold, each
+    word scaled by the engine's score of that word there (a title above a summary). The
     RERANK_WINDOW first hits and the PROMOTED entries with the largest share are ordered
     by full score + about score + that share; the rest follow in the engine's order
     without them. An entry found only through one word is brought forward only when it
@@ -233,7 +234,10 @@ def _promote(
         if not weight:
             continue
         for hit in result.get("hits", []):
-            share[hit["slug"]] = share.get(hit["slug"], 0.0) + weight / total_weight
+            # Scaled by where the word stands: the engine's score of a one-word query in
+            # the about-fields ranks a title above tags above the summary ("attribute").
+            fit = float(hit.get("_rankingScore", 1.0))
+            share[hit["slug"]] = share.get(hit["slug"], 0.0) + fit * weight / total_weight
             found.setdefault(hit["slug"], hit)
     about_score = {hit["slug"]: float(hit.get("_rankingScore", 0.0)) for hit in about["hits"]}
     window = hits[:RERANK_WINDOW]
