@@ -64,10 +64,13 @@ REINDEX_ONLY = os.environ.get("BENCH_ONLY", "") == "reindex"
 CONNECTIONS = 10
 SEQUENTIAL = 30  # curl: single requests one after another
 PAGE_SIZE = 20
-# Steady state before measuring: the API and Meilisearch together below this share of one
-# core over IDLE_INTERVAL seconds (idle workers poll: ~0.02 each), at most IDLE_TIMEOUT.
+# Steady state before measuring: the API and Meilisearch together below IDLE_SHARE of one
+# core (idle workers poll: ~0.02 each) in IDLE_STREAK intervals of IDLE_INTERVAL seconds
+# in a row, at most IDLE_TIMEOUT. Several in a row: the indexer starts its work (settings,
+# reconcile) only after a quiet second (search.worker.IDLE_SECONDS).
 IDLE_SHARE = 0.1
 IDLE_INTERVAL = 1.0
+IDLE_STREAK = 3
 IDLE_TIMEOUT = 60.0
 
 
@@ -149,16 +152,16 @@ def cpu_seconds(pid: int) -> float:
 
 def wait_until_idle(pids: list[int], *, timeout: float = IDLE_TIMEOUT) -> float:
     """Seconds until the processes ``pids`` (each with its children) together used less
-    than IDLE_SHARE of one core over IDLE_INTERVAL: the work a start leaves running in
-    the background (the indexer's settings check and reconcile, the rendered answers'
-    load) is over, so that wrk measures the steady state. Gives up after ``timeout``."""
+    than IDLE_SHARE of one core in IDLE_STREAK intervals in a row: the work a start
+    leaves running in the background (the indexer's settings and reconcile, the lease)
+    is over, so that wrk measures the steady state. Gives up after ``timeout``."""
     started = time.monotonic()
     last = sum(cpu_seconds(pid) for pid in pids)
-    while time.monotonic() - started < timeout:
+    quiet = 0
+    while quiet < IDLE_STREAK and time.monotonic() - started < timeout:
         time.sleep(IDLE_INTERVAL)
         now = sum(cpu_seconds(pid) for pid in pids)
-        if now - last < IDLE_SHARE * IDLE_INTERVAL:
-            break
+        quiet = quiet + 1 if now - last < IDLE_SHARE * IDLE_INTERVAL else 0
         last = now
     return time.monotonic() - started
 
