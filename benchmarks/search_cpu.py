@@ -10,12 +10,17 @@ machine inflates far less than wall-clock time:
   (``search_entries(..., pool=None)``, as before) or the lean kept-alive pool
   (search/multisearch.py);
 - ``--arms path`` (default): the Litestar route (the fast path off) or the fast path
-  (core/api/fast_search.py), both with the pool.
+  (core/api/fast_search.py), both with the pool;
+- ``--arms understanding``: the follow-up multi-searches of query understanding
+  (search/understanding.py: compound cuts, exact words, entries about) through the SDK's
+  client (as before) or over the pool like the main query; both on the fast path. With
+  ``--followups``, only the queries of the mix that send such a follow-up.
 
 ``--profile N`` instead runs N requests of the first arm's way under cProfile and prints
 the functions by cumulative and by own time (the "where the Python time goes" tables).
 
     .venv/bin/python benchmarks/search_cpu.py [--rounds 5] [--requests 300] [--arms path]
+    .venv/bin/python benchmarks/search_cpu.py --arms understanding [--followups]
     .venv/bin/python benchmarks/search_cpu.py --profile 1000 [--arms path] [--second]
 """
 
@@ -41,7 +46,30 @@ sys.path.insert(0, str(ROOT))
 ARMS = {
     "client": ("SDK client (before)", "pool (after)"),
     "path": ("Litestar route", "fast path"),
+    "understanding": ("follow-ups: SDK", "follow-ups: pool"),
 }
+# The understanding steps search/query.py calls, each of which sends one multi-search.
+FOLLOW_UPS = ("split_dead", "exact_words", "entries_about")
+
+
+def follow_ups_through_sdk(on: bool, sent: list[str] | None = None) -> None:
+    """Make search/query.py call the understanding steps without the pool (``on``: their
+    requests go through the SDK's client, as before) or as it does now; count each call
+    into ``sent``."""
+    import search.query
+    import search.understanding
+
+    for name in FOLLOW_UPS:
+        original = getattr(search.understanding, name)
+
+        def step(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+            if sent is not None:
+                sent.append(_name)
+            if on:
+                kwargs["pool"] = None
+            return _original(*args, **kwargs)
+
+        setattr(search.query, name, step)
 
 
 async def profile(app: Any, arm: str, use: Any, mix: list[str], requests: int) -> None:
@@ -99,7 +127,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--arms", choices=("path", "client"), default="path")
+    parser.add_argument("--arms", choices=tuple(ARMS), default="path")
+    parser.add_argument(
+        "--followups", action="store_true", help="only queries that send follow-up requests"
+    )
     parser.add_argument("--profile", type=int, default=0, help="cProfile N requests instead")
     parser.add_argument("--second", action="store_true", help="profile the second arm")
     args = parser.parse_args()
@@ -131,6 +162,20 @@ def main() -> None:
                 def use(arm: str) -> None:
                     service.multi_search = None if arm == ARMS["client"][0] else pool
                     fast.enabled = arm != ARMS["path"][0]
+                    follow_ups_through_sdk(arm == ARMS["understanding"][0])
+
+                nonlocal mix
+                sent: list[str] = []
+                follow_ups_through_sdk(False, sent)
+                with_follow_ups = []
+                for query in mix:
+                    sent.clear()
+                    assert await call(app, query) == 200
+                    if sent:
+                        with_follow_ups.append(query)
+                print(f"{len(with_follow_ups)} of {len(mix)} queries send follow-up requests")
+                if args.followups:
+                    mix = with_follow_ups
 
                 names = ARMS[args.arms]
                 if args.profile:

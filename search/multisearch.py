@@ -6,8 +6,9 @@ request building, header objects, two socket writes per request, response parsin
 for a request whose shape never changes. Here the request head is built once, each
 request is one ``write`` of head and body together, and the answer is read by its
 ``Content-Length`` (we ask for it uncompressed: compressed answers arrive chunked behind
-a ~40 ms delayed ACK, see search/client.py). Everything else (indexing, settings, the
-rare second query of search/understanding.py) keeps using the SDK's client.
+a ~40 ms delayed ACK, see search/client.py). The follow-up multi-searches of query
+understanding (search/understanding.py: compound splits, exact words, entries about)
+take the same pool (``multi_search``); indexing and settings keep the SDK's client.
 
 Errors look like the SDK's to the callers: a status error carries ``response`` with
 ``status_code`` and ``text`` (core/api/search.py tells a missing index, an engine
@@ -21,12 +22,15 @@ import asyncio
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msgspec
 
 from search.client import UNCOMPRESSED
+
+if TYPE_CHECKING:
+    from meilisearch_python_sdk import AsyncClient
 
 # Idle connections kept per pool; more concurrent searches open more, the surplus closes.
 KEEP_IDLE = 16
@@ -137,6 +141,21 @@ class MultiSearchPool:
                 self._idle.append(connection)
             else:
                 connection.close()
+
+
+async def multi_search(
+    client: AsyncClient, queries: list[dict[str, Any]], pool: MultiSearchPool | None
+) -> list[Any]:
+    """The ``results`` of one multi-search: over ``pool`` when there is one (the search
+    request's way), else through the SDK's ``client``. Both raise errors the API reads
+    alike (a status error with ``response``; unreachable or slow without one)."""
+    if pool is not None:
+        return await pool.search(queries)
+    response = await client.http_client.post("multi-search", json={"queries": queries})
+    response.raise_for_status()
+    # msgspec decodes the engine's answer several times faster than the client's json().
+    results: list[Any] = msgspec.json.decode(response.content)["results"]
+    return results
 
 
 class _StaleConnection(Exception):

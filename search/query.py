@@ -305,15 +305,17 @@ async def search_entries(
         counts += [1] * (len(words) - len(counts))
         dead = [word for word, count in zip(words, counts, strict=True) if not count]
         if dead:
-            splits = await split_dead(client, uid, dead, filter_expression, typed_words(q))
+            splits = await split_dead(
+                client, uid, dead, filter_expression, typed_words(q), pool=pool
+            )
             words = [part for word in words for part in splits.get(word, [word])]
             dropped = sum(not splits[word] for word in dead)
             if dropped:
-                words = await exact_words(client, uid, words, filter_expression)
+                words = await exact_words(client, uid, words, filter_expression, pool=pool)
             # Only a query that is mostly understood, or whose known words name what an
             # entry is about, is searched without its unknown words.
             if len(words) <= dropped and not await entries_about(
-                client, uid, words, filter_expression
+                client, uid, words, filter_expression, pool=pool
             ):  # an empty page, not the whole toolbox
                 return _empty(page, page_size, facets)
             # The query changed: its words must match as complete words (a trailing space

@@ -17,6 +17,10 @@ Three steps, all cheap (no model, no word list in the query path):
    request); otherwise it is dropped. A word none of whose cuts has two live sides
    stays dropped, so a query about something the toolbox does not cover still finds
    nothing.
+
+The requests of steps 3 and after go over the search request's lean pool when the caller
+passes one (``pool``, search/multisearch.py), as the main multi-search does; without it,
+through the SDK's client.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import msgspec
 from meilisearch_python_sdk import AsyncClient
 
 from core.content.textsearch import fold
 from search.german import MIN_PART, stem
+from search.multisearch import MultiSearchPool, multi_search
 
 # Words as Meilisearch sees them, but with hyphenated words kept together so that
 # "E-Rechnungen" stems its last part only (E-Rechnung).
@@ -109,7 +113,13 @@ TITLE_FIELDS = ["title", "title_terms", "title_stems", "tags"]
 
 
 async def split_dead(
-    client: AsyncClient, uid: str, dead: list[str], filters: list[str], typed: dict[str, str]
+    client: AsyncClient,
+    uid: str,
+    dead: list[str],
+    filters: list[str],
+    typed: dict[str, str],
+    *,
+    pool: MultiSearchPool | None = None,
 ) -> dict[str, list[str]]:
     """For each dead word, the parts that stand for it, or [] (drop it).
 
@@ -135,9 +145,7 @@ async def split_dead(
             probe(f'"{head}"', uid, filters),
             {**probe(f'"{tail}"', uid, filters), "attributesToSearchOn": TITLE_FIELDS},
         ]
-    response = await client.http_client.post("multi-search", json={"queries": queries})
-    response.raise_for_status()
-    results = msgspec.json.decode(response.content)["results"]
+    results = await multi_search(client, queries, pool)
     counts = [result.get("estimatedTotalHits", 0) for result in results]
     together: dict[str, list[str]] = {}
     last_part: dict[str, list[str]] = {}
@@ -149,7 +157,7 @@ async def split_dead(
             last_part.setdefault(word, [tail])
     unexplained = [word for word, _ in cuts if word not in together and word not in last_part]
     if unexplained:
-        together.update(await _split_typo(client, uid, cuts, unexplained, filters))
+        together.update(await _split_typo(client, uid, cuts, unexplained, filters, pool))
     return {word: together.get(word) or last_part.get(word) or [] for word in dead}
 
 
@@ -163,6 +171,7 @@ async def _split_typo(
     cuts: list[tuple[str, tuple[str, str]]],
     words: list[str],
     filters: list[str],
+    pool: MultiSearchPool | None,
 ) -> dict[str, list[str]]:
     """A typo inside a compound (Tandemvereinbarng): the first part as written and the
     last part within the engine's typo tolerance, both in one entry. Asked only for the
@@ -177,9 +186,7 @@ async def _split_typo(
         return {}
     # A trailing space: the last part is complete (no prefix match).
     queries = [probe(f'"{head}" {tail} ', uid, filters) for _, (head, tail) in typo_cuts]
-    response = await client.http_client.post("multi-search", json={"queries": queries})
-    response.raise_for_status()
-    results = msgspec.json.decode(response.content)["results"]
+    results = await multi_search(client, queries, pool)
     found: dict[str, list[str]] = {}
     for (word, (head, tail)), result in zip(typo_cuts, results, strict=True):
         if result.get("estimatedTotalHits", 0):
@@ -188,7 +195,12 @@ async def _split_typo(
 
 
 async def exact_words(
-    client: AsyncClient, uid: str, words: list[str], filters: list[str]
+    client: AsyncClient,
+    uid: str,
+    words: list[str],
+    filters: list[str],
+    *,
+    pool: MultiSearchPool | None = None,
 ) -> list[str]:
     """The words that occur in the index as written (no typo, no prefix).
 
@@ -196,14 +208,17 @@ async def exact_words(
     guess on a guess ("Apfelkuchen backen" would find "packen"); such words go too.
     """
     queries = [probe(f'"{word}"', uid, filters) for word in words]
-    response = await client.http_client.post("multi-search", json={"queries": queries})
-    response.raise_for_status()
-    results = msgspec.json.decode(response.content)["results"]
+    results = await multi_search(client, queries, pool)
     return [w for w, r in zip(words, results, strict=True) if r.get("estimatedTotalHits", 0)]
 
 
 async def entries_about(
-    client: AsyncClient, uid: str, words: list[str], filters: list[str]
+    client: AsyncClient,
+    uid: str,
+    words: list[str],
+    filters: list[str],
+    *,
+    pool: MultiSearchPool | None = None,
 ) -> bool:
     """Whether each of ``words`` is what an entry is about (title or tags; whole words,
     within the engine's typo tolerance, which also covers a plural the stemmer keeps).
@@ -215,7 +230,5 @@ async def entries_about(
     queries = [
         {**probe(f"{word} ", uid, filters), "attributesToSearchOn": TITLE_FIELDS} for word in words
     ]
-    response = await client.http_client.post("multi-search", json={"queries": queries})
-    response.raise_for_status()
-    results = msgspec.json.decode(response.content)["results"]
+    results = await multi_search(client, queries, pool)
     return bool(words) and all(r.get("estimatedTotalHits", 0) for r in results)

@@ -56,6 +56,8 @@ class SearchService:
         # The last check's failure: until the next check, a search is told the same
         # (Meilisearch unreachable), not "index not ready".
         self._fill_check_failure: Exception | None = None
+        # The check under way, which searches arriving meanwhile wait for.
+        self._fill_check: asyncio.Future[bool] | None = None
 
     @property
     def is_indexer(self) -> bool:
@@ -74,15 +76,34 @@ class SearchService:
         False right after a fresh start, while the outbox worker still fills a new index:
         an empty index would answer "nothing found", so /api/v1/search answers from the
         database meanwhile. Raises when Meilisearch is unreachable.
+
+        Searches that arrive while a check is under way wait for its answer: a worker's
+        first burst of searches after a start would otherwise all be told "not ready"
+        and answered from the database (on 10,000 entries that held a worker's event loop
+        for seconds, see docs/PERFORMANCE.md, issue #14, sixth session).
         """
         if self._filled:
             return True
+        if self._fill_check is not None:
+            return await asyncio.shield(self._fill_check)
         now = time.monotonic()
         if now < self._next_fill_check:
             if self._fill_check_failure is not None:
                 raise self._fill_check_failure.with_traceback(None)
             return False
         self._next_fill_check = now + READY_CHECK_SECONDS
+        check = asyncio.ensure_future(self._check_filled())
+        self._fill_check = check
+        check.add_done_callback(self._fill_check_done)
+        return await asyncio.shield(check)
+
+    def _fill_check_done(self, check: asyncio.Future[bool]) -> None:
+        if self._fill_check is check:
+            self._fill_check = None
+        if not check.cancelled():
+            check.exception()  # retrieved: the waiters were told, nothing left to log
+
+    async def _check_filled(self) -> bool:
         try:
             # The admin key: a search-only key may not read index stats.
             response = await self.admin.http_client.get(f"indexes/{self.uid}/stats")
@@ -112,6 +133,8 @@ class SearchService:
         ]
 
     async def stop(self) -> None:
+        if self._fill_check is not None:
+            self._fill_check.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

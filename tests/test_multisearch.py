@@ -14,10 +14,16 @@ from typing import Any
 
 import pytest
 
+from core.content.model import PUBLISHED
+from core.db.tables import Entry
+from core.settings import Settings
 from search.client import meilisearch_client
+from search.documents import build_document
 from search.indexer import ensure_index, wait_for
 from search.local_server import LocalMeilisearch, free_port
 from search.multisearch import EngineStatusError, MultiSearchPool
+from search.query import search_entries
+from tests.conftest import sync
 
 DOCUMENTS = [
     {"slug": "aufgabenliste", "title": "Aufgabenliste", "summary": "Eine Liste der Aufgaben"},
@@ -199,3 +205,56 @@ def test_a_wrong_key_is_a_status_error_not_an_outage(meili: LocalMeilisearch) ->
             await pool.aclose()
 
     assert asyncio.run(wrong()).response.status_code in {401, 403}
+
+
+# Each needs follow-up requests: a compound the index has only as parts, an unknown word
+# dropped because the rest names an entry's subject, and one the rest cannot carry.
+UNDERSTOOD = [
+    "Lotsenüberblick",
+    "Ablaufdokumentation",
+    "Überblick Apfelkuchen",
+    "Apfelkuchen backen",
+]
+
+
+def test_query_understanding_asks_over_the_pool_too(
+    meili: LocalMeilisearch, fixture_settings: Settings
+) -> None:
+    """A query with a word the index lacks needs follow-up multi-searches (compound cuts,
+    exact words, entries about: search/understanding.py). With a pool, they take it like
+    the main query: the SDK client here points at a port nobody listens on (a real
+    refused connection), and the answers are still the engine's."""
+    sync(fixture_settings)
+    rows = asyncio.run(Entry.select().where(Entry.status == PUBLISHED).output(load_json=True).run())
+    documents = [build_document(row) for row in rows]
+
+    async def answers(client_url: str, *, with_pool: bool) -> dict[str, list[str]]:
+        uid = f"test_{uuid.uuid4().hex[:10]}"
+        async with meilisearch_client(meili.url, meili.master_key, timeout=10) as admin:
+            await ensure_index(admin, uid)
+            task = await admin.index(uid).add_documents(documents, primary_key="slug")
+            await wait_for(admin, task.task_uid)
+        pool = MultiSearchPool(meili.url, meili.master_key, timeout=5)
+        found = {}
+        try:
+            async with meilisearch_client(client_url, meili.master_key, timeout=5) as client:
+                for q in UNDERSTOOD:
+                    result = await search_entries(
+                        client, uid, q=q, filters={}, page=1, page_size=5, facets=[],
+                        pool=pool if with_pool else None,
+                    )  # fmt: skip
+                    found[q] = [hit["slug"] for hit in result["hits"]]
+        finally:
+            await pool.aclose()
+        return found
+
+    nobody = f"http://127.0.0.1:{free_port()}"
+    over_the_pool = asyncio.run(answers(nobody, with_pool=True))
+    assert over_the_pool == {
+        "Lotsenüberblick": ["ueberblick"],  # "Überblick für Lotsen"
+        "Ablaufdokumentation": ["arbeitsablauf"],  # "Ablauf" in its summary, tag Dokumentation
+        "Überblick Apfelkuchen": ["ueberblick"],  # the unknown word dropped
+        "Apfelkuchen backen": [],  # the rest is only a guess: nothing
+    }
+    # The SDK's way (no pool: search_cpu.py's "before" arm) still answers the same.
+    assert asyncio.run(answers(meili.url, with_pool=False)) == over_the_pool

@@ -3,6 +3,7 @@ filled, while Meilisearch is unreachable, and on a server without one (meta.sear
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -134,3 +135,63 @@ def test_fresh_start_answers_from_the_database_until_the_index_is_filled(
             time.sleep(0.2)
         assert meta["search"] == {"engine": "meilisearch", "reason": None}
         assert found(app, q="Arbeitsablaf")[0][0] == "arbeitsablauf"  # typo: the engine
+
+
+def test_the_first_searches_after_a_start_all_go_to_a_filled_index(
+    meili: LocalMeilisearch, fixture_settings: Settings
+) -> None:
+    # A worker's first burst of searches after a start arrives while its one look at
+    # the index (is it filled?) is under way: each waits for that look instead of being
+    # answered from the database as "not ready" (which on a large corpus held the
+    # worker's event loop for seconds right after every restart).
+    settings = msgspec.structs.replace(
+        fixture_settings, meili_url=meili.url, meili_admin_key=meili.master_key,
+        meili_index=f"test_{uuid.uuid4().hex[:10]}",
+    )  # fmt: skip
+    sync(settings)
+    assert run(lease.acquire("search-indexer", "elsewhere:1", 600))  # this app only searches
+    rows = run(Entry.select().where(Entry.status == PUBLISHED).output(load_json=True).run())
+
+    async def fill() -> None:
+        async with meilisearch_client(meili.url, meili.master_key, timeout=10) as client:
+            await ensure_index(client, settings.meili_index)
+            documents = [build_document(row) for row in rows]
+            task = await client.index(settings.meili_index).add_documents(documents)
+            await wait_for(client, task.task_uid)
+
+    run(fill())
+
+    async def first_burst() -> list[tuple[int, dict[str, Any]]]:
+        app = create_app(settings, build_registry(settings, load_installed=False))
+        async with app.lifespan():
+            # Straight through the ASGI interface: the test client sends one at a time.
+            return await asyncio.gather(*(asgi_get(app, "q=Arbeitsablaf") for _ in range(8)))
+
+    for status, body in run(first_burst()):
+        assert status == 200, body
+        assert body["meta"]["search"] == {"engine": "meilisearch", "reason": None}
+        assert [hit["slug"] for hit in body["data"]][:1] == ["arbeitsablauf"]  # typo: engine
+
+
+async def asgi_get(app: Any, query: str) -> tuple[int, dict[str, Any]]:
+    """GET /api/v1/search?``query`` through the ASGI interface: status and JSON body."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/api/v1/search", "raw_path": b"/api/v1/search",
+        "query_string": query.encode(), "root_path": "", "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+    status, body = 0, b""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, body
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            body += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return status, msgspec.json.decode(body)
