@@ -23,6 +23,7 @@ SEARCHABLE = [
     "title_terms",
     "title_stems",
     "tags",
+    "search_terms",
     "summary",
     "body",
     "text_terms",
@@ -51,7 +52,7 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
     # Each distinct word once, in order of first appearance: extra_terms and stems give
     # the same result as on the whole texts (both keep the first occurrence), at a
     # fraction of the cost on long bodies (full reindex, docs/PERFORMANCE.md).
-    about = list(dict.fromkeys(words([row["title"], *row["tags"]])))
+    about = list(dict.fromkeys(words([row["title"], *row["tags"], *row["search_terms"]])))
     text = list(dict.fromkeys(words([row["summary"], body])))
     doc = {
         "slug": row["slug"],
@@ -59,6 +60,7 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
         "title_terms": extra_terms(about),
         "title_stems": stems(about),
         "tags": row["tags"],
+        "search_terms": row["search_terms"],
         "summary": row["summary"],
         "body": body,
         "text_terms": extra_terms(text),
