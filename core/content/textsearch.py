@@ -161,6 +161,10 @@ def _matching(
         for row in rows
     ]
     titles = [_both(" ".join([row["title"], *row["tags"], *row["search_terms"]])) for row in rows]
+    # Whether a half-known query names an entry's subject is judged on what the entry shows
+    # (title and tags), as before: a search term's beginning is too weak a sign ("backen"
+    # begins "Backup").
+    subjects = [_both(" ".join([row["title"], *row["tags"]])) for row in rows]
 
     def found(term: list[str], text: str) -> bool:
         return any(_occurs(form, text) for form in term)
@@ -171,7 +175,7 @@ def _matching(
     # Like the engine's fallback (search.query): a query half of whose words the toolbox
     # does not know is searched with the rest only when the rest names an entry's subject.
     def names_a_subject(term: list[str]) -> bool:
-        return any(_starts_a_word(form, title) for form in term for title in titles)
+        return any(_starts_a_word(form, subject) for form in term for subject in subjects)
 
     if not live or (dropped and len(live) <= dropped and not all(map(names_a_subject, live))):
         return [], {}
