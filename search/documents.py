@@ -14,15 +14,21 @@ from search.german import extra_terms, stem, stems, words
 from search.vocabulary import Vocabulary
 
 # The fields a document carries; searchable ones in ranking order (title before tags
-# before summary before body), the rest for filters, facets and sorting.
-# title_terms / text_terms hold compound parts and ae/oe/ue spellings, title_stems /
-# text_stems the Snowball stems the query is matched in (search/german.py), each ranked
-# just below the text it comes from.
+# before search terms before summary before body), the rest for filters, facets and
+# sorting. The query reaches the engine in Snowball stems (search/german.py), so the
+# title's stems come first: "Sichere Passwörter" holds the query's *passwort* there as
+# firmly as "Passwort-Manager" does in its written title. title_terms / text_terms hold
+# compound parts and ae/oe/ue spellings (of title and tags, of summary and body);
+# tag_stems, search_stems and text_stems the stems of tags, search terms (with their
+# compound parts and spellings) and text, each ranked just below the text it comes from.
 SEARCHABLE = [
+    "title_stems",
     "title",
     "title_terms",
-    "title_stems",
     "tags",
+    "tag_stems",
+    "search_terms",
+    "search_stems",
     "summary",
     "body",
     "text_terms",
@@ -51,14 +57,19 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
     # Each distinct word once, in order of first appearance: extra_terms and stems give
     # the same result as on the whole texts (both keep the first occurrence), at a
     # fraction of the cost on long bodies (full reindex, docs/PERFORMANCE.md).
-    about = list(dict.fromkeys(words([row["title"], *row["tags"]])))
+    title = list(dict.fromkeys(words([row["title"]])))
+    tags = list(dict.fromkeys(words(row["tags"])))
+    searched = list(dict.fromkeys(words(row["search_terms"])))
     text = list(dict.fromkeys(words([row["summary"], body])))
     doc = {
         "slug": row["slug"],
         "title": row["title"],
-        "title_terms": extra_terms(about),
-        "title_stems": stems(about),
+        "title_terms": extra_terms(title + tags),
+        "title_stems": stems(title),
         "tags": row["tags"],
+        "tag_stems": stems(tags),
+        "search_terms": row["search_terms"],
+        "search_stems": f"{extra_terms(searched)} {stems(searched)}".strip(),
         "summary": row["summary"],
         "body": body,
         "text_terms": extra_terms(text),

@@ -40,7 +40,10 @@ _PRE, _POST = "\x02", "\x03"
 # its title; a question ("was tun, wenn es im Tandem kriselt") then puts an unrelated
 # entry first. The same query is therefore also searched in these fields only, and the
 # first RERANK_WINDOW hits of the full query are reordered by both scores together.
-ABOUT_FIELDS = ["title", "title_terms", "title_stems", "tags", "summary"]
+ABOUT_FIELDS = [
+    "title_stems", "title", "title_terms", "tags", "tag_stems", "search_terms", "search_stems",
+    "summary",
+]  # fmt: skip
 RERANK_WINDOW = 30
 ABOUT_WEIGHT = 1.0  # both scores count alike (measured: 0.5 to 5 in docs/SEARCH.md)
 # A query of several words: each word also on its own in the about-fields (same request),

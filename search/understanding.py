@@ -109,7 +109,7 @@ def _cuts(word: str) -> list[tuple[str, str]]:
 
 
 # Where an entry says what it is about: a compound's last part found here stands for it.
-TITLE_FIELDS = ["title", "title_terms", "title_stems", "tags"]
+TITLE_FIELDS = ["title", "title_terms", "title_stems", "tags", "tag_stems"]
 
 
 async def split_dead(

@@ -50,8 +50,10 @@ MAX_COMMENT = 2000
 
 DATA_DOC = (
     "`data` holds the entry's fields as in a content file's front matter — title, summary, "
-    "kind, topics, phases, audiences, tags, duration, materials, related, updated_at "
-    "(YYYY-MM-DD) — and `body` (Markdown). They are checked with exactly the rules and "
+    "kind, topics, phases, audiences, tags, search_terms, duration, materials, related, "
+    "updated_at (YYYY-MM-DD) — and `body` (Markdown). `search_terms` (optional) are words "
+    "to find the entry by that its text does not use; they are searched but never shown "
+    "or sent by the read API. They are checked with exactly the rules and "
     "messages of `mentoring40 content check`; each problem is an `invalid_params` item "
     "named after its field."
 )

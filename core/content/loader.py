@@ -231,6 +231,7 @@ def parse_entry_text(
     front = decode(data, FrontMatter, root, shown, problems, line_offset=1)
     if front is None:
         return None
+    problems.extend(_search_term_problems(front, root, shown))
     rest = text[match.end() :]
     body = rest.strip("\n") + "\n"
     # The file line of the body's first line: after the front matter and any blank lines.
@@ -256,8 +257,37 @@ def parse_entry_text(
     return entry, FrontMatterLines(root=root, body_line=body_line, body_links=body_links)
 
 
+def _search_term_problems(front: FrontMatter, root: Any, shown: str) -> list[Problem]:
+    """What msgspec cannot say about ``search_terms`` (types, lengths and the number of
+    terms it checks itself): a term of spaces only, and a term listed twice."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for index, term in enumerate(front.search_terms):
+        key = " ".join(term.split()).casefold()
+        if key and key not in seen:
+            seen[key] = index
+            continue
+        problems.append(
+            Problem(
+                file=shown,
+                field=f"search_terms[{index}]",
+                line=line_of(root, ["search_terms", index], 1),
+                message=f"{term!r} is already search_terms[{seen[key]}]; list each term once "
+                "(upper and lower case count as the same)"
+                if key
+                else "a search term cannot be empty",
+            )
+        )
+    return problems
+
+
 def _content_hash(source: str, slug: str, front: FrontMatter, body: str) -> str:
-    payload = msgspec.json.encode({"source": source, "slug": slug, "front": front, "body": body})
+    fields = msgspec.structs.asdict(front)
+    if not front.search_terms:
+        # Left out when empty: an entry without search terms keeps the hash it had before
+        # the field existed, so adding the field changes no stored or editorial hash.
+        del fields["search_terms"]
+    payload = msgspec.json.encode({"source": source, "slug": slug, "front": fields, "body": body})
     return hashlib.sha256(payload).hexdigest()
 
 

@@ -19,6 +19,12 @@ SLUG_RE = re.compile(SLUG_PATTERN)
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, max_length=120)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
+# Search terms (``search_terms``): words people ask with that the entry's text does not
+# use. Search metadata only: indexed, editable, never shown or sent by the read API.
+MAX_SEARCH_TERM = 60
+MAX_SEARCH_TERMS = 30
+SearchTerm = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SEARCH_TERM)]
+
 # Only entries with this status are served and searchable.
 PUBLISHED = "published"
 # An entry taken down on purpose: not served, but the API says 410 Gone rather than 404.
@@ -60,6 +66,7 @@ class FrontMatter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     phases: Annotated[list[NonEmpty], msgspec.Meta(min_length=1)]
     audiences: Annotated[list[NonEmpty], msgspec.Meta(min_length=1)]
     tags: list[NonEmpty] = []
+    search_terms: Annotated[list[SearchTerm], msgspec.Meta(max_length=MAX_SEARCH_TERMS)] = []
     duration: str | None = None
     materials: list[NonEmpty] = []
     related: list[NonEmpty] = []
@@ -81,6 +88,7 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     phases: list[str]
     audiences: list[str]
     tags: list[str]
+    search_terms: list[str]
     duration: str | None
     materials: list[str]
     related: list[str]

@@ -45,6 +45,7 @@ EDITABLE_FIELDS = (
     "phases",
     "audiences",
     "tags",
+    "search_terms",
     "duration",
     "materials",
     "related",

@@ -5,20 +5,20 @@ unreachable, and on a server without one. Simpler than the engine, on purpose, a
 same on SQLite and PostgreSQL (it matches in Python over the published entries' list
 columns, one read):
 
-- the query's *terms* are matched in the title, summary or tags: each term is a word of
-  ``q`` with its other forms (the caller's query understanding, ``search.understanding.
-  database_terms``: stop words left out, the Snowball stem beside the word as typed); a
-  term matches when one of its forms occurs, inside a word from four letters on (so a
-  word's beginning finds it while typing, and a compound's part finds the compound),
-  shorter ones at a word's start only; no typo tolerance, no body;
+- the query's *terms* are matched in the title, summary, tags or search terms: each term
+  is a word of ``q`` with its other forms (the caller's query understanding,
+  ``search.understanding.database_terms``: stop words left out, the Snowball stem beside
+  the word as typed); a term matches when one of its forms occurs, inside a word from
+  four letters on (so a word's beginning finds it while typing, and a compound's part
+  finds the compound), shorter ones at a word's start only; no typo tolerance, no body;
 - a term that matches no entry at all is dropped, like the engine's dead words, when at
   least as many terms remain, or when the rest begin a word of an entry's title or tags;
   otherwise nothing is found ("Apfelkuchen backen");
 - the entries that match the most terms are found (all of them when one entry does);
 - case-insensitive and umlaut-folded on both sides (ä = ae, ö = oe, ü = ue, ß = ss);
 - filters and disjunctive facet counts exactly like the engine's;
-- ordered by ``sort``; without it, with a query, by terms found in title or tags, then
-  by title; without a query by title.
+- ordered by ``sort``; without it, with a query, by terms found in title, tags or search
+  terms, then by title; without a query by title.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ async def search_in_database(
     rows = await (
         Entry.select(
             Entry.slug, Entry.title, Entry.title_sort, Entry.summary, Entry.kind, Entry.topics,
-            Entry.phases, Entry.audiences, Entry.tags, Entry.source, Entry.updated_at,
+            Entry.phases, Entry.audiences, Entry.tags, Entry.search_terms, Entry.source,
+            Entry.updated_at,
         )
         .where(Entry.status == PUBLISHED)
         .output(load_json=True)
@@ -154,8 +155,16 @@ def _matching(
     """The rows that match the most terms, and per row how many terms its title or tags
     hold (for the relevance order)."""
     # Each text folded both ways (ä -> ae and ä -> a): a form matches in either.
-    texts = [_both(" ".join([row["title"], row["summary"], *row["tags"]])) for row in rows]
-    titles = [_both(" ".join([row["title"], *row["tags"]])) for row in rows]
+    # Search terms count like tags: they say what an entry is about (never shown).
+    texts = [
+        _both(" ".join([row["title"], row["summary"], *row["tags"], *row["search_terms"]]))
+        for row in rows
+    ]
+    titles = [_both(" ".join([row["title"], *row["tags"], *row["search_terms"]])) for row in rows]
+    # Whether a half-known query names an entry's subject is judged on what the entry shows
+    # (title and tags), as before: a search term's beginning is too weak a sign ("backen"
+    # begins "Backup").
+    subjects = [_both(" ".join([row["title"], *row["tags"]])) for row in rows]
 
     def found(term: list[str], text: str) -> bool:
         return any(_occurs(form, text) for form in term)
@@ -166,7 +175,7 @@ def _matching(
     # Like the engine's fallback (search.query): a query half of whose words the toolbox
     # does not know is searched with the rest only when the rest names an entry's subject.
     def names_a_subject(term: list[str]) -> bool:
-        return any(_starts_a_word(form, title) for form in term for title in titles)
+        return any(_starts_a_word(form, subject) for form in term for subject in subjects)
 
     if not live or (dropped and len(live) <= dropped and not all(map(names_a_subject, live))):
         return [], {}

@@ -37,6 +37,8 @@ class Entry(Table, tablename="entry"):
     phases = JSON()
     audiences = JSON()
     tags = JSON()
+    # Search metadata (core.content.model): indexed, never part of a read answer.
+    search_terms = JSON(default=[])
     materials = JSON()
     related = JSON()
     links = JSON()

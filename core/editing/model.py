@@ -23,7 +23,7 @@ SUPERSEDED = "superseded"  # was published, a later revision is live now
 # The editable fields of an entry, in the order of the shipped files; ``body`` is the
 # Markdown body. A revision stores exactly these.
 FIELDS = EDITABLE_FIELDS
-LIST_FIELDS = ("topics", "phases", "audiences", "tags", "materials", "related")
+LIST_FIELDS = ("topics", "phases", "audiences", "tags", "search_terms", "materials", "related")
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):

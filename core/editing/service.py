@@ -171,7 +171,16 @@ async def _editorial(slug: str) -> dict[str, Any] | None:
         .output(load_json=True)
         .first()
     )
+    if row is not None and row["conflict"]:
+        _complete(row["conflict"]["data"])
     return row
+
+
+def _complete(data: dict[str, Any]) -> dict[str, Any]:
+    """Revisions (and sync conflicts) stored before ``search_terms`` existed lack it: an
+    empty list, as a file without the field (so a diff shows no change that was not made)."""
+    data.setdefault("search_terms", [])
+    return data
 
 
 async def _live(slug: str) -> dict[str, Any] | None:
@@ -188,6 +197,8 @@ async def _revision(slug: str, number: int) -> dict[str, Any] | None:
         .output(load_json=True)
         .first()
     )
+    if row is not None:
+        _complete(row["data"])
     return row
 
 
@@ -465,6 +476,7 @@ async def save_draft(
     entry = await check_entry(source, slug, data)
     data = {name: data.get(name) for name in FIELDS}
     data["body"] = entry.body_markdown
+    data["search_terms"] = entry.search_terms  # as checked: left out or null is []
     async with write_transaction(_db()):
         ed, live = await _locked_state(slug)
         if new_in_pack is not None and (ed is not None or live is not None):

@@ -92,7 +92,10 @@ def _json(value: Any) -> Any:
 # The front matter fields in the order of the shipped files: what an editor edits (one
 # list, core.content.sync), the body aside, then the status.
 FIELD_ORDER = (*(f for f in EDITABLE_FIELDS if f != "body"), "status")
-_LISTS = {"topics", "phases", "audiences", "tags", "materials", "related"}
+_LISTS = {"topics", "phases", "audiences", "tags", "search_terms", "materials", "related"}
+# Optional fields written only when they hold something (a file without them means the
+# same, and the files of entries without search terms stay as they were).
+_LEFT_OUT_EMPTY: dict[str, tuple[Any, ...]] = {"duration": (None,), "search_terms": (None, [])}
 
 
 def entry_file(row: dict[str, Any]) -> str:
@@ -103,12 +106,14 @@ def entry_file(row: dict[str, Any]) -> str:
     check`` would report for such a file."""
     fields: list[tuple[str, Any]] = []
     for key in FIELD_ORDER:
-        if key not in row or (key == "duration" and row[key] is None):
+        if key not in row:
             continue
         value = row[key]
         if key in _LISTS:
             value = _json(value)
-        elif key == "updated_at":
+        if value in _LEFT_OUT_EMPTY.get(key, ()):
+            continue
+        if key == "updated_at":
             value = _date(value)
         fields.append((key, value))
     front = "".join(_dump(k, v) for k, v in fields)

@@ -24,6 +24,7 @@ from core.content.markdown import render_markdown
 from core.editing import service
 from core.editing.model import (
     FIELDS,
+    LIST_FIELDS,
     STATE_LABELS,
     Actor,
     Conflict,
@@ -53,6 +54,7 @@ FIELD_LABELS = {
     "phases": "Phasen",
     "audiences": "Zielgruppen",
     "tags": "Schlagwörter",
+    "search_terms": "Suchbegriffe",
     "duration": "Zeitbedarf",
     "materials": "Material",
     "related": "Passt dazu",
@@ -111,6 +113,7 @@ def _one(fields: dict[str, list[str]], name: str) -> str:
 def data_from_form(fields: dict[str, list[str]]) -> dict[str, Any]:
     """The entry's fields from the edit form (lists from checkboxes, lines or commas)."""
     lines = [line.strip() for line in _one(fields, "materials").splitlines()]
+    terms = [line.strip() for line in _one(fields, "search_terms").splitlines()]
     return {
         "title": _one(fields, "title").strip(),
         "summary": _one(fields, "summary").strip(),
@@ -119,6 +122,7 @@ def data_from_form(fields: dict[str, list[str]]) -> dict[str, Any]:
         "phases": [v for v in fields.get("phases", []) if v],
         "audiences": [v for v in fields.get("audiences", []) if v],
         "tags": [t.strip() for t in _one(fields, "tags").split(",") if t.strip()],
+        "search_terms": [term for term in terms if term],
         "duration": _one(fields, "duration").strip() or None,
         "materials": [line for line in lines if line],
         # Checked boxes, plus slugs typed into the search field when no script runs.
@@ -254,12 +258,7 @@ async def new_entry_form(request: Req) -> Response[str]:
         return editor_page(
             request, "redaktion/meldung.html", status=status, title="Nicht erlaubt", message=text
         )
-    data = {
-        name: []
-        if name in ("topics", "phases", "audiences", "tags", "materials", "related")
-        else ""
-        for name in FIELDS
-    }
+    data = {name: [] if name in LIST_FIELDS else "" for name in FIELDS}
     import datetime as dt
 
     data["updated_at"] = dt.date.today().isoformat()
