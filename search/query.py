@@ -13,12 +13,11 @@ import math
 import re
 from typing import Any
 
-import msgspec
 from meilisearch_python_sdk import AsyncClient
 
 from core.content.facets import ENTRY_FIELD, EXCLUDE_SLUGS_KEY, FACET_ATTRIBUTES
 from core.content.markdown import entry_url
-from search.multisearch import MultiSearchPool
+from search.multisearch import MultiSearchPool, multi_search
 from search.understanding import (
     entries_about,
     exact_words,
@@ -297,7 +296,7 @@ async def search_entries(
         + _reranked(" ".join(words), page, page_size, sort)
         + sum(name in filters for name in facets)
     )
-    results = await _multi_search(client, body["queries"], pool)
+    results = await multi_search(client, body["queries"], pool)
     probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
     word_part = results[n_queries + len(probed) :]
     if words:
@@ -328,7 +327,7 @@ async def search_entries(
             queries = _queries(uid, text, filters, page, page_size, facets, sort)
             queries += word_probes(probed, uid, filter_expression, prefix_last=False)
             queries += _word_about_queries(uid, text, probed, filters, sort, prefix_last=False)
-            results = await _multi_search(client, queries, pool)
+            results = await multi_search(client, queries, pool)
             # With fewer words the page may no longer be reranked (no about-fields query).
             n_queries = (
                 1 + _reranked(text, page, page_size, sort) + sum(name in filters for name in facets)
@@ -366,18 +365,6 @@ async def search_entries(
         "facets": by_param,
         "processing_time_ms": int(first.get("processingTimeMs", 0)),
     }
-
-
-async def _multi_search(
-    client: AsyncClient, queries: list[dict[str, Any]], pool: MultiSearchPool | None
-) -> list[Any]:
-    if pool is not None:
-        return await pool.search(queries)
-    response = await client.http_client.post("multi-search", json={"queries": queries})
-    response.raise_for_status()
-    # msgspec decodes the engine's answer several times faster than the client's json().
-    results: list[Any] = msgspec.json.decode(response.content)["results"]
-    return results
 
 
 def _count(result: dict[str, Any]) -> int:
