@@ -10,21 +10,23 @@ from typing import Any
 import nh3
 
 from core.content.facets import ENTRY_FIELD
-from search.german import extra_terms, stem, stems, words
+from search.german import extra_terms, stem, stems, unstemmed, words
 from search.vocabulary import Vocabulary
 
 # The fields a document carries; searchable ones in ranking order (title before tags
-# before summary before body), the rest for filters, facets and sorting.
+# before summary before the body's words), the rest for filters, facets and sorting.
 # title_terms / text_terms hold compound parts and ae/oe/ue spellings, title_stems /
 # text_stems the Snowball stems the query is matched in (search/german.py), each ranked
-# just below the text it comes from.
+# just below the text it comes from. The body itself is not sent: the query arrives
+# stemmed, so text_stems holds what it matches, and text_terms the body's written forms
+# that differ from their stems; the running text cost Meilisearch half its indexing time
+# (docs/SEARCH.md, "What indexing costs").
 SEARCHABLE = [
     "title",
     "title_terms",
     "title_stems",
     "tags",
     "summary",
-    "body",
     "text_terms",
     "text_stems",
 ]
@@ -60,8 +62,7 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
         "title_stems": stems(about),
         "tags": row["tags"],
         "summary": row["summary"],
-        "body": body,
-        "text_terms": extra_terms(text),
+        "text_terms": " ".join(dict.fromkeys([*extra_terms(text).split(), *unstemmed(text)])),
         "text_stems": stems(text),
         "topics": row["topics"],
         "phases": row["phases"],
