@@ -320,9 +320,10 @@ def test_reindex_sends_all_documents_as_one_task_and_leaves_the_live_settings_al
     fixture_settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Meilisearch indexes one big task far cheaper than many small ones (each batch
-    rewrites its word databases), and re-applying settings to the live index, which the
-    swap drops anyway, would make it reindex that too (docs/PERFORMANCE.md)."""
+    """Entries read one at a time still go out as one task while they fit the payload
+    budget (a task per entry would make Meilisearch index many small batches), and
+    re-applying settings to the live index, which the swap drops anyway, would make it
+    reindex that too (docs/PERFORMANCE.md)."""
     sync(fixture_settings)
     drain_and_search(meili, index_uid, "")
     monkeypatch.setattr("search.rebuild.BATCH_SIZE", 1)  # read one entry at a time
