@@ -10,17 +10,20 @@ from typing import Any
 import nh3
 
 from core.content.facets import ENTRY_FIELD
-from search.german import extra_terms, stem, stems, words
+from search.german import extra_terms, stem, stems, unstemmed, words
 from search.vocabulary import Vocabulary
 
 # The fields a document carries; searchable ones in ranking order (title before tags
-# before search terms before summary before body), the rest for filters, facets and
-# sorting. The query reaches the engine in Snowball stems (search/german.py), so the
-# title's stems come first: "Sichere Passwörter" holds the query's *passwort* there as
-# firmly as "Passwort-Manager" does in its written title. title_terms / text_terms hold
-# compound parts and ae/oe/ue spellings (of title and tags, of summary and body);
-# tag_stems, search_stems and text_stems the stems of tags, search terms (with their
-# compound parts and spellings) and text, each ranked just below the text it comes from.
+# before search terms before summary before the body's words), the rest for filters,
+# facets and sorting. The query reaches the engine in Snowball stems (search/german.py),
+# so the title's stems come first: "Sichere Passwörter" holds the query's *passwort*
+# there as firmly as "Passwort-Manager" does in its written title. title_terms /
+# text_terms hold compound parts and ae/oe/ue spellings (of title and tags, of summary
+# and body); tag_stems, search_stems and text_stems the stems of tags, search terms (with
+# their compound parts and spellings) and text, each ranked just below the text it comes
+# from. The body itself is not sent: text_stems holds what the stemmed query matches,
+# and text_terms the body's written forms that differ from their stems; the running text
+# cost Meilisearch half its indexing time (docs/SEARCH.md, "What indexing costs").
 SEARCHABLE = [
     "title_stems",
     "title",
@@ -30,7 +33,6 @@ SEARCHABLE = [
     "search_terms",
     "search_stems",
     "summary",
-    "body",
     "text_terms",
     "text_stems",
 ]
@@ -71,8 +73,7 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
         "search_terms": row["search_terms"],
         "search_stems": f"{extra_terms(searched)} {stems(searched)}".strip(),
         "summary": row["summary"],
-        "body": body,
-        "text_terms": extra_terms(text),
+        "text_terms": " ".join(dict.fromkeys([*extra_terms(text).split(), *unstemmed(text)])),
         "text_stems": stems(text),
         "topics": row["topics"],
         "phases": row["phases"],

@@ -159,3 +159,9 @@ def stems(texts: Iterable[str]) -> str:
             for part in compound_parts(word):
                 found[stem(part)] = None
     return " ".join(found)
+
+
+def unstemmed(distinct: Iterable[str]) -> list[str]:
+    """The words (each once) whose stem is not the word itself in lower case: the written
+    forms ``stems`` does not hold ("gelernt" stays, "habe" -> "hab" is listed)."""
+    return [word for word in distinct if stem(word) != word.lower()]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.documents import stemmed_stop_words, stemmed_synonyms
-from search.german import compound_parts, extra_terms, stems
+from search.documents import build_document, stemmed_stop_words, stemmed_synonyms
+from search.german import compound_parts, extra_terms, stem, stems, unstemmed, words
 from search.understanding import _cuts, query_words, typed_words
 
 
@@ -52,6 +52,30 @@ def test_the_index_holds_parts_spellings_and_stems() -> None:
     assert "passwort" in stems(["Passwörter"]).split()
     # the parts' stems drop the linking s: the query "Wissen" finds the Wissensdatenbank
     assert stems(["Wissensdatenbank"]).split() == ["wissensdatenbank", "wiss", "datenbank"]
+
+
+def test_the_body_reaches_the_index_as_stems_and_the_written_forms_they_lose() -> None:
+    """The body is not sent (its running text cost Meilisearch half its indexing time,
+    docs/SEARCH.md): every word of it is in text_stems as its stem, and in text_terms
+    as written where the stem differs, so the stemmed query and the last word's prefix
+    still meet it."""
+    assert unstemmed(["gelernt", "habe", "Tandem", "Passwort"]) == ["habe", "Tandem"]
+    body = "<p>Was ich <em>gelernt</em> habe, halte ich im Lerntagebuch fest.</p>"
+    row = {
+        "slug": "lerntagebuch", "title": "Lerntagebuch", "tags": ["lernen"],
+        "summary": "Festhalten, was man lernt.", "body_html": body, "topics": [], "phases": [],
+        "audiences": [], "kind": "method", "source": "core", "title_sort": "lerntagebuch",
+        "updated_at": 0, "content_hash": "x",
+    }  # fmt: skip
+    doc = build_document(row)
+    assert "body" not in doc
+    terms, text_stems = doc["text_terms"].split(), doc["text_stems"].split()
+    for word in words(["Festhalten, was man lernt.", "Was ich gelernt habe, halte ich im fest."]):
+        assert stem(word) in text_stems
+        assert stem(word) == word.lower() or word in terms, word
+    assert {"habe", "halte", "Festhalten"} <= set(terms)
+    assert "gelernt" not in terms  # its stem is the word itself: in text_stems only
+    assert {"lern", "tagebuch"} <= set(text_stems)  # the compound's parts, stemmed
 
 
 def test_query_words_meet_the_index_in_the_stemmed_form() -> None:

@@ -14,13 +14,14 @@ from click.testing import CliRunner
 from meilisearch_python_sdk import AsyncClient
 
 from core.cli import main
-from core.db.tables import SearchOutbox
+from core.content.model import PUBLISHED
+from core.db.tables import Entry, SearchOutbox
 from core.settings import Settings
 from search.documents import SEARCHABLE
 from search.indexer import DrainResult, drain_outbox, ensure_index, reconcile
 from search.local_server import LocalMeilisearch, free_port
 from search.query import search_entries
-from search.rebuild import rebuild_index
+from search.rebuild import _ndjson, rebuild_index
 from tests.conftest import run, sync
 
 
@@ -319,9 +320,10 @@ def test_reindex_sends_all_documents_as_one_task_and_leaves_the_live_settings_al
     fixture_settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Meilisearch indexes one big task far cheaper than many small ones (each batch
-    rewrites its word databases), and re-applying settings to the live index, which the
-    swap drops anyway, would make it reindex that too (docs/PERFORMANCE.md)."""
+    """Entries read one at a time still go out as one task while they fit the payload
+    budget (a task per entry would make Meilisearch index many small batches), and
+    re-applying settings to the live index, which the swap drops anyway, would make it
+    reindex that too (docs/PERFORMANCE.md)."""
     sync(fixture_settings)
     drain_and_search(meili, index_uid, "")
     monkeypatch.setattr("search.rebuild.BATCH_SIZE", 1)  # read one entry at a time
@@ -345,6 +347,50 @@ def test_reindex_sends_all_documents_as_one_task_and_leaves_the_live_settings_al
     assert len(additions) == 1
     assert additions[0]["details"]["receivedDocuments"] == 3
     assert not [t for t in tasks if t["type"] == "settingsUpdate" and t["indexUid"] == index_uid]
+
+
+def test_reindex_starts_a_new_request_before_one_would_pass_the_payload_budget(
+    meili: LocalMeilisearch,
+    index_uid: str,
+    fixture_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Meilisearch refuses a request over its payload limit: documents that would pass the
+    budget go into the next request, and none is lost or sent twice between the two."""
+    sync(fixture_settings)
+    monkeypatch.setattr("search.rebuild.BATCH_SIZE", 1)  # read one entry at a time
+    rows = run(
+        Entry.select()
+        .where(Entry.status == PUBLISHED)
+        .order_by(Entry.id)
+        .output(load_json=True)
+        .run()
+    )
+    sizes = [len(_ndjson([row], None)) for row in rows]
+    assert len(sizes) == 3
+    # The first two fill the budget exactly; the third must wait for a request of its own.
+    monkeypatch.setattr("search.rebuild.PAYLOAD_BUDGET", sizes[0] + sizes[1])
+
+    async def rebuild() -> tuple[int, list[dict[str, Any]], list[str]]:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            before = await client.http_client.get("tasks", params={"limit": 1})
+            after_uid = before.json()["results"][0]["uid"] if before.json()["results"] else -1
+            count = await rebuild_index(client, index_uid)
+            tasks = await client.http_client.get(
+                "tasks", params={"afterEnqueuedAt": "2000-01-01T00:00:00Z", "limit": 1000}
+            )
+            hits = (await client.index(index_uid).search("", limit=10)).hits
+            new = [t for t in tasks.json()["results"] if t["uid"] > after_uid]
+            return count, new, [hit["slug"] for hit in hits]
+
+    count, tasks, found = run(rebuild())
+    assert count == 3
+    additions = sorted(
+        (t for t in tasks if t["type"] == "documentAdditionOrUpdate"), key=lambda t: t["uid"]
+    )
+    assert [t["details"]["receivedDocuments"] for t in additions] == [2, 1]
+    assert [t["status"] for t in additions] == ["succeeded", "succeeded"]
+    assert sorted(found) == ["arbeitsablauf", "aufgabenliste", "ueberblick"]  # the swapped-in index
 
 
 def test_reindex_settles_the_changes_it_already_contains(
