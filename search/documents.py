@@ -42,6 +42,18 @@ FILTERABLE = [*ENTRY_FIELD.values(), "slug"]
 SORTABLE = ["title_sort", "updated_at", "slug"]
 
 
+# The shape of a search document: raise it whenever build_document() changes what it
+# writes (fields, how they are built). Each document carries it beside its entry's content
+# hash, so reconcile() at the next start queues every document of an older shape and the
+# outbox worker rebuilds them: an upgrade needs no manual reindex.
+DOCUMENT_SHAPE = 2  # 2: no body; tag, search-term and title stems of their own
+
+
+def indexed_hash(content_hash: str) -> str:
+    """What a document of this shape stores as ``content_hash`` for its entry's hash."""
+    return f"{content_hash}/{DOCUMENT_SHAPE}"
+
+
 def plain_text(body_html: str) -> str:
     """The words of a rendered body, without markup, for full-text search."""
     return " ".join(html.unescape(nh3.clean(body_html, tags=set())).split())
@@ -83,7 +95,7 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
         "title_sort": row["title_sort"],
         "updated_at": updated,
         # Lets reconcile() see an outdated document without comparing every field.
-        "content_hash": row["content_hash"],
+        "content_hash": indexed_hash(row["content_hash"]),
     }
     if enrich is not None:
         enrich(row, doc)

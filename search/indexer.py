@@ -18,7 +18,7 @@ from meilisearch_python_sdk import AsyncClient
 
 from core.content.model import PUBLISHED
 from core.db.tables import Entry, SearchOutbox
-from search.documents import Enrich, build_document, index_settings
+from search.documents import Enrich, build_document, index_settings, indexed_hash
 
 MAX_BACKOFF_SECONDS = 300
 # Changes pushed per round. The entries' rows and documents of a round are in memory at
@@ -61,7 +61,8 @@ async def reconcile(client: AsyncClient, uid: str) -> int:
     """Queue every slug whose document is missing, outdated or should not be there.
 
     Run at startup, after ``ensure_index``: it repairs an index that lost data or
-    missed changes while the outbox could not tell (e.g. a restored backup).
+    missed changes while the outbox could not tell (e.g. a restored backup), and
+    rebuilds documents of an older shape after an upgrade (``DOCUMENT_SHAPE``).
     """
     indexed: dict[str, str] = {}
     offset = 0
@@ -77,7 +78,7 @@ async def reconcile(client: AsyncClient, uid: str) -> int:
         if not page["results"] or offset >= page["total"]:
             break
     wanted = {
-        row["slug"]: row["content_hash"]
+        row["slug"]: indexed_hash(row["content_hash"])
         for row in await Entry.select(Entry.slug, Entry.content_hash).where(
             Entry.status == PUBLISHED
         )

@@ -17,7 +17,7 @@ from core.cli import main
 from core.content.model import PUBLISHED
 from core.db.tables import Entry, SearchOutbox
 from core.settings import Settings
-from search.documents import SEARCHABLE
+from search.documents import DOCUMENT_SHAPE, SEARCHABLE
 from search.indexer import DrainResult, drain_outbox, ensure_index, reconcile
 from search.local_server import LocalMeilisearch, free_port
 from search.query import search_entries
@@ -172,6 +172,44 @@ def test_reconcile_queues_missing_outdated_and_orphaned_documents(
     ]
     _, found = drain_and_search(meili, index_uid, "")
     assert sorted(found) == ["arbeitsablauf", "aufgabenliste", "ueberblick"]
+    assert run(_count_reconcile(meili, index_uid)) == 0  # converged
+
+
+def test_reconcile_rebuilds_documents_of_an_older_shape(
+    meili: LocalMeilisearch, index_uid: str, fixture_settings: Settings
+) -> None:
+    # An upgrade that changes what a document holds: the index still has the old shape
+    # (here: the bare content hash of before DOCUMENT_SHAPE, and a field that is gone).
+    sync(fixture_settings)
+    drain_and_search(meili, index_uid, "")
+
+    async def downgrade_and_reconcile() -> int:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            index = client.index(index_uid)
+            old = [
+                {"slug": row["slug"], "content_hash": row["content_hash"], "body": "alt"}
+                for row in await Entry.select(Entry.slug, Entry.content_hash).where(
+                    Entry.status == PUBLISHED
+                )
+            ]
+            await client.wait_for_task((await index.update_documents(old)).task_uid)
+            return await reconcile(client, index_uid)
+
+    assert run(downgrade_and_reconcile()) == 3  # every entry queued, no manual reindex
+    drain_and_search(meili, index_uid, "")
+
+    async def stored() -> list[dict[str, Any]]:
+        async with AsyncClient(meili.url, meili.master_key) as client:
+            answer = await client.http_client.get(
+                f"indexes/{index_uid}/documents", params={"fields": "slug,content_hash"}
+            )
+            return list(answer.json()["results"])
+
+    published = Entry.select(Entry.slug, Entry.content_hash).where(Entry.status == PUBLISHED)
+    rows = {r["slug"]: r["content_hash"] for r in run(published.run())}
+    assert {d["slug"]: d["content_hash"] for d in run(stored())} == {
+        slug: f"{digest}/{DOCUMENT_SHAPE}" for slug, digest in rows.items()
+    }
     assert run(_count_reconcile(meili, index_uid)) == 0  # converged
 
 
