@@ -62,7 +62,7 @@ def test_the_body_reaches_the_index_as_stems_and_the_written_forms_they_lose() -
     assert unstemmed(["gelernt", "habe", "Tandem", "Passwort"]) == ["habe", "Tandem"]
     body = "<p>Was ich <em>gelernt</em> habe, halte ich im Lerntagebuch fest.</p>"
     row = {
-        "slug": "lerntagebuch", "title": "Lerntagebuch", "tags": ["lernen"],
+        "slug": "lerntagebuch", "title": "Lerntagebuch", "tags": ["lernen"], "search_terms": [],
         "summary": "Festhalten, was man lernt.", "body_html": body, "topics": [], "phases": [],
         "audiences": [], "kind": "method", "source": "core", "title_sort": "lerntagebuch",
         "updated_at": 0, "content_hash": "x",
