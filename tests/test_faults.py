@@ -323,6 +323,13 @@ def test_meilisearch_killed_during_load(
             assert f"updated: {ENTRY}" in content_sync(env)
             _, body = ready(app.url)
             assert body["checks"]["outbox"]["detail"].startswith("1 change(s) waiting"), body
+            # The checks below need searches of a down engine after every worker looked
+            # again (READY_CHECK_SECONDS): on a fast machine all of the above can take less.
+            load.wait_served(
+                "answered after the workers looked again",
+                ("search",),
+                killed_at + READY_CHECK_SECONDS,
+            )
             restart_at = time.monotonic()
 
             restarted = LocalMeilisearch(
