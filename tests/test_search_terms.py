@@ -29,6 +29,7 @@ from core.settings import Settings
 from search.local_server import LocalMeilisearch
 from tests.accounts_support import SignedIn, editor_client, signed_in, use
 from tests.conftest import make_settings, run, sync
+from tests.test_editing_pages import form_of
 from tests.test_quickcheck_api import bearer, cli
 from tests.test_search_api import wait_for_hits
 
@@ -249,22 +250,9 @@ def post(who: SignedIn, path: str, fields: dict[str, Any]) -> Any:
 
 
 def form_fields(client: Client, slug: str, **changes: str) -> dict[str, Any]:
+    """The edit form as the page posts it for the live entry ``slug``, with ``changes``."""
     entry = client.get(f"/api/v1/entries/{slug}").json()["data"]
-    return {
-        "based_on": "0",
-        "title": entry["title"],
-        "summary": entry["summary"],
-        "kind": entry["kind"],
-        "topics": entry["topics"],
-        "phases": entry["phases"],
-        "audiences": entry["audiences"],
-        "tags": ", ".join(entry["tags"]),
-        "duration": entry["duration"] or "",
-        "materials": "\n".join(entry["materials"]),
-        "related": entry["related"],
-        "updated_at": entry["updated_at"],
-        "body": entry["body_markdown"],
-    } | changes
+    return form_of(entry) | {"based_on": "0"} | changes
 
 
 def test_the_edit_form_saves_shows_checks_and_diffs_the_search_terms(team: Team) -> None:
