@@ -266,13 +266,18 @@ def test_the_edit_form_saves_shows_checks_and_diffs_the_search_terms(team: Team)
     twice = post(team.core, page, form_fields(team.client, "ueberblick",
                  search_terms="Dank\nDANK"))  # fmt: skip
     assert twice.status_code == 422
-    assert "&#39;DANK&#39; is already search_terms[0]; list each term once" in twice.text
+    # The content check's rule, in German at the field (the editorial API keeps its words).
+    assert "Begriff 2: „DANK“ steht schon als Begriff 1 da" in twice.text
     assert 'aria-describedby="hinweis-search_terms fehler-search_terms"' in twice.text
     assert ">Dank\nDANK</textarea>" in twice.text  # kept as typed
     long = post(team.core, page, form_fields(team.client, "ueberblick",
                 search_terms="Dank\n" + "y" * 61))  # fmt: skip
     assert long.status_code == 422
-    assert "Expected `str` of length &lt;= 60" in long.text
+    assert "Begriff 2: höchstens 60 Zeichen" in long.text
+    many = post(team.core, page, form_fields(team.client, "ueberblick",
+                search_terms="\n".join(f"Wort{i}" for i in range(31))))  # fmt: skip
+    assert many.status_code == 422
+    assert ">höchstens 30 Angaben</p>" in many.text
 
     saved = post(team.core, page, form_fields(team.client, "ueberblick",
                  search_terms=" Danke sagen \r\n\r\nAnerkennung\n"))  # fmt: skip

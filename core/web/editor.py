@@ -11,6 +11,7 @@ app-wide guard (core.accounts.guard) enforces it and checks the CSRF token.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -21,6 +22,7 @@ from core.accounts import current_account
 from core.accounts.audit import record
 from core.content import queries
 from core.content.markdown import render_markdown
+from core.content.model import Problem
 from core.editing import service
 from core.editing.model import (
     FIELDS,
@@ -138,10 +140,43 @@ def data_from_form(fields: dict[str, list[str]]) -> dict[str, Any]:
     }
 
 
+# The content check's rules that an editor meets in the form, said in German (the check
+# itself, the CLI and the editorial API keep its English words). A message not listed
+# here is shown as the check wrote it.
+_GERMAN_RULES = [
+    (re.compile(r"Expected `str` of length <= (\d+)"), "höchstens {0} Zeichen"),
+    (re.compile(r"Expected `str` of length >= 1"), "darf nicht leer sein"),
+    (re.compile(r"Expected `array` of length <= (\d+)"), "höchstens {0} Angaben"),
+    (
+        re.compile(r"^(['\"])(.*)\1 is already \w+\[(\d+)\]; list each term once"),
+        "„{1}“ steht schon als {item} {2} da; jeden Begriff bitte nur einmal (Groß- und "
+        "Kleinschreibung zählen nicht)",
+    ),
+]
+# What one item of a list field is called, for "Begriff 4: …".
+_ITEM_NAMES = {"search_terms": "Begriff", "tags": "Schlagwort", "materials": "Zeile"}
+_INDEX = re.compile(r"^\w+\[(\d+)\]")
+
+
+def german_problem(problem: Problem) -> str:
+    """A content check problem as the edit form shows it at its field."""
+    item = _ITEM_NAMES.get(field_of(problem), "Angabe")
+    message = problem.message
+    for pattern, german_text in _GERMAN_RULES:
+        if match := pattern.search(message):
+            groups = list(match.groups())
+            if len(groups) == 3:  # a duplicate: the first one's place, counted from 1
+                groups[2] = str(int(groups[2]) + 1)
+            message = german_text.format(*groups, item=item)
+            break
+    index = _INDEX.match(problem.field or "")
+    return f"{item} {int(index.group(1)) + 1}: {message}" if index else message
+
+
 def field_errors(exc: Invalid) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for problem in exc.problems:
-        errors.setdefault(field_of(problem), []).append(problem.message)
+        errors.setdefault(field_of(problem), []).append(german_problem(problem))
     return errors
 
 

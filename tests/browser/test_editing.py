@@ -2,7 +2,8 @@
 file and search index, the shipped content and the NRW plugin), so that what the editors
 change here never leaks into the other browser tests.
 
-Covered: create → preview → submit → publish → found by search; a second editor's save
+Covered: create → preview → submit → publish → found by search; a search term found
+by search and shown nowhere; a second editor's save
 refused with the diff; restore of an old revision; slug rename with redirect; an NRW
 editor cannot touch core entries; hostile Markdown inert in preview, page, embed and API;
 typed text kept over an expired session; axe on every editorial page; screenshots.
@@ -280,6 +281,50 @@ def test_create_preview_submit_publish_and_find_it(
     wait_until(found, "the published entry in search", timeout=20)
     page.goto(f"{editor_app.url}/?q={quote('Gesprächsleitfaden')}")
     expect(page.get_by_role("link", name="Gesprächsleitfaden für Übergänge").first).to_be_visible()
+
+
+def test_a_search_term_finds_the_entry_and_is_shown_nowhere(
+    editor_app: EditorApp, accounts: dict[str, str], context: Any, browser: Any
+) -> None:
+    # A word the toolbox does not hold: before, searching for it finds nothing.
+    term, slug = "Schulungsfilmchen", "bildschirmvideos"
+
+    def search(q: str) -> list[str]:
+        return [h["slug"] for h in get_json(f"{editor_app.url}/api/v1/search?q={quote(q)}")["data"]]
+
+    assert search(term) == []
+    page = context.new_page()
+    sign_in(page, editor_app, accounts["core"], f"/redaktion/eintraege/{slug}")
+    kept = page.locator("#search_terms").input_value()
+    # Too long a term is refused at its field, and nothing is saved.
+    page.fill("#search_terms", kept + "\n" + "Sehr " * 13)
+    page.get_by_role("button", name="Entwurf speichern").click()
+    expect(page.locator("#fehler-search_terms")).to_have_text(
+        re.compile(r"^Begriff \d+: höchstens 60 Zeichen$")
+    )
+    expect(page.locator("#search_terms")).to_have_attribute("aria-invalid", "true")
+    shot(page, "suchbegriff-zu-lang")
+    page.fill("#search_terms", f"{kept}\n{term}")
+    page.get_by_role("button", name="Entwurf speichern").click()
+    expect(page.locator("[data-saved]")).to_be_visible()
+    page.get_by_role("button", name="Zur Prüfung einreichen").click()
+    expect(page.locator("[data-saved]")).to_contain_text("zur Prüfung eingereicht")
+    reviewer = browser.new_context(locale="de-DE")
+    try:
+        other = reviewer.new_page()
+        sign_in(other, editor_app, accounts["freigabe"], f"/redaktion/eintraege/{slug}")
+        other.get_by_role("button", name="Veröffentlichen").click()
+        expect(other.locator("[data-saved]")).to_contain_text("veröffentlicht")
+    finally:
+        reviewer.close()
+    wait_until(lambda: search(term)[:1] == [slug], "the entry found by its new search term")
+    # Searched, never shown: not on the entry's page, not in the public API.
+    page.goto(f"{editor_app.url}/entries/{slug}")
+    expect(page.locator("h1")).to_be_visible()
+    assert term not in page.content()
+    status, _, body = http_get(f"{editor_app.url}/api/v1/entries/{slug}")
+    assert status == 200
+    assert term not in body.decode()
 
 
 def test_a_concurrent_edit_is_refused_with_the_diff(
