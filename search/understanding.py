@@ -202,14 +202,22 @@ async def exact_words(
     *,
     pool: MultiSearchPool | None = None,
 ) -> list[str]:
-    """The words that occur in the index as written (no typo, no prefix).
+    """The words that occur in the index as written (no typo, no prefix); none when they
+    are all stop words.
 
     Once a query holds a word the toolbox does not know, a typo match of the rest is a
-    guess on a guess ("Apfelkuchen backen" would find "packen"); such words go too.
+    guess on a guess ("Apfelkuchen backen" would find "packen"); such words go too. A
+    stop word alone is answered by the engine with every entry (it drops the word and
+    searches for nothing), so a word that matches every entry counts as known only
+    beside one that does not: "Rezept für Kartoffelsalat" listed the whole toolbox.
     """
     queries = [probe(f'"{word}"', uid, filters) for word in words]
-    results = await multi_search(client, queries, pool)
-    return [w for w, r in zip(words, results, strict=True) if r.get("estimatedTotalHits", 0)]
+    queries.append({"indexUid": uid, "q": "", "filter": filters, "limit": 0})
+    *results, everything = await multi_search(client, queries, pool)
+    counts = [r.get("estimatedTotalHits", 0) for r in results]
+    if not any(0 < count < everything.get("estimatedTotalHits", 0) for count in counts):
+        return []
+    return [w for w, count in zip(words, counts, strict=True) if count]
 
 
 async def entries_about(

@@ -39,6 +39,7 @@ ANSWERED = [
     "q=ueberblick&facets=topic,kind",
     "q=wie+schreibe+ich+einen+Ablauf+auf",  # a question
     "q=Apfelkuchen+backen",  # words that find nothing: a second query, then empty
+    "q=Rezept+f%C3%BCr+Kartoffelsalat",  # unknown words beside a stop word: empty too
     "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
     "q=" + "Tandem+" * 60,
     "q=Liste&tag=",  # an empty filter is no filter
