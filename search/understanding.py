@@ -6,7 +6,8 @@ Three steps, all cheap (no model, no word list in the query path):
    form in which ``title_stems`` / ``text_stems`` hold every word of an entry
    (search/german.py). Synonyms and stop words are declared stemmed too
    (search/documents.py), so filler words of a question ("wie kriege ich …") fall away
-   in the engine while "nicht", "ohne" and "kein" stay.
+   in the engine while "nicht", "ohne" and "kein" stay. A question's separable verb
+   gets its particle back first ("wie richte ich … ein" → *einrichten*).
 2. ``dead_words``: Meilisearch drops unmatched query words only from the end, so one
    unknown first word sinks the whole query. Each word is therefore also searched on
    its own (in the same multi-search request as the main query); a word that finds
@@ -44,10 +45,41 @@ MAX_COMPOUND = 40
 MAX_SPLIT_WORDS = 3
 
 
+# A question's clause that starts with a question word has its verb second; a separable
+# verb leaves its particle at the clause's end ("wie richte ich die App ein" asks about
+# *einrichten*). The particle goes back in front of the verb, as the texts write it.
+_CLAUSE_RE = re.compile(r"[^,;:.?!]+")
+_QUESTION_WORDS = frozenset({
+    "wie", "was", "wo", "wann", "warum", "wieso", "weshalb", "wer", "wen", "wem", "welche",
+    "welcher", "welches", "welchen", "welchem", "woran", "womit", "wofür", "wozu", "worauf",
+    "woher", "wohin", "wodurch", "worüber",
+})  # fmt: skip
+_PARTICLES = frozenset({
+    "ab", "an", "auf", "aus", "bei", "dar", "ein", "fest", "fort", "her", "heraus", "herein",
+    "hin", "hinein", "los", "mit", "nach", "vor", "vorbei", "weg", "weiter", "zu", "zurück",
+    "zusammen", "um", "kennen",
+})  # fmt: skip
+
+
+def _tokens(q: str) -> list[str]:
+    """The query's words, a separable verb of a question joined with its particle."""
+    tokens: list[str] = []
+    for clause in _CLAUSE_RE.findall(q):
+        words = _TOKEN_RE.findall(clause)
+        if (
+            len(words) >= 3
+            and words[0].lower() in _QUESTION_WORDS
+            and words[-1].lower() in _PARTICLES
+        ):
+            words = [words[0], words[-1].lower() + words[1].lower(), *words[2:-1]]
+        tokens += words
+    return tokens
+
+
 def query_words(q: str) -> list[str]:
     """The query's words in the stemmed form the index holds."""
     result = []
-    for token in _TOKEN_RE.findall(q):
+    for token in _tokens(q):
         *front, last = token.split("-")
         result.append("-".join([*(p.lower() for p in front), stem(last)]))
     return result
@@ -70,7 +102,7 @@ def database_terms(q: str, stop_words: frozenset[str]) -> list[list[str]]:
 def typed_words(q: str) -> dict[str, str]:
     """Each stemmed query word -> the word as typed (lower case): a compound is cut as
     typed, since the stem of a compound may end inside its last part (Teamkal|ender)."""
-    return dict(zip(query_words(q), (t.lower() for t in _TOKEN_RE.findall(q)), strict=True))
+    return dict(zip(query_words(q), (t.lower() for t in _tokens(q)), strict=True))
 
 
 def probe(q: str, uid: str, filters: list[str]) -> dict[str, Any]:

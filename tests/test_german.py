@@ -87,6 +87,29 @@ def test_query_words_meet_the_index_in_the_stemmed_form() -> None:
     assert query_words("  ") == []
 
 
+def test_a_questions_separable_verb_meets_its_particle_again() -> None:
+    # The texts write "einrichten", "festhalten"; a question splits them.
+    assert query_words("Wie richte ich eine Authenticator-App ein?") == [
+        "wie", "einricht", "ich", "ein", "authenticator-app"
+    ]  # fmt: skip
+    assert query_words("wie halte ich fest, was ich gelernt habe") == [
+        "wie", "festhalt", "ich", "was", "ich", "gelernt", "hab"
+    ]  # fmt: skip
+    assert query_words("was schreibe ich nach jedem Treffen auf")[1] == "aufschreib"
+    # Only where the particle ends a clause that a question word starts: a subordinate
+    # clause has its verb last, a statement its particle anywhere.
+    assert query_words("was tun, wenn der Mentee nicht mitmacht") == [
+        "was", "tun", "wenn", "der", "mente", "nicht", "mitmacht"
+    ]  # fmt: skip
+    assert query_words("Chef hört nicht zu") == ["chef", "hort", "nicht", "zu"]
+    assert query_words("wie an") == ["wie", "an"]  # too short to hold a verb
+    # Typed forms stay paired with the stems (compounds are cut as typed).
+    assert typed_words("wie lege ich die Urlaubskalender an") == {
+        "wie": "wie", "anleg": "anlege", "ich": "ich", "die": "die",
+        "urlaubskal": "urlaubskalender",
+    }  # fmt: skip
+
+
 def test_synonyms_and_stop_words_also_apply_to_the_stemmed_query() -> None:
     synonyms = stemmed_synonyms({"Handy": ["Smartphone"], "Smartphone": ["Handy"]})
     assert synonyms["handy"] == ["Smartphone", "smartphon"]
