@@ -19,7 +19,7 @@ from core.content.facets import ENTRY_FIELD, EXCLUDE_SLUGS_KEY, FACET_ATTRIBUTES
 from core.content.markdown import entry_url
 from search.multisearch import MultiSearchPool, multi_search
 from search.rewrites import Rewrites, rewrite_key
-from search.understanding import query_words, rewrite, typed_words, word_probes
+from search.understanding import probe, query_words, rewrite, typed_words, word_probes
 
 MAX_PROBED_WORDS = 12
 # Every filter (the facets and tags; tags are matched case-insensitively by the engine).
@@ -290,6 +290,9 @@ async def search_entries(
     known = rewrites.get(key) if rewrites is not None and key else None
     if known is not None:  # understood before, for this state of the index
         if not known:
+            # Nothing to search; one count all the same, so that an engine down or an
+            # index gone fails as the search that worked it out would have.
+            await multi_search(client, [probe("", uid, filter_expression)], pool)
             return _empty(page, page_size, facets)
         words = list(known)
         answer = await _search_rewritten(

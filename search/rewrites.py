@@ -6,8 +6,9 @@ again with the rewritten words. What the follow-ups find depends only on the que
 words, the filter expression and the index; so the rewritten word list (or "an empty
 page") is kept here, keyed by the stemmed words, the words as typed and the filter
 expression, and a query seen before sends the rewritten query's multi-search at once:
-one request, like a query without such a word. Only rewrites are kept, never hits: the
-page itself is always asked for.
+one request, like a query without such a word (for "finds nothing", one count, so that
+an engine down or an index gone fails as before). Only rewrites are kept, never hits:
+the page itself is always asked for.
 
 **When a rewrite is stale.** A rewrite holds for one state of the index. The state is
 read as the index's ``createdAt`` and ``updatedAt`` (``GET /indexes/UID``, admin key, a
