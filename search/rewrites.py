@@ -121,7 +121,12 @@ class Rewrites:
             self._check = asyncio.get_running_loop().create_task(
                 self._run_check(now), name="search-rewrites-check"
             )
+            self._check.add_done_callback(self._check_done)
         return age < self.check_seconds
+
+    def _check_done(self, check: asyncio.Task[None]) -> None:
+        if self._check is check:
+            self._check = None
 
     async def refresh(self) -> None:
         """Check the index's state now and wait for the answer (tests; a search never
@@ -135,8 +140,6 @@ class Rewrites:
             self._confirmed_at = -math.inf
             log.debug("Search rewrites: index state not read: %s", exc)
             return
-        finally:
-            self._check = None
         if version != self._version:
             self._version = version
             self._entries.clear()
