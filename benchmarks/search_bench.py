@@ -243,9 +243,11 @@ def start_api(
     *,
     route_only: bool = False,
     workers: int = 1,
+    factory: str | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Our API in its own process as deployed (``core.server``: uvicorn with the fixes of
-    its socket, ``workers`` workers, one listening socket each; production runs two)."""
+    its socket, ``workers`` workers, one listening socket each; production runs two);
+    ``factory``: another app factory (module:function) than the deployed one."""
     port = free_port()
     env = {
         **os.environ,
@@ -257,7 +259,7 @@ def start_api(
     }
     # "before": every search through Litestar's route (the fast path switched off); a
     # factory, so that each worker process switches it off.
-    factory = (
+    factory = factory or (
         "benchmarks.search_bench:route_only_app" if route_only else "core.app:create_app_from_env"
     )
     command = [sys.executable, "-m", "core.server", factory, "--factory", "--port", str(port)]

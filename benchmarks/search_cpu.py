@@ -13,8 +13,12 @@ machine inflates far less than wall-clock time:
   (core/api/fast_search.py), both with the pool;
 - ``--arms understanding``: the follow-up multi-searches of query understanding
   (search/understanding.py: compound cuts, exact words, entries about) through the SDK's
-  client (as before) or over the pool like the main query; both on the fast path. With
-  ``--followups``, only the queries of the mix that send such a follow-up.
+  client (as before) or over the pool like the main query; both on the fast path;
+- ``--arms rewrites``: query understanding worked out for every search (no rewrites kept)
+  or kept per worker for the index's state (search/rewrites.py); both on the fast path.
+
+With ``--followups``, only the queries of the mix that send such a follow-up (found
+before anything is kept).
 
 ``--profile N`` instead runs N requests of the first arm's way under cProfile and prints
 the functions by cumulative and by own time (the "where the Python time goes" tables).
@@ -47,20 +51,22 @@ ARMS = {
     "client": ("SDK client (before)", "pool (after)"),
     "path": ("Litestar route", "fast path"),
     "understanding": ("follow-ups: SDK", "follow-ups: pool"),
+    "rewrites": ("rewrites: not kept", "rewrites: kept"),
 }
-# The understanding steps search/query.py calls, each of which sends one multi-search.
+# The understanding steps search.understanding.rewrite calls, each sends one multi-search.
 FOLLOW_UPS = ("split_dead", "exact_words", "entries_about")
+_ORIGINAL: dict[str, Any] = {}
+WALL = " (wall)"
 
 
 def follow_ups_through_sdk(on: bool, sent: list[str] | None = None) -> None:
-    """Make search/query.py call the understanding steps without the pool (``on``: their
-    requests go through the SDK's client, as before) or as it does now; count each call
-    into ``sent``."""
-    import search.query
+    """Make query understanding call its steps without the pool (``on``: their requests
+    go through the SDK's client, as before) or as it does now; count each call into
+    ``sent``."""
     import search.understanding
 
     for name in FOLLOW_UPS:
-        original = getattr(search.understanding, name)
+        original = _ORIGINAL.setdefault(name, getattr(search.understanding, name))
 
         def step(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
             if sent is not None:
@@ -69,7 +75,7 @@ def follow_ups_through_sdk(on: bool, sent: list[str] | None = None) -> None:
                 kwargs["pool"] = None
             return _original(*args, **kwargs)
 
-        setattr(search.query, name, step)
+        setattr(search.understanding, name, step)
 
 
 async def profile(app: Any, arm: str, use: Any, mix: list[str], requests: int) -> None:
@@ -158,15 +164,18 @@ def main() -> None:
                     await asyncio.sleep(0.2)
                 pool = service.multi_search
                 fast = app.state.fast_search
+                rewrites = service.rewrites
 
                 def use(arm: str) -> None:
                     service.multi_search = None if arm == ARMS["client"][0] else pool
                     fast.enabled = arm != ARMS["path"][0]
                     follow_ups_through_sdk(arm == ARMS["understanding"][0])
+                    service.rewrites = None if arm == ARMS["rewrites"][0] else rewrites
 
                 nonlocal mix
                 sent: list[str] = []
                 follow_ups_through_sdk(False, sent)
+                service.rewrites = None  # every query's follow-ups are seen
                 with_follow_ups = []
                 for query in mix:
                     sent.clear()
@@ -182,16 +191,21 @@ def main() -> None:
                     await profile(app, names[1 if args.second else 0], use, mix, args.profile)
                     return {}
                 figures: dict[str, list[float]] = {name: [] for name in names}
+                for name in names:
+                    figures[name + WALL] = []
                 for _ in range(args.rounds):
                     for name in names:
                         use(name)
                         for query in mix[:20]:  # warm both connections
                             assert await call(app, query) == 200
                         started = time.process_time()
+                        wall = time.perf_counter()
                         for n in range(args.requests):
                             assert await call(app, mix[n % len(mix)]) == 200
                         spent = time.process_time() - started
                         figures[name].append(spent / args.requests * 1e6)
+                        wall = time.perf_counter() - wall
+                        figures[name + WALL].append(wall / args.requests * 1e6)
                 use(names[1])
                 return figures
 
@@ -201,8 +215,14 @@ def main() -> None:
     print(f"CPU µs per /api/v1/search request, in process, {args.requests} requests per round, "
           f"{args.rounds} rounds, {len(mix)} queries (relevance set):")  # fmt: skip
     for name, values in figures.items():
+        if name.endswith(WALL):
+            continue
+        walls = figures[name + WALL]
         print(f"  {name:<20} median {statistics.median(values):6.0f}  "
               f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")  # fmt: skip
+        print(f"  {'':<20} wall-clock µs per request, engine included, one at a time: "
+              f"median {statistics.median(walls):.0f} "
+              f"(rounds: {', '.join(f'{v:.0f}' for v in walls)})")  # fmt: skip
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

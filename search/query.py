@@ -11,21 +11,15 @@ from __future__ import annotations
 import html
 import math
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from meilisearch_python_sdk import AsyncClient
 
 from core.content.facets import ENTRY_FIELD, EXCLUDE_SLUGS_KEY, FACET_ATTRIBUTES
 from core.content.markdown import entry_url
 from search.multisearch import MultiSearchPool, multi_search
-from search.understanding import (
-    entries_about,
-    exact_words,
-    query_words,
-    split_dead,
-    typed_words,
-    word_probes,
-)
+from search.rewrites import Rewrites, rewrite_key
+from search.understanding import probe, query_words, rewrite, typed_words, word_probes
 
 MAX_PROBED_WORDS = 12
 # Every filter (the facets and tags; tags are matched case-insensitively by the engine).
@@ -277,6 +271,7 @@ async def search_entries(
     facets: list[str],
     sort: list[tuple[str, bool]] | None = None,
     pool: MultiSearchPool | None = None,
+    rewrites: Rewrites | None = None,
 ) -> dict[str, Any]:
     """One page of hits with highlights, pagination and disjunctive facet counts; by
     relevance, or by ``sort`` ((field, descending) pairs of the entries list) first.
@@ -284,56 +279,54 @@ async def search_entries(
     The query goes to the engine in stemmed form; words that find nothing on their own
     are split into live compound parts or dropped (search/understanding.py). With
     ``pool``, the page's multi-search goes over its lean connections (search/multisearch.py).
+    With ``rewrites`` (the worker's, search/rewrites.py), a query whose rewrite is known
+    for the index's current state sends only the rewritten query's multi-search.
     """
     words = query_words(q)
     filter_expression = _filter_expression(filters)
-    body = multi_search_body(
-        uid, q=q, filters=filters, page=page, page_size=page_size, facets=facets, sort=sort
-    )
-    # The page (+ its about-fields query) + disjunctive counts.
-    n_queries = (
-        1
-        + _reranked(" ".join(words), page, page_size, sort)
-        + sum(name in filters for name in facets)
-    )
-    results = await multi_search(client, body["queries"], pool)
-    probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
-    word_part = results[n_queries + len(probed) :]
-    if words:
-        counts = [_count(r) for r in results[n_queries : n_queries + len(probed)]] or [
-            _count(results[0])
-        ]
-        probe_counts = counts[:]
-        counts += [1] * (len(words) - len(counts))
-        dead = [word for word, count in zip(words, counts, strict=True) if not count]
+    key = None
+    if rewrites is not None and words:
+        key = rewrite_key(words, typed_words(q), filter_expression)
+    known = rewrites.get(key) if rewrites is not None and key else None
+    if known is not None:  # understood before, for this state of the index
+        if not known:
+            # Nothing to search; one count all the same, so that an engine down or an
+            # index gone fails as the search that worked it out would have.
+            await multi_search(client, [probe("", uid, filter_expression)], pool)
+            return _empty(page, page_size, facets)
+        words = list(known)
+        answer = await _search_rewritten(
+            client, uid, words, filters, page, page_size, facets, sort, pool
+        )
+    else:
+        generation = rewrites.generation if rewrites is not None else 0
+        body = multi_search_body(
+            uid, q=q, filters=filters, page=page, page_size=page_size, facets=facets, sort=sort
+        )
+        # The page (+ its about-fields query) + disjunctive counts.
+        n_queries = (
+            1
+            + _reranked(" ".join(words), page, page_size, sort)
+            + sum(name in filters for name in facets)
+        )
+        probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
+        answer = _Answer(await multi_search(client, body["queries"], pool), n_queries, probed)
+        # A single word is counted by the page itself; words past the probed count as found.
+        counts = answer.probe_counts or [_count(answer.results[0])]
+        padded = counts + [1] * len(words)
+        dead = [word for word, count in zip(words, padded, strict=False) if not count]
         if dead:
-            splits = await split_dead(
-                client, uid, dead, filter_expression, typed_words(q), pool=pool
-            )
-            words = [part for word in words for part in splits.get(word, [word])]
-            dropped = sum(not splits[word] for word in dead)
-            if dropped:
-                words = await exact_words(client, uid, words, filter_expression, pool=pool)
-            # Only a query that is mostly understood, or whose known words name what an
-            # entry is about, is searched without its unknown words.
-            if len(words) <= dropped and not await entries_about(
-                client, uid, words, filter_expression, pool=pool
-            ):  # an empty page, not the whole toolbox
+            typed = typed_words(q)
+            words = await rewrite(client, uid, words, dead, filter_expression, typed, pool=pool)
+            if rewrites is not None and key:
+                rewrites.put(key, tuple(words), generation)
+            if not words:  # an empty page, not the whole toolbox
                 return _empty(page, page_size, facets)
-            # The query changed: its words must match as complete words (a trailing space
-            # ends prefix matching), or "Apfelkuchen backen" would find "Backstube".
-            text = " ".join(words) + " "
-            probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
-            queries = _queries(uid, text, filters, page, page_size, facets, sort)
-            queries += word_probes(probed, uid, filter_expression, prefix_last=False)
-            queries += _word_about_queries(uid, text, probed, filters, sort, prefix_last=False)
-            results = await multi_search(client, queries, pool)
-            # With fewer words the page may no longer be reranked (no about-fields query).
-            n_queries = (
-                1 + _reranked(text, page, page_size, sort) + sum(name in filters for name in facets)
+            answer = await _search_rewritten(
+                client, uid, words, filters, page, page_size, facets, sort, pool
             )
-            probe_counts = [_count(r) for r in results[n_queries : n_queries + len(probed)]]
-            word_part = results[n_queries + len(probed) :]
+    results, n_queries, probed = answer
+    probe_counts, word_part = answer.probe_counts, answer.word_part
     first = results[0]
     hits = first["hits"]
     extras = results[1:n_queries]
@@ -365,6 +358,50 @@ async def search_entries(
         "facets": by_param,
         "processing_time_ms": int(first.get("processingTimeMs", 0)),
     }
+
+
+class _Answer(NamedTuple):
+    """The page's multi-search: its results, how many of them belong to the page (the
+    page, its about-fields query, the facet counts), and the words counted on their own."""
+
+    results: list[Any]
+    n_queries: int
+    probed: list[str]
+
+    @property
+    def probe_counts(self) -> list[int]:
+        return [_count(r) for r in self.results[self.n_queries : self.n_queries + len(self.probed)]]
+
+    @property
+    def word_part(self) -> list[Any]:
+        """Each word in the about-fields, the number of entries, the full query's members."""
+        return self.results[self.n_queries + len(self.probed) :]
+
+
+async def _search_rewritten(
+    client: AsyncClient,
+    uid: str,
+    words: list[str],
+    filters: dict[str, list[str]],
+    page: int,
+    page_size: int,
+    facets: list[str],
+    sort: list[tuple[str, bool]] | None,
+    pool: MultiSearchPool | None,
+) -> _Answer:
+    """The page's multi-search for the rewritten words of a query (search/understanding.py
+    ``rewrite``), the same whether the rewrite was just worked out or known already."""
+    # The query changed: its words must match as complete words (a trailing space ends
+    # prefix matching), or "Apfelkuchen backen" would find "Backstube".
+    text = " ".join(words) + " "
+    probed = words[:MAX_PROBED_WORDS] if len(words) > 1 else []
+    filter_expression = _filter_expression(filters)
+    queries = _queries(uid, text, filters, page, page_size, facets, sort)
+    queries += word_probes(probed, uid, filter_expression, prefix_last=False)
+    queries += _word_about_queries(uid, text, probed, filters, sort, prefix_last=False)
+    # With fewer words the page may no longer be reranked (no about-fields query).
+    n_queries = 1 + _reranked(text, page, page_size, sort) + sum(name in filters for name in facets)
+    return _Answer(await multi_search(client, queries, pool), n_queries, probed)
 
 
 def _count(result: dict[str, Any]) -> int:

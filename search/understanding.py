@@ -19,6 +19,10 @@ Three steps, all cheap (no model, no word list in the query path):
    stays dropped, so a query about something the toolbox does not cover still finds
    nothing.
 
+``rewrite`` runs step 3 and what follows it (exact words, entries about); its outcome is
+kept per app worker for one state of the index (search/rewrites.py), so a query seen
+before skips these requests.
+
 The requests of steps 3 and after go over the search request's lean pool when the caller
 passes one (``pool``, search/multisearch.py), as the main multi-search does; without it,
 through the SDK's client.
@@ -272,3 +276,28 @@ async def entries_about(
     ]
     results = await multi_search(client, queries, pool)
     return bool(words) and all(r.get("estimatedTotalHits", 0) for r in results)
+
+
+async def rewrite(
+    client: AsyncClient,
+    uid: str,
+    words: list[str],
+    dead: list[str],
+    filters: list[str],
+    typed: dict[str, str],
+    *,
+    pool: MultiSearchPool | None = None,
+) -> list[str]:
+    """The query's words with its ``dead`` words split or dropped, or [] when the query
+    is to find nothing (1–3 multi-searches; search/rewrites.py keeps the outcome)."""
+    splits = await split_dead(client, uid, dead, filters, typed, pool=pool)
+    words = [part for word in words for part in splits.get(word, [word])]
+    dropped = sum(not splits[word] for word in dead)
+    if dropped:
+        words = await exact_words(client, uid, words, filters, pool=pool)
+    # Only a query that is mostly understood, or whose known words name what an entry is
+    # about, is searched without its unknown words: else an empty page, not the whole
+    # toolbox.
+    if len(words) <= dropped and not await entries_about(client, uid, words, filters, pool=pool):
+        return []
+    return words

@@ -21,6 +21,7 @@ from search.client import meilisearch_client
 from search.config import search_setup
 from search.indexer import drain_outbox, ensure_index, reconcile
 from search.multisearch import MultiSearchPool
+from search.rewrites import Rewrites, index_state
 
 log = logging.getLogger("mentoring40.search")
 
@@ -44,6 +45,9 @@ class SearchService:
         self.searcher = meilisearch_client(settings.meili_url, search_key, timeout=5)
         # The search request's own multi-search (the hot call), same key and timeout.
         self.multi_search = MultiSearchPool(settings.meili_url, search_key, timeout=5)
+        # Query understanding's outcomes for the index's current state (search/rewrites.py);
+        # the state is read with the admin key (a search-only key may not read the index).
+        self.rewrites = Rewrites(lambda: index_state(self.admin, self.uid))
         self._tasks: list[asyncio.Task[None]] = []
         self._index_ready = False
         self.holder = lease.holder_id()
@@ -145,6 +149,7 @@ class SearchService:
             with contextlib.suppress(Exception):
                 await lease.release(LEASE_NAME, self.holder)
             self._indexer = False
+        await self.rewrites.aclose()
         await self.admin.aclose()
         await self.searcher.aclose()
         await self.multi_search.aclose()

@@ -178,8 +178,9 @@ async def engine_search(
         async with timed_search("api"):
             if await service.serves_queries():
                 found = await search_entries(
-                    service.searcher, service.uid, **args, pool=service.multi_search
-                )
+                    service.searcher, service.uid, **args, pool=service.multi_search,
+                    rewrites=service.rewrites,
+                )  # fmt: skip
                 return found, MEILISEARCH
             return None, SearchEngine(engine="database", reason=INDEX_NOT_READY)
     except Exception as exc:

@@ -64,6 +64,7 @@ async def search_context(request: Req, page: Page) -> dict[str, Any]:
                 result = await search_entries(
                     service.searcher, service.uid, q=q, filters=scoped, page=number,
                     page_size=PAGE_SIZE, facets=list(FACETS), pool=service.multi_search,
+                    rewrites=service.rewrites,
                 )  # fmt: skip
             hits, total, counts = result["hits"], result["pagination"]["total"], result["facets"]
             searched = True
@@ -159,7 +160,7 @@ async def no_hit_suggestions(
         with contextlib.suppress(Exception):  # search down: the titles below still help
             found = await search_entries(
                 service.searcher, service.uid, q=q, filters=scope, page=1, page_size=3,
-                pool=service.multi_search,
+                pool=service.multi_search, rewrites=service.rewrites,
                 facets=[],
             )  # fmt: skip
             nearest, without_filters = found["hits"], found["pagination"]["total"]
