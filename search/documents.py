@@ -10,7 +10,7 @@ from typing import Any
 import nh3
 
 from core.content.facets import ENTRY_FIELD
-from search.german import extra_terms, stem, stems, unstemmed, words
+from search.german import extra_terms_of, stem, stems_of, unstemmed, words
 from search.vocabulary import Vocabulary
 
 # The fields a document carries; searchable ones in ranking order (title before tags
@@ -78,15 +78,15 @@ def build_document(row: dict[str, Any], enrich: Enrich | None = None) -> dict[st
     doc = {
         "slug": row["slug"],
         "title": row["title"],
-        "title_terms": extra_terms(title + tags),
-        "title_stems": stems(title),
+        "title_terms": extra_terms_of(title + tags),
+        "title_stems": stems_of(title),
         "tags": row["tags"],
-        "tag_stems": stems(tags),
+        "tag_stems": stems_of(tags),
         "search_terms": row["search_terms"],
-        "search_stems": f"{extra_terms(searched)} {stems(searched)}".strip(),
+        "search_stems": f"{extra_terms_of(searched)} {stems_of(searched)}".strip(),
         "summary": row["summary"],
-        "text_terms": " ".join(dict.fromkeys([*extra_terms(text).split(), *unstemmed(text)])),
-        "text_stems": stems(text),
+        "text_terms": " ".join(dict.fromkeys([*extra_terms_of(text).split(), *unstemmed(text)])),
+        "text_stems": stems_of(text),
         "topics": row["topics"],
         "phases": row["phases"],
         "audiences": row["audiences"],

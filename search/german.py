@@ -133,9 +133,15 @@ def words(texts: Iterable[str]) -> list[str]:
 
 def extra_terms(texts: Iterable[str]) -> str:
     """Compound parts and ae/oe/ue/ss spellings of the words in ``texts``, space-separated."""
+    return extra_terms_of(words(texts))
+
+
+def extra_terms_of(tokens: Iterable[str]) -> str:
+    """``extra_terms`` of text already cut into words (``words``): documents are built
+    from word lists, and cutting each word again cost a third of a reindex's CPU."""
     # Each distinct word once, in order of first appearance: the same result as walking
     # every occurrence, at less than half the cost on long bodies (reindex time).
-    distinct = dict.fromkeys(words(texts))
+    distinct = dict.fromkeys(tokens)
     seen = {w.lower() for w in distinct}
     extra: dict[str, None] = {}
     for word in distinct:
@@ -152,8 +158,13 @@ def extra_terms(texts: Iterable[str]) -> str:
 
 def stems(texts: Iterable[str]) -> str:
     """The stems of the words in ``texts`` and of their compound parts, space-separated."""
+    return stems_of(words(texts))
+
+
+def stems_of(tokens: Iterable[str]) -> str:
+    """``stems`` of text already cut into words (``words``)."""
     found: dict[str, None] = {}
-    for word in words(texts):
+    for word in tokens:
         found[stem(word)] = None
         if word[0].isupper():
             for part in compound_parts(word):
