@@ -15,8 +15,9 @@ core/api/fast_search.py), and the reindex of before (1000-document tasks, one af
 another).
 
 Everything runs on 127.0.0.1 and stops by itself. Environment: BENCH_ENTRIES (10000),
-BENCH_SECONDS per wrk run (5), BENCH_BEFORE=0 skips the "before" rows, BENCH_ONLY=reindex
-measures only the full reindex of the generated entries beside the bulk add (no searches).
+BENCH_SECONDS per wrk run (5), BENCH_WARMUP seconds of the same load before each (5),
+BENCH_BEFORE=0 skips the "before" rows, BENCH_ONLY=reindex measures only the full reindex
+of the generated entries beside the bulk add (no searches).
 BENCH_KEEP=1 keeps its temporary folder (removed at the end otherwise).
 """
 
@@ -59,6 +60,13 @@ from search.rebuild import rebuild_index
 
 CORPUS_SIZE = int(os.environ.get("BENCH_ENTRIES", "10000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+# Before each measured run, the same load for this long: long enough that each app worker
+# has seen every query of the mix once (at ~200 req/s, 5 s is about 3 passes over the 285
+# queries), so that query understanding's kept rewrites (search/rewrites.py) are in their
+# steady state, as for a Lotse's repeated searches. A first sighting of a query with an
+# unknown word costs 2-5 multi-searches instead of one (benchmarks/search_cpu.py --arms
+# rewrites). BENCH_WARMUP=1 gives the short warm-up of before.
+WARMUP = int(os.environ.get("BENCH_WARMUP", "5"))
 BEFORE = os.environ.get("BENCH_BEFORE", "1") != "0"
 REINDEX_ONLY = os.environ.get("BENCH_ONLY", "") == "reindex"
 CONNECTIONS = 10
@@ -174,7 +182,7 @@ def wrk(base: str, requests: list[tuple[str, str, str | None]], headers: dict[st
     script = work / f"wrk-{time.monotonic_ns()}.lua"
     script.write_text(_lua(requests, headers), encoding="utf-8")
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", "--timeout", "10s", "-s", str(script), base]
-    subprocess.run([*command[:1], "-d1s", *command[1:]], capture_output=True, check=True)
+    subprocess.run([*command[:1], f"-d{WARMUP}s", *command[1:]], capture_output=True, check=True)
     cpu_before = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run([*command[:1], f"-d{SECONDS}s", *command[1:]],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
@@ -448,8 +456,9 @@ def main() -> None:
                 results += measure_search(label, settings, meili, uid, work)
     if REINDEX_ONLY:
         return
-    print(f"\nwrk: {CONNECTIONS} connections, {SECONDS} s per run, {len(queries())} queries; "
-          f"curl: median of {SEQUENTIAL} single requests in a row\n")  # fmt: skip
+    print(f"\nwrk: {CONNECTIONS} connections, {SECONDS} s per run after {WARMUP} s of warm-up, "
+          f"{len(queries())} queries; curl: median of {SEQUENTIAL} single requests in a "
+          "row\n")  # fmt: skip
     print(f"{'corpus':<16} | {'target':<24} | {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} "
           f"{'errors':>6} {'CPU µs/req':>10} | curl p50 ms | idle after s")  # fmt: skip
     raw_of: dict[str, dict[str, float]] = {}
