@@ -131,6 +131,20 @@ def make_settings(database_url: str, content_dir: Path, **kwargs: Any) -> Settin
     return Settings(database_url=database_url, content_dir=content_dir, **kwargs)
 
 
+def on_meilisearch(settings: Settings, meili: Any, **kwargs: Any) -> Settings:
+    """``settings`` searching on the running ``meili`` (a LocalMeilisearch), in an index
+    of their own, so that tests sharing one Meilisearch never see each other's entries."""
+    import msgspec
+
+    return msgspec.structs.replace(
+        settings,
+        meili_url=meili.url,
+        meili_admin_key=meili.master_key,
+        meili_index=f"test_{uuid.uuid4().hex[:10]}",
+        **kwargs,
+    )
+
+
 def sync(settings: Settings, registry: PluginRegistry | None = None) -> SyncReport:
     """Validate and sync like ``mentoring40 content sync``; fail the test on problems."""
     registry = registry or build_registry(settings, load_installed=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from core.plugins import build_registry
 from core.settings import Settings
 from core.settings_variables import SettingsError
 from search.local_server import LocalMeilisearch
-from tests.conftest import run, sync
+from tests.conftest import on_meilisearch, run, sync
 
 Client = TestClient[Any]
 
@@ -105,13 +104,7 @@ def meili(tmp_path: Path) -> Iterator[LocalMeilisearch]:
 def test_ready_follows_the_search_engine_and_the_outbox(
     meili: LocalMeilisearch, fixture_settings: Settings
 ) -> None:
-    settings = msgspec.structs.replace(
-        fixture_settings,
-        meili_url=meili.url,
-        meili_admin_key=meili.master_key,
-        meili_index=f"test_{uuid.uuid4().hex[:10]}",
-        ready_max_outbox_age=60,
-    )
+    settings = on_meilisearch(fixture_settings, meili, ready_max_outbox_age=60)
     sync(settings)
     with app_client(settings) as client:
         body = wait_for_ready(client)

@@ -18,7 +18,7 @@ from core.app import create_app
 from core.plugins import build_registry
 from core.settings import Settings
 from search.local_server import LocalMeilisearch
-from tests.conftest import sync
+from tests.conftest import on_meilisearch, sync
 
 Client = TestClient[Any]
 hookimpl = pluggy.HookimplMarker("mentoring40")
@@ -41,12 +41,7 @@ def search_client(
         ),
         encoding="utf-8",
     )
-    settings = msgspec.structs.replace(
-        fixture_settings,
-        meili_url=meili.url,
-        meili_admin_key=meili.master_key,
-        meili_index=f"test_{uuid.uuid4().hex[:10]}",
-    )
+    settings = on_meilisearch(fixture_settings, meili)
     sync(settings)
     with TestClient(create_app(settings, build_registry(settings, load_installed=False))) as client:
         wait_for_hits(client, "", 3)

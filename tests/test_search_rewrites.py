@@ -27,7 +27,7 @@ from search.multisearch import MultiSearchPool
 from search.query import _filter_expression, search_entries
 from search.rewrites import Rewrites, index_state, rewrite_key
 from search.understanding import query_words, typed_words
-from tests.conftest import SHIPPED_CONTENT, run, sync
+from tests.conftest import SHIPPED_CONTENT, on_meilisearch, run, sync
 
 UID = "rewrites"
 FACETS = ["topic", "kind"]
@@ -270,12 +270,7 @@ def _wait(client: TestClient[Any], q: str, slugs: list[str], timeout: float = 60
 def test_a_word_dead_before_finds_the_entry_indexed_since(
     meili: LocalMeilisearch, fixture_settings: Settings, content_dir: Path
 ) -> None:
-    settings = msgspec.structs.replace(
-        fixture_settings,
-        meili_url=meili.url,
-        meili_admin_key=meili.master_key,
-        meili_index=f"test_{uuid.uuid4().hex[:10]}",
-    )
+    settings = on_meilisearch(fixture_settings, meili)
     sync(settings)
     app = create_app(settings, build_registry(settings, load_installed=False))
     with TestClient(app) as client:

@@ -8,7 +8,6 @@ term, and the public answers that never carry the field."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from core.plugins import build_registry
 from core.settings import Settings
 from search.local_server import LocalMeilisearch
 from tests.accounts_support import SignedIn, editor_client, signed_in, use
-from tests.conftest import make_settings, run, sync
+from tests.conftest import make_settings, on_meilisearch, run, sync
 from tests.test_editing_pages import form_of
 from tests.test_quickcheck_api import bearer, cli
 from tests.test_search_api import wait_for_hits
@@ -211,12 +210,7 @@ def test_meilisearch_finds_an_entry_by_a_word_only_its_search_terms_hold(
         without = text.replace("search_terms: [erledigungen, kram abhaken]", "")
         assert "erledig" not in without, path
         assert "abhak" not in without, path
-    settings = msgspec.structs.replace(
-        fixture_settings,
-        meili_url=meili.url,
-        meili_admin_key=meili.master_key,
-        meili_index=f"test_{uuid.uuid4().hex[:10]}",
-    )
+    settings = on_meilisearch(fixture_settings, meili)
     sync(settings)
     with TestClient(create_app(settings, build_registry(settings, load_installed=False))) as client:
         wait_for_hits(client, "", 3)
